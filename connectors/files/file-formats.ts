@@ -1,0 +1,173 @@
+/**
+ * The file formats (`jsonl`/`json`, `csv`, `parquet`, `arrow`): how each finds its schema and reads one file.
+ *
+ * @module
+ */
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { RecordBatchReader, tableFromIPC, type RecordBatch } from 'apache-arrow';
+import { readSchema } from 'parquet-wasm';
+import { typeEquals, typeToString, type Schema } from '../../engine/types/data-type.js';
+import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
+import { scanParquetFile, ParquetError } from '../parquet/index.js';
+import { csvOptions, inferCsvSchema, readCsvFile } from './csv-reader.js';
+import { inferJsonSchema, readJsonLinesFile } from './jsonl-reader.js';
+import { boolOption, intOption, outputSchema, parseMode, ReaderOptionError, CORRUPT_RECORD, type ReadStats } from './text-options.js';
+
+/** What a file format does. */
+export interface FileFormat {
+  readonly name: string;
+  readonly extensions: readonly string[];
+  /** The schema rows will have (after `_corrupt_record` is added in permissive mode). */
+  schemaOf(files: readonly string[], given: Schema | null, options: Readonly<Record<string, string>>): Schema;
+  /** Reads one file as batches of `schema` (the value `schemaOf` returned). */
+  read(file: string, schema: Schema, options: Readonly<Record<string, string>>, stats: ReadStats): AsyncIterable<RecordBatch>;
+}
+
+const BATCH = 65536;
+
+/** Input schema = output schema minus the corrupt-record column. */
+function dataSchema(s: Schema): Schema {
+  return { fields: s.fields.filter((f) => f.name !== CORRUPT_RECORD) };
+}
+
+export const jsonlFormat: FileFormat = {
+  name: 'jsonl',
+  extensions: ['.jsonl', '.json', '.ndjson'],
+  schemaOf(files, given, o) {
+    const mode = parseMode(o['mode']);
+    const base =
+      given ??
+      (files.length === 0
+        ? null
+        : inferJsonSchema(files, {
+            samplingRows: intOption(o['samplingRows'], 1000, 'samplingRows'),
+            inferTimestamp: boolOption(o['inferTimestamp'], true, 'inferTimestamp'),
+          }));
+    if (!base) throw new ReaderOptionError('A streaming JSON source on an empty folder needs a schema: call .schema({ … }) before load().');
+    return outputSchema(base, mode, CORRUPT_RECORD);
+  },
+  read(file, schema, o, stats) {
+    return readJsonLinesFile(file, dataSchema(schema), { mode: parseMode(o['mode']), batchSize: intOption(o['batchSize'], BATCH, 'batchSize') }, stats);
+  },
+};
+
+export const csvFormat: FileFormat = {
+  name: 'csv',
+  extensions: ['.csv', '.tsv', '.txt'],
+  schemaOf(files, given, o) {
+    const mode = parseMode(o['mode']);
+    const opts = csvOptions(o, mode, BATCH);
+    const base =
+      given ??
+      (files.length === 0
+        ? null
+        : inferCsvSchema(files, opts, {
+            samplingRows: intOption(o['samplingRows'], 1000, 'samplingRows'),
+            inferTypes: boolOption(o['inferSchema'], true, 'inferSchema'),
+          }));
+    if (!base) throw new ReaderOptionError('A streaming CSV source on an empty folder needs a schema: call .schema({ … }) before load().');
+    return outputSchema(base, mode, CORRUPT_RECORD);
+  },
+  read(file, schema, o, stats) {
+    const mode = parseMode(o['mode']);
+    return readCsvFile(file, dataSchema(schema), csvOptions(o, mode, intOption(o['batchSize'], BATCH, 'batchSize')), stats);
+  },
+};
+
+/** Reads a Parquet file's schema from its footer only. */
+export function parquetSchemaSync(file: string): Schema {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size < 12) throw new ParquetError(`${file} is not a Parquet file (only ${size} bytes).`, file);
+    const tail = Buffer.alloc(8);
+    readSync(fd, tail, 0, 8, size - 8);
+    if (tail.toString('latin1', 4) !== 'PAR1') throw new ParquetError(`${file} is not a Parquet file (no PAR1 footer): is it truncated?`, file);
+    const len = tail.readUInt32LE(0);
+    if (len + 12 > size) throw new ParquetError(`${file} has a corrupt footer length (${len}).`, file);
+    const footer = Buffer.alloc(len + 8);
+    readSync(fd, footer, 0, len + 8, size - 8 - len);
+    // The schema lives in the footer; a buffer of magic + footer is enough to decode it.
+    const ws = readSchema(Buffer.concat([Buffer.from('PAR1'), footer]));
+    const ipc = (ws as unknown as { intoIPCStream(): Uint8Array }).intoIPCStream();
+    return canonicalSchemaOf(tableFromIPC(ipc).schema);
+  } catch (e) {
+    if (e instanceof ParquetError) throw e;
+    throw new ParquetError(`Cannot read the schema of ${file}: ${(e as Error).message}`, file);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function checkSame(file: string, found: Schema, expected: Schema): void {
+  const ok =
+    found.fields.length === expected.fields.length &&
+    found.fields.every((f, i) => f.name === expected.fields[i]!.name && typeEquals(f.type, expected.fields[i]!.type));
+  if (!ok) {
+    throw new ReaderOptionError(
+      `${file} has columns (${found.fields.map((f) => `${f.name}: ${typeToString(f.type)}`).join(', ')}) but the query expects ` +
+        `(${expected.fields.map((f) => `${f.name}: ${typeToString(f.type)}`).join(', ')}). Files of one read must share a schema.`,
+    );
+  }
+}
+
+export const parquetFormat: FileFormat = {
+  name: 'parquet',
+  extensions: ['.parquet'],
+  schemaOf(files, given) {
+    if (given) return given;
+    if (files.length === 0) throw new ReaderOptionError('A streaming Parquet source on an empty folder needs a schema: call .schema({ … }).');
+    return parquetSchemaSync(files[0]!);
+  },
+  async *read(file, schema, _o, stats) {
+    const found = parquetSchemaSync(file);
+    const names = schema.fields.map((f) => f.name);
+    for (const n of names) if (!found.fields.some((f) => f.name === n)) checkSame(file, found, schema);
+    for await (const b of scanParquetFile(file, { columns: names })) {
+      stats.rows += b.numRows;
+      yield b;
+    }
+  },
+};
+
+function ipcBatches(bytes: Uint8Array): RecordBatch[] {
+  const reader = RecordBatchReader.from(bytes);
+  return [...reader].map(normalizeRecordBatch);
+}
+
+export const arrowFormat: FileFormat = {
+  name: 'arrow',
+  extensions: ['.arrow', '.feather', '.ipc', '.arrows'],
+  schemaOf(files, given) {
+    if (given) return given;
+    if (files.length === 0) throw new ReaderOptionError('A streaming Arrow source on an empty folder needs a schema: call .schema({ … }).');
+    const reader = RecordBatchReader.from(readFileSync(files[0]!));
+    reader.open();
+    return canonicalSchemaOf(reader.schema);
+  },
+  async *read(file, schema, _o, stats) {
+    let batches: RecordBatch[];
+    try {
+      batches = ipcBatches(await readFile(file));
+    } catch (e) {
+      throw new ReaderOptionError(`${file} is not an Arrow IPC file or stream: ${(e as Error).message}`);
+    }
+    for (const b of batches) {
+      const found = canonicalSchemaOf(b.schema);
+      checkSame(file, found, schema);
+      stats.rows += b.numRows;
+      yield b;
+    }
+  },
+};
+
+/** File formats by name (`json` is an alias of `jsonl`). */
+export const FILE_FORMATS: Readonly<Record<string, FileFormat>> = {
+  jsonl: jsonlFormat,
+  json: jsonlFormat,
+  csv: csvFormat,
+  parquet: parquetFormat,
+  arrow: arrowFormat,
+  ipc: arrowFormat,
+};

@@ -1,0 +1,34 @@
+import type { RecordBatch } from 'apache-arrow';
+import type { BatchScan } from '../../engine/io/source.js';
+import type { Schema } from '../../engine/types/data-type.js';
+import type { FileFormat } from './file-formats.js';
+import type { ReadStats } from './text-options.js';
+
+/**
+ * A bounded read of a list of files, in order.
+ *
+ * @example
+ * const scan = new FileScan(jsonlFormat, ['a.jsonl'], schema, {});
+ * for await (const b of scan.scan()) …
+ */
+export class FileScan implements BatchScan {
+  readonly stats: ReadStats = { rows: 0, malformed: 0, dropped: 0 };
+  constructor(
+    readonly format: FileFormat,
+    readonly files: readonly string[],
+    readonly schema: Schema,
+    readonly options: Readonly<Record<string, string>>,
+    readonly path: string,
+  ) {}
+
+  get description(): string {
+    return `${this.format.name} ${this.path} (${this.files.length} file${this.files.length === 1 ? '' : 's'})`;
+  }
+
+  async *scan(): AsyncIterable<RecordBatch> {
+    for (const f of this.files) yield* this.format.read(f, this.schema, this.options, this.stats);
+    if (this.stats.dropped > 0) {
+      console.warn(`sluice: dropped ${this.stats.dropped} malformed row(s) reading ${this.path} (mode dropMalformed).`);
+    }
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * Every built-in connector; importing this module registers their formats with the default registry.
+ *
+ * @module
+ */
+export * from './files/index.js';
+export * from './memory/index.js';
+export * from './console/index.js';
+export * from './parquet/index.js';

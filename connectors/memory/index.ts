@@ -1,0 +1,10 @@
+import { defaultFormats } from '../../engine/io/format-registry.js';
+import { MemorySink } from './memory-sink.js';
+
+defaultFormats.register({
+  name: 'memory',
+  streamingSink: (_req, services, mode) => MemorySink.create(services, mode),
+});
+
+export { MemoryStream } from './memory-stream.js';
+export { MemorySink, MemorySinkError } from './memory-sink.js';

@@ -1,0 +1,310 @@
+/**
+ * `DataFrame`: an immutable query. Every method returns a new DataFrame and is checked immediately (unknown columns and
+ * wrong types fail at the call, not when the query runs).
+ *
+ * @module
+ */
+import { Table, type RecordBatch } from 'apache-arrow';
+import { analyze, analyzeAggregate } from '../logical/analyzer.js';
+import { exprs, exprName, unalias, type Expr } from '../logical/expr.js';
+import { isStreamingPlan, plans, type LogicalPlan } from '../logical/plan.js';
+import { AnalysisError, unknownColumn } from '../logical/resolve-expr.js';
+import { planPhysical } from '../planner/planner.js';
+import { executeBatch } from '../exec/batch-execution.js';
+import { schemaToString, typeToString, type Schema } from '../types/data-type.js';
+import { parseDuration, type Duration } from '../types/duration.js';
+import { rowsFromBatch } from '../types/values.js';
+import { Column, SortColumn, toColumnExpr, toSortOrder, type ColumnLike } from './column.js';
+import type { Session } from './session.js';
+import { formatTable } from './show.js';
+
+/** A row returned by `collect()`: column name → JS value (see `data-type.ts` for the mapping). */
+export type Row = Record<string, unknown>;
+
+/**
+ * A query over bounded (batch) or unbounded (streaming) input.
+ *
+ * @example
+ * const result = await df.where(col('amount').gt(0))
+ *   .groupBy(window(col('ts'), '5 minutes'), col('user'))
+ *   .agg(count('*').as('n'), sum('amount').as('total'))
+ *   .collect();
+ */
+export class DataFrame {
+  constructor(
+    readonly session: Session,
+    readonly plan: LogicalPlan,
+  ) {
+    analyze(plan);
+  }
+
+  private with(plan: LogicalPlan): DataFrame {
+    return new DataFrame(this.session, plan);
+  }
+
+  /** The output schema. @example df.schema.fields.map((f) => f.name) */
+  get schema(): Schema {
+    return analyze(this.plan).schema;
+  }
+
+  /** Column names. @example df.columns // ['user', 'amount'] */
+  get columns(): string[] {
+    return this.schema.fields.map((f) => f.name);
+  }
+
+  /** True when the query reads a streaming source. @example df.isStreaming */
+  get isStreaming(): boolean {
+    return isStreamingPlan(this.plan);
+  }
+
+  /** Prints the schema as a tree. @example df.printSchema() */
+  printSchema(): string {
+    const text = ['root', ...this.schema.fields.map((f) => ` |-- ${f.name}: ${typeToString(f.type)} (nullable = ${f.nullable})`)].join('\n');
+    console.log(text);
+    return text;
+  }
+
+  /** Keeps, computes or renames columns. `'*'` and `'s.*'` expand. @example df.select('user', col('amount').mul(100).as('cents')) */
+  select(...cols: (ColumnLike | Column)[]): DataFrame {
+    return this.with(plans.project(this.plan, cols.map(toColumnExpr)));
+  }
+
+  /** Keeps rows where the condition is true. @example df.where(col('amount').gt(0)) */
+  where(condition: Column): DataFrame {
+    return this.with(plans.filter(this.plan, condition.expr));
+  }
+
+  /** Alias of `where`. @example df.filter(col('user').isNotNull()) */
+  filter(condition: Column): DataFrame {
+    return this.where(condition);
+  }
+
+  /** Adds or replaces a column. @example df.withColumn('cents', col('amount').mul(100)) */
+  withColumn(name: string, value: Column): DataFrame {
+    const names = this.columns;
+    const list: Expr[] = names.map((n) => (n === name ? exprs.alias(value.expr, name) : exprs.column(quote(n))));
+    if (!names.includes(name)) list.push(exprs.alias(value.expr, name));
+    return this.with(plans.project(this.plan, list));
+  }
+
+  /** Renames a column (no-op if absent, as Spark). @example df.withColumnRenamed('amount', 'value') */
+  withColumnRenamed(existing: string, name: string): DataFrame {
+    if (!this.columns.includes(existing)) return this;
+    return this.with(plans.project(this.plan, this.columns.map((n) => (n === existing ? exprs.alias(exprs.column(quote(n)), name) : exprs.column(quote(n))))));
+  }
+
+  /** Removes columns (unknown names are ignored, as Spark). @example df.drop('debug') */
+  drop(...names: string[]): DataFrame {
+    const keep = this.columns.filter((n) => !names.includes(n));
+    if (keep.length === 0) throw new AnalysisError(`drop(${names.join(', ')}) would remove every column.`);
+    return this.with(plans.project(this.plan, keep.map((n) => exprs.column(quote(n)))));
+  }
+
+  /** Groups rows for `agg`. Keys are columns or a `window()`/`sessionWindow()`. @example df.groupBy(window('ts', '1 minute'), 'user') */
+  groupBy(...cols: (ColumnLike | Column)[]): GroupedData {
+    return new GroupedData(this, cols.map(toColumnExpr));
+  }
+
+  /** Aggregates the whole DataFrame (one row). @example df.agg(count('*').as('n')) */
+  agg(...aggs: Column[]): DataFrame {
+    return this.groupBy().agg(...aggs);
+  }
+
+  /** Sorts. @example df.orderBy(col('window.start'), col('n').desc()) */
+  orderBy(...cols: (ColumnLike | SortColumn)[]): DataFrame {
+    return this.with(plans.sort(this.plan, cols.map(toSortOrder)));
+  }
+
+  /** Alias of `orderBy`. @example df.sort('user') */
+  sort(...cols: (ColumnLike | SortColumn)[]): DataFrame {
+    return this.orderBy(...cols);
+  }
+
+  /** The first `n` rows. @example df.limit(10) */
+  limit(n: number): DataFrame {
+    return this.with(plans.limit(this.plan, n));
+  }
+
+  /** Rows of both (by position, keeping duplicates). @example a.union(b) */
+  union(other: DataFrame): DataFrame {
+    return this.with(plans.union([this.plan, other.plan]));
+  }
+
+  /** Union matching columns by name. @example a.unionByName(b) */
+  unionByName(other: DataFrame): DataFrame {
+    const names = this.columns;
+    for (const n of names) if (!other.columns.includes(n)) throw unknownColumn(n, other.schema, 'the other DataFrame of unionByName()');
+    return this.union(other.select(...names.map(quote)));
+  }
+
+  /** Keeps the first row of each distinct key (all columns by default). @example df.dropDuplicates(['id']) */
+  dropDuplicates(cols?: readonly string[]): DataFrame {
+    return this.with(plans.deduplicate(this.plan, cols ?? null, false));
+  }
+
+  /** Alias of `dropDuplicates()` over every column. @example df.distinct() */
+  distinct(): DataFrame {
+    return this.dropDuplicates();
+  }
+
+  /**
+   * Streaming dedup whose state lasts as long as the watermark delay after each key's first row.
+   *
+   * @example
+   * df.withWatermark('ts', '10 minutes').dropDuplicatesWithinWatermark(['id']);
+   */
+  dropDuplicatesWithinWatermark(cols?: readonly string[]): DataFrame {
+    return this.with(plans.deduplicate(this.plan, cols ?? null, true));
+  }
+
+  /**
+   * Declares `column` as event time with an allowed lateness of `delay`: after each batch the watermark becomes
+   * `max(previous, maxEventTime − delay)`; stateful operators drop rows older than it and close windows behind it.
+   * Ignored by batch queries.
+   *
+   * @example
+   * df.withWatermark('eventTime', '10 seconds');
+   */
+  withWatermark(column: string, delay: Duration): DataFrame {
+    return this.with(plans.watermark(this.plan, column, parseDuration(delay, 'watermark delay')));
+  }
+
+  private assertBatch(method: string): void {
+    if (this.isStreaming) {
+      throw new AnalysisError(
+        `Queries with streaming sources must be executed with writeStream.start(); ${method}() works on batch DataFrames only.`,
+      );
+    }
+  }
+
+  /** Runs the query and returns its batches. @example const batches = await df.toBatches() */
+  async toBatches(): Promise<RecordBatch[]> {
+    this.assertBatch('toBatches');
+    const out: RecordBatch[] = [];
+    for await (const b of executeBatch(this.plan)) out.push(b);
+    return out;
+  }
+
+  /** Runs the query into an Arrow table. @example (await df.toArrow()).numRows */
+  async toArrow(): Promise<Table> {
+    const batches = await this.toBatches();
+    if (batches.length === 0) {
+      const { emptyBatch } = await import('../types/values.js');
+      return new Table([emptyBatch(this.schema)]);
+    }
+    return new Table(batches);
+  }
+
+  /**
+   * Runs the query and returns plain objects: timestamps as `Date`, dates as `YYYY-MM-DD`, windows as `{ start, end }`,
+   * longs as numbers (bigint beyond ±2^53).
+   *
+   * @example
+   * const rows = await df.collect(); rows[0].window.start;
+   */
+  async collect(): Promise<Row[]> {
+    const schema = this.schema;
+    const out: Row[] = [];
+    for (const b of await this.toBatches()) out.push(...rowsFromBatch(b, schema));
+    return out;
+  }
+
+  /** Number of rows. @example await df.count() */
+  async count(): Promise<number> {
+    let n = 0;
+    for (const b of await this.toBatches()) n += b.numRows;
+    return n;
+  }
+
+  /** Prints the first rows as a table (and returns the text). @example await df.show(5) */
+  async show(n = 20): Promise<string> {
+    const rows = await this.limit(n).collect();
+    const text = formatTable(this.columns, rows);
+    console.log(text);
+    return text;
+  }
+
+  /**
+   * The physical plan, one operator per line (printed and returned).
+   *
+   * @example
+   * df.explain(); // ProjectExec: … \n  FilterExec: (amount > 0) \n    ScanExec: …
+   */
+  explain(options: { print?: boolean } = {}): string {
+    const text = planPhysical(this.plan).toString();
+    if (options.print !== false) console.log(text);
+    return text;
+  }
+
+  /** Writes the result of a batch query. @example await df.write.format('delta').mode('append').save('lake/t') */
+  get write(): import('./writers.js').DataFrameWriter {
+    this.assertBatch('write');
+    return this.session.newWriter(this);
+  }
+
+  /** Starts building a streaming query. @example df.writeStream.format('memory').queryName('t').start() */
+  get writeStream(): import('./writers.js').DataStreamWriter {
+    if (!this.isStreaming) {
+      throw new AnalysisError("writeStream needs a streaming DataFrame (from session.readStream or a MemoryStream); use write for batch data.");
+    }
+    return this.session.newStreamWriter(this);
+  }
+
+  /** The schema as text. @example String(df) */
+  toString(): string {
+    return `DataFrame[${schemaToString(this.schema)}]`;
+  }
+}
+
+/** Quotes a column name so dots in it are not read as struct access. */
+export function quote(name: string): string {
+  return /[.`]/.test(name) ? `\`${name.replace(/`/g, '``')}\`` : name;
+}
+
+/**
+ * The result of `groupBy`: call `agg` (or a shortcut) to aggregate.
+ *
+ * @example
+ * df.groupBy('user').agg(count('*').as('n'), max('amount'));
+ */
+export class GroupedData {
+  constructor(
+    private readonly df: DataFrame,
+    private readonly keys: readonly Expr[],
+  ) {}
+
+  /** Aggregates each group. @example .agg(count('*').as('n'), sum('amount').as('total')) */
+  agg(...aggs: Column[]): DataFrame {
+    if (aggs.length === 0) throw new AnalysisError('agg() needs at least one aggregate, e.g. agg(count("*")).');
+    const plan = plans.aggregate(this.df.plan, this.keys, aggs.map((a) => a.expr));
+    analyzeAggregate(plan);
+    return new DataFrame(this.df.session, plan);
+  }
+
+  /** Rows per group, as column `count`. @example df.groupBy('user').count() */
+  count(): DataFrame {
+    return this.agg(new Column(exprs.alias(exprs.agg('count', null), 'count')));
+  }
+
+  private each(fn: 'sum' | 'avg' | 'min' | 'max', cols: string[]): DataFrame {
+    return this.agg(...cols.map((c) => new Column(exprs.agg(fn, exprs.column(c)))));
+  }
+  /** sum() of each column. @example df.groupBy('user').sum('amount') */
+  sum(...cols: string[]): DataFrame {
+    return this.each('sum', cols);
+  }
+  /** avg() of each column. @example df.groupBy('user').avg('amount') */
+  avg(...cols: string[]): DataFrame {
+    return this.each('avg', cols);
+  }
+  /** min() of each column. @example df.groupBy('user').min('amount') */
+  min(...cols: string[]): DataFrame {
+    return this.each('min', cols);
+  }
+  /** max() of each column. @example df.groupBy('user').max('amount') */
+  max(...cols: string[]): DataFrame {
+    return this.each('max', cols);
+  }
+}
+
+export { unalias, exprName };

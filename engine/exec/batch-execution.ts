@@ -1,0 +1,25 @@
+import type { RecordBatch } from 'apache-arrow';
+import type { LogicalPlan } from '../logical/plan.js';
+import { planPhysical } from '../planner/planner.js';
+import type { ExecContext } from '../physical/exec-node.js';
+
+/**
+ * Runs a bounded plan once: every stateful operator sees all of its input and emits every group at the end (Spark's
+ * batch semantics; watermarks are ignored).
+ *
+ * @example
+ * for await (const batch of executeBatch(df.plan)) console.log(batch.numRows);
+ */
+export async function* executeBatch(plan: LogicalPlan, nowMs = Date.now()): AsyncIterable<RecordBatch> {
+  const root = planPhysical(plan);
+  const ctx: ExecContext = {
+    batchId: 0,
+    streaming: false,
+    outputMode: 'complete',
+    lateWatermarkMs: Number.NEGATIVE_INFINITY,
+    evictionWatermarkMs: Number.NEGATIVE_INFINITY,
+    env: { batchTimestampMs: nowMs },
+    inputs: new Map(),
+  };
+  yield* root.execute(ctx);
+}

@@ -1,0 +1,532 @@
+/**
+ * The trigger loop of a streaming query (Spark's MicroBatchExecution). Per batch, in this order:
+ *
+ * 1. ask each source for its latest offset (bounded by read limits);
+ * 2. write `offsets/N` (write-ahead: offsets, the batch watermark and timestamp, conf);
+ * 3. read `(start, end]` of every source and run the physical plan;
+ * 4. hand the output to `sink.addBatch(N)`;
+ * 5. move the watermark; commit state version N+1 of every stateful operator;
+ * 6. write `commits/N` (the watermark of batch N+1); tell sources their offsets are done; purge old entries.
+ *
+ * A crash anywhere before step 6 re-runs batch N on restart with the same offsets, watermark and timestamp.
+ *
+ * @module
+ */
+import { promises as fs, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Table, type RecordBatch } from 'apache-arrow';
+import type { SessionConf } from '../api/conf.js';
+import { CheckpointPaths } from '../checkpoint/checkpoint-paths.js';
+import { CorruptCheckpointError, ConcurrentUpdateError, readIfExists, writeOnce } from '../checkpoint/atomic-file.js';
+import { CommitLog } from '../checkpoint/commit-log.js';
+import { OffsetLog, type OffsetSeq } from '../checkpoint/offset-log.js';
+import { decideRestart } from '../checkpoint/restart-decision.js';
+import type { OutputMode, StreamingSink } from '../io/sink.js';
+import type { Offset, ReadLimit, StreamSource } from '../io/source.js';
+import { streamingLeaves, type LogicalPlan } from '../logical/plan.js';
+import type { ExecContext, ExecNode, StatefulOperator } from '../physical/exec-node.js';
+import { planPhysical, watermarkOperators } from '../planner/planner.js';
+import { emptyBatch } from '../types/values.js';
+import type { Schema } from '../types/data-type.js';
+import type { Clock } from './clock.js';
+import type { SourceProgress, StreamingQueryProgress, StreamingQueryStatus } from './progress.js';
+import { WatermarkTracker } from './watermark-tracker.js';
+
+/** When batches run. */
+export type Trigger =
+  | { readonly kind: 'processingTime'; readonly intervalMs: number }
+  | { readonly kind: 'once' }
+  | { readonly kind: 'availableNow' };
+
+/** Another query holds the checkpoint. */
+export class CheckpointInUseError extends Error {
+  override readonly name = 'CheckpointInUseError';
+}
+
+/** The checkpoint belongs to a query with other sources or stateful operators. */
+export class IncompatibleCheckpointError extends Error {
+  override readonly name = 'IncompatibleCheckpointError';
+}
+
+/** Everything a run needs. */
+export interface ExecutionOptions {
+  readonly plan: LogicalPlan;
+  readonly sink: StreamingSink;
+  readonly outputMode: OutputMode;
+  readonly trigger: Trigger;
+  readonly checkpointLocation: string;
+  /** Delete the checkpoint when the query stops (temporary checkpoints of memory/console sinks). */
+  readonly deleteCheckpointOnStop: boolean;
+  readonly queryName: string | null;
+  readonly conf: SessionConf;
+  readonly clock: Clock;
+  readonly outputSchema: Schema;
+}
+
+/** Events the execution reports to its query. */
+export interface ExecutionEvents {
+  onStarted(id: string, runId: string): void;
+  onProgress(p: StreamingQueryProgress): void;
+  onIdle(): void;
+}
+
+const activeCheckpoints = new Set<string>();
+
+function sameOffset(a: Offset | null | undefined, b: Offset | null | undefined): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+async function* counted(it: AsyncIterable<RecordBatch>, counter: { rows: number }): AsyncIterable<RecordBatch> {
+  for await (const b of it) {
+    counter.rows += b.numRows;
+    yield b;
+  }
+}
+
+/** Test hooks for crash tests: called at named points of a batch; a hook may kill the process. */
+export const executionHooks: { at: ((point: 'afterOffsets' | 'afterSink' | 'afterState' | 'afterCommit', batchId: number) => void | Promise<void>) | null } = {
+  at: null,
+};
+
+/**
+ * One run of a streaming query.
+ *
+ * @example
+ * const exec = new MicroBatchExecution(options, events);
+ * await exec.run(abortSignal);
+ */
+export class MicroBatchExecution {
+  readonly runId = randomUUID();
+  id = '';
+  readonly paths: CheckpointPaths;
+  private readonly offsetLog: OffsetLog;
+  private readonly commitLog: CommitLog;
+  private root!: ExecNode;
+  private stateful: StatefulOperator[] = [];
+  private sources: { key: object; source: StreamSource; description: string }[] = [];
+  private tracker!: WatermarkTracker;
+  /** Offsets of the last batch whose commit is written. */
+  private committed: (Offset | null)[] = [];
+  private batchId = 0;
+  /** The watermark the previous batch ran with (late-row filtering of this batch). */
+  private prevBatchWm = 0;
+  private lastBatchRan = false;
+  private lastProgressAt = 0;
+  private iteration = 0;
+  private idleIteration = -1;
+  status: StreamingQueryStatus = { message: 'Initializing sources', isDataAvailable: false, isTriggerActive: false };
+  private lockHeld = false;
+
+  constructor(
+    private readonly o: ExecutionOptions,
+    private readonly events: ExecutionEvents,
+  ) {
+    this.paths = new CheckpointPaths(o.checkpointLocation);
+    this.offsetLog = new OffsetLog(this.paths.offsetsDir);
+    this.commitLog = new CommitLog(this.paths.commitsDir);
+  }
+
+  /** The iteration counter and the last iteration that found nothing to do (for processAllAvailable). */
+  get iterations(): { current: number; lastIdle: number } {
+    return { current: this.iteration, lastIdle: this.idleIteration };
+  }
+
+  /** The physical plan of this run (after start). */
+  explain(): string {
+    return this.root ? this.root.toString() : planPhysical(this.o.plan).toString();
+  }
+
+  /**
+   * Locks the checkpoint and reads (or creates) the query id, synchronously, so `start()` fails at once when another
+   * query holds the checkpoint and `query.id` is known immediately.
+   */
+  prepare(): void {
+    const root = this.paths.root;
+    if (activeCheckpoints.has(root)) {
+      throw new CheckpointInUseError(
+        `Another query in this process is running on checkpoint ${root}. Stop it first, or give this query its own checkpointLocation.`,
+      );
+    }
+    mkdirSync(root, { recursive: true });
+    const lock = this.paths.lock;
+    let locked = false;
+    for (let attempt = 0; attempt < 2 && !locked; attempt++) {
+      try {
+        writeFileSync(lock, JSON.stringify({ pid: process.pid, runId: this.runId }), { flag: 'wx' });
+        locked = true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        let holder: { pid?: number } = {};
+        try {
+          holder = JSON.parse(readFileSync(lock, 'utf8')) as { pid?: number };
+        } catch {
+          // An unreadable lock is stale.
+        }
+        if (typeof holder.pid === 'number' && holder.pid !== process.pid && isAlive(holder.pid)) {
+          throw new CheckpointInUseError(
+            `Checkpoint ${root} is in use by process ${holder.pid}. Stop that query first, or give this one its own checkpointLocation.`,
+          );
+        }
+        try {
+          unlinkSync(lock);
+        } catch {
+          // already gone
+        }
+      }
+    }
+    if (!locked) throw new CheckpointInUseError(`Could not lock checkpoint ${root}.`);
+    activeCheckpoints.add(root);
+    this.lockHeld = true;
+    try {
+      this.id = readOrCreateQueryId(this.paths.metadata);
+    } catch (e) {
+      this.releaseLockSync();
+      throw e;
+    }
+  }
+
+  private releaseLockSync(): void {
+    if (!this.lockHeld) return;
+    this.lockHeld = false;
+    activeCheckpoints.delete(this.paths.root);
+    try {
+      unlinkSync(this.paths.lock);
+    } catch {
+      // already gone
+    }
+  }
+
+  private async checkStateCompatibility(): Promise<void> {
+    for (const op of this.stateful) {
+      const file = this.paths.stateMetadata(op.operatorId);
+      const sig = op.stateSignature();
+      const existing = await readIfExists(file);
+      if (existing === null) {
+        await fs.mkdir(this.paths.stateDir(op.operatorId, 0), { recursive: true });
+        await writeOnce(file, sig).catch((e) => {
+          if (!(e instanceof ConcurrentUpdateError)) throw e;
+        });
+      } else if (existing.toString('utf8') !== sig) {
+        throw new IncompatibleCheckpointError(
+          `The checkpoint's state for operator ${op.operatorId} (${file}) was written by a different query: it holds ` +
+            `${existing.toString('utf8')} but this query needs ${sig}. Use a new checkpointLocation for a changed query.`,
+        );
+      }
+    }
+  }
+
+  private stateDirFn(op: StatefulOperator): (p: number) => string {
+    return (p) => this.paths.stateDir(op.operatorId, p);
+  }
+
+  /** Runs until the trigger says stop, or `signal` aborts (graceful: after the current batch). */
+  async run(signal: AbortSignal): Promise<void> {
+    try {
+      if (!this.lockHeld) this.prepare();
+      this.root = planPhysical(this.o.plan);
+      this.stateful = this.root.statefulOperators();
+      this.stateful.forEach((op, i) => (op.operatorId = i));
+      const leaves = streamingLeaves(this.o.plan);
+      this.sources = leaves.map((l) => ({ key: l.sourceKey, source: l.make(), description: l.description }));
+      for (let i = 0; i < this.sources.length; i++) {
+        const dir = this.paths.sourceDir(i);
+        await fs.mkdir(dir, { recursive: true });
+        await this.sources[i]!.source.open?.({ metadataDir: dir, index: i, queryId: this.id });
+      }
+      await this.checkStateCompatibility();
+      this.events.onStarted(this.id, this.runId);
+      await this.resume();
+      if (this.o.trigger.kind === 'availableNow') {
+        for (const s of this.sources) await s.source.prepareForAvailableNow?.();
+      }
+      await this.loop(signal);
+    } finally {
+      for (const s of this.sources) await s.source.stop?.().catch(() => {});
+      await this.o.sink.close?.().catch(() => {});
+      this.releaseLockSync();
+      if (this.o.deleteCheckpointOnStop) await fs.rm(this.paths.root, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+
+  /** Restores offsets, watermark and state from the checkpoint; re-runs an uncommitted batch. */
+  private async resume(): Promise<void> {
+    const latestOffsets = await this.offsetLog.getLatest();
+    const latestCommit = await this.commitLog.getLatest();
+    const d = decideRestart(latestOffsets?.batchId ?? null, latestCommit?.batchId ?? null);
+    let policy = this.o.conf.multipleWatermarkPolicy;
+    if (d.kind === 'fresh') {
+      this.committed = this.sources.map(() => null);
+      this.tracker = new WatermarkTracker(policy, 0);
+      this.batchId = 0;
+      this.prevBatchWm = 0;
+      return;
+    }
+    const last = latestOffsets!.value;
+    this.checkSourceCount(last, latestOffsets!.batchId);
+    // The checkpoint's policy wins over the session's (Spark's OffsetSeqMetadata).
+    const saved = last.conf['multipleWatermarkPolicy'];
+    if (saved === 'min' || saved === 'max') policy = saved;
+    if (d.kind === 'next') {
+      const n = latestOffsets!.batchId;
+      this.committed = [...last.offsets];
+      const wm = Math.max(last.batchWatermarkMs, latestCommit!.value.nextBatchWatermarkMs);
+      this.tracker = new WatermarkTracker(policy, wm);
+      this.prevBatchWm = last.batchWatermarkMs;
+      this.batchId = n + 1;
+      for (const op of this.stateful) await op.restore(this.stateDirFn(op), n + 1);
+      return;
+    }
+    // Re-run batch N exactly as it was planned.
+    const n = d.batchId;
+    const prev = n > 0 ? await this.offsetLog.get(n - 1) : null;
+    if (n > 0 && prev === null) {
+      throw new CorruptCheckpointError(`${this.offsetLog.path(n - 1)} is missing, so batch ${n} cannot be re-run from its start offsets.`);
+    }
+    this.committed = prev ? [...prev.offsets] : this.sources.map(() => null);
+    this.prevBatchWm = prev ? prev.batchWatermarkMs : 0;
+    this.tracker = new WatermarkTracker(policy, last.batchWatermarkMs);
+    this.batchId = n;
+    for (const op of this.stateful) await op.restore(this.stateDirFn(op), n);
+    await this.runBatch(n, last, this.committed, true);
+  }
+
+  private checkSourceCount(seq: OffsetSeq, batchId: number): void {
+    if (seq.offsets.length !== this.sources.length) {
+      throw new IncompatibleCheckpointError(
+        `${this.offsetLog.path(batchId)} lists ${seq.offsets.length} source(s) but this query reads ${this.sources.length}. ` +
+          `The checkpoint belongs to a different query: use a new checkpointLocation.`,
+      );
+    }
+  }
+
+  private readLimit(s: StreamSource): ReadLimit {
+    if (this.o.trigger.kind === 'once') return { kind: 'all' };
+    return s.defaultReadLimit?.() ?? { kind: 'all' };
+  }
+
+  private needsNoDataBatch(): boolean {
+    if (!this.o.conf.noDataMicroBatches || !this.lastBatchRan) return false;
+    const wm = this.tracker.current;
+    return this.stateful.some((op) => op.needsNoDataBatch(wm));
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    const trigger = this.o.trigger;
+    const clock = this.o.clock;
+    while (!signal.aborted) {
+      this.iteration++;
+      const started = clock.now();
+      this.status = { message: 'Getting offsets from sources', isDataAvailable: false, isTriggerActive: true };
+      const tOffsets = performance.now();
+      const ends: (Offset | null)[] = [];
+      for (let i = 0; i < this.sources.length; i++) {
+        const s = this.sources[i]!.source;
+        const end = await s.latestOffset(this.committed[i] ?? null, this.readLimit(s));
+        ends.push(end ?? this.committed[i] ?? null);
+      }
+      const latestOffsetMs = performance.now() - tOffsets;
+      const hasData = ends.some((e, i) => !sameOffset(e, this.committed[i]));
+      const noData = !hasData && this.needsNoDataBatch() && trigger.kind !== 'once';
+      if (hasData || noData) {
+        this.status = { message: 'Processing new data', isDataAvailable: hasData, isTriggerActive: true };
+        const seq: OffsetSeq = {
+          batchWatermarkMs: this.tracker.current,
+          batchTimestampMs: clock.now(),
+          conf: { multipleWatermarkPolicy: this.tracker.policy, numStatePartitions: '1' },
+          offsets: ends,
+        };
+        const tWal = performance.now();
+        await this.offsetLog.add(this.batchId, seq);
+        await executionHooks.at?.('afterOffsets', this.batchId);
+        await this.runBatch(this.batchId, seq, this.committed, false, { latestOffset: latestOffsetMs, walCommit: performance.now() - tWal });
+      } else {
+        this.idleIteration = this.iteration;
+        this.lastBatchRan = false;
+        this.status = { message: 'Waiting for data to arrive', isDataAvailable: false, isTriggerActive: false };
+        this.events.onIdle();
+        if (trigger.kind !== 'processingTime') return;
+      }
+      if (trigger.kind === 'once') return;
+      if (signal.aborted) return;
+      if (trigger.kind === 'processingTime') {
+        const interval = trigger.intervalMs;
+        if (interval > 0) {
+          const next = Math.floor(started / interval) * interval + interval;
+          const wait = next - clock.now();
+          if (wait > 0) await clock.sleep(wait, signal);
+        } else if (!(hasData || noData)) {
+          await clock.sleep(this.o.conf.pollingDelayMs, signal);
+        }
+      }
+    }
+  }
+
+  /** Runs batch `n` from `starts` to `seq.offsets`; commits it. */
+  private async runBatch(
+    n: number,
+    seq: OffsetSeq,
+    starts: readonly (Offset | null)[],
+    rerun: boolean,
+    durations: Record<string, number> = {},
+  ): Promise<void> {
+    const t0 = performance.now();
+    const clock = this.o.clock;
+    const triggerStart = clock.now();
+    const counters = this.sources.map(() => ({ rows: 0 }));
+    const inputs = new Map<object, () => AsyncIterable<RecordBatch>>();
+    this.sources.forEach((s, i) => {
+      const end = seq.offsets[i] ?? null;
+      const start = starts[i] ?? null;
+      if (end === null || sameOffset(start, end)) return;
+      inputs.set(s.key, () => counted(s.source.getBatch(start, end), counters[i]!));
+    });
+    const ctx: ExecContext = {
+      batchId: n,
+      streaming: true,
+      outputMode: this.o.outputMode,
+      lateWatermarkMs: this.prevBatchWm,
+      evictionWatermarkMs: seq.batchWatermarkMs,
+      env: { batchTimestampMs: seq.batchTimestampMs },
+      inputs,
+    };
+    const outBatches: RecordBatch[] = [];
+    const tExec = performance.now();
+    for await (const b of this.root.execute(ctx)) outBatches.push(b);
+    const execMs = performance.now() - tExec;
+    const table = new Table(outBatches.length > 0 ? outBatches : [emptyBatch(this.o.outputSchema)]);
+    const tSink = performance.now();
+    await this.o.sink.addBatch(n, table, {
+      queryId: this.id,
+      runId: this.runId,
+      outputMode: this.o.outputMode,
+      schema: this.o.outputSchema,
+    });
+    const sinkMs = performance.now() - tSink;
+    await executionHooks.at?.('afterSink', n);
+    const wmOps = watermarkOperators(this.root);
+    const evStats = wmOps.map((w) => w.stats);
+    const nextWm = this.tracker.update(wmOps.map((w) => ({ stats: w.stats, delayMs: w.delayMs })));
+    const tState = performance.now();
+    const snapshot = (n + 1) % this.o.conf.stateSnapshotInterval === 0;
+    for (const op of this.stateful) await op.commit(this.stateDirFn(op), n + 1, snapshot);
+    const stateMs = performance.now() - tState;
+    await executionHooks.at?.('afterState', n);
+    const tCommit = performance.now();
+    await this.commitLog.add(n, { nextBatchWatermarkMs: nextWm });
+    await executionHooks.at?.('afterCommit', n);
+    for (let i = 0; i < this.sources.length; i++) {
+      const end = seq.offsets[i];
+      if (end !== null && end !== undefined) await this.sources[i]!.source.commit?.(end);
+    }
+    const commitMs = performance.now() - tCommit;
+    await this.purge(n);
+    this.committed = [...seq.offsets];
+    this.prevBatchWm = seq.batchWatermarkMs;
+    this.batchId = n + 1;
+    this.lastBatchRan = true;
+    const numInput = counters.reduce((s, c) => s + c.rows, 0);
+    const total = performance.now() - t0 + (durations['latestOffset'] ?? 0) + (durations['walCommit'] ?? 0);
+    const hasWatermark = wmOps.length > 0;
+    const evCount = evStats.reduce((s, e) => s + e.count, 0);
+    const eventTime: Record<string, string> = {};
+    if (hasWatermark) {
+      if (evCount > 0) {
+        eventTime['min'] = iso(Math.min(...evStats.filter((e) => e.count > 0).map((e) => e.min)));
+        eventTime['max'] = iso(Math.max(...evStats.filter((e) => e.count > 0).map((e) => e.max)));
+        eventTime['avg'] = iso(evStats.reduce((s, e) => s + e.sum, 0) / evCount);
+      }
+      eventTime['watermark'] = iso(seq.batchWatermarkMs);
+    }
+    const secs = Math.max(total, 0.001) / 1000;
+    const sinceLast = this.lastProgressAt > 0 ? Math.max(triggerStart - this.lastProgressAt, 1) / 1000 : secs;
+    this.lastProgressAt = triggerStart;
+    const sources: SourceProgress[] = this.sources.map((s, i) => ({
+      description: s.description,
+      startOffset: starts[i] ?? null,
+      endOffset: seq.offsets[i] ?? null,
+      latestOffset: s.source.reportLatestOffset?.() ?? seq.offsets[i] ?? null,
+      numInputRows: counters[i]!.rows,
+      inputRowsPerSecond: counters[i]!.rows / sinceLast,
+      processedRowsPerSecond: counters[i]!.rows / secs,
+      metrics: s.source.metrics?.(seq.offsets[i] ?? null) ?? {},
+    }));
+    const progress: StreamingQueryProgress = {
+      id: this.id,
+      runId: this.runId,
+      name: this.o.queryName,
+      timestamp: iso(triggerStart),
+      batchId: n,
+      batchDuration: Math.round(total),
+      durationMs: {
+        latestOffset: Math.round(durations['latestOffset'] ?? 0),
+        walCommit: Math.round(durations['walCommit'] ?? 0),
+        addBatch: Math.round(execMs + sinkMs),
+        execution: Math.round(execMs),
+        sinkWrite: Math.round(sinkMs),
+        stateCommit: Math.round(stateMs),
+        commitOffsets: Math.round(commitMs),
+        triggerExecution: Math.round(total),
+      },
+      eventTime,
+      stateOperators: this.stateful.map((op) => ({ ...op.metrics() })),
+      sources,
+      sink: { description: this.o.sink.description, numOutputRows: table.numRows, metrics: this.o.sink.metrics?.() ?? {} },
+      numInputRows: numInput,
+      inputRowsPerSecond: numInput / sinceLast,
+      processedRowsPerSecond: numInput / secs,
+    };
+    void rerun;
+    this.events.onProgress(progress);
+  }
+
+  private async purge(n: number): Promise<void> {
+    const keep = this.o.conf.minBatchesToRetain;
+    const threshold = n + 1 - keep;
+    if (threshold <= 0) return;
+    await this.offsetLog.purge(threshold);
+    await this.commitLog.purge(threshold);
+    for (const op of this.stateful) await op.purge(this.stateDirFn(op), threshold + 1);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Reads `metadata` ({"id": …}) or creates it atomically (temp file + link). */
+function readOrCreateQueryId(file: string): string {
+  let text: string | null = null;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (text === null) {
+    const id = randomUUID();
+    const tmp = join(dirname(file), `.metadata.${id}.tmp`);
+    writeFileSync(tmp, JSON.stringify({ id }) + '\n');
+    try {
+      linkSync(tmp, file);
+    } finally {
+      unlinkSync(tmp);
+    }
+    return id;
+  }
+  try {
+    const m = JSON.parse(text) as { id?: unknown };
+    if (typeof m.id !== 'string') throw new Error('no id');
+    return m.id;
+  } catch {
+    throw new CorruptCheckpointError(`${file} is corrupt: expected {"id":"<uuid>"}. Restore it or use a new checkpointLocation.`);
+  }
+}

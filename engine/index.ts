@@ -1,0 +1,74 @@
+/**
+ * sluice: a micro-batch stream processing engine with Spark Structured Streaming's semantics.
+ *
+ * @example
+ * import { Session, col, window, count, sum } from 'sluice';
+ * const session = new Session();
+ * const events = session.read.format('jsonl').load('data/events/');
+ * await events.groupBy(window(col('ts'), '5 minutes'), col('user')).agg(count('*').as('n')).show();
+ *
+ * @module
+ */
+import '../connectors/index.js';
+
+export { Session, type SessionOptions } from './api/session.js';
+export { DataFrame, GroupedData, type Row } from './api/dataframe.js';
+export { Column, SortColumn, type ColumnLike } from './api/column.js';
+export {
+  abs,
+  avg,
+  ceil,
+  coalesce,
+  col,
+  column,
+  concat,
+  count,
+  countDistinct,
+  currentTimestamp,
+  first,
+  floor,
+  fromCsv,
+  fromJson,
+  last,
+  length,
+  lit,
+  lower,
+  max,
+  mean,
+  min,
+  round,
+  sessionWindow,
+  struct,
+  sum,
+  timestampMillis,
+  toDate,
+  toJson,
+  unixMillis,
+  upper,
+  when,
+  window,
+  windowTime,
+  WindowDefinitionError,
+  type ParseOptions,
+} from './api/functions.js';
+export { DataFrameReader, DataStreamReader } from './api/readers.js';
+export { DataFrameWriter, DataStreamWriter, type ForeachBatchFunction } from './api/writers.js';
+export { RuntimeConf, ConfError, type SessionConf } from './api/conf.js';
+export { StreamingQuery, StreamingQueryManager, StreamingQueryException, type StreamingQueryListener } from './exec/streaming-query.js';
+export type { StreamingQueryProgress, StreamingQueryStatus, SourceProgress, SinkProgress } from './exec/progress.js';
+export { ManualClock, SystemClock, type Clock } from './exec/clock.js';
+export { CheckpointInUseError, IncompatibleCheckpointError, type Trigger } from './exec/micro-batch-execution.js';
+export { decideRestart, type RestartDecision } from './checkpoint/restart-decision.js';
+export { CorruptCheckpointError, ConcurrentUpdateError } from './checkpoint/atomic-file.js';
+export { MissingStateError } from './state/state-store.js';
+export { AnalysisError } from './logical/resolve-expr.js';
+export { UnsupportedOperationError } from './logical/unsupported-operations.js';
+export { EvaluationError } from './kernels/expr-kernel.js';
+export { DurationError, parseDuration, formatDuration, type Duration } from './types/duration.js';
+export { SchemaError, schemaOf, type DataType, type Schema, type SchemaSpec, type Field } from './types/data-type.js';
+export { RowConversionError, parseTimestamp } from './types/values.js';
+export { defaultFormats, FormatRegistry, UnknownFormatError, type FormatProvider } from './io/format-registry.js';
+export type { StreamingSink, SinkBatchInfo, OutputMode, SaveMode } from './io/sink.js';
+export type { StreamSource, BatchScan, Offset, ReadLimit, SourceContext } from './io/source.js';
+export { MemoryStream, MemorySink, ConsoleSink, MalformedRecordError, ReaderOptionError, FileNotFoundError } from '../connectors/index.js';
+export { lineChart, barChart, timelineChart, svgImg, svgDataUri } from './viz/svg-chart.js';

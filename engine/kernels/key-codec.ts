@@ -1,0 +1,190 @@
+/**
+ * Encodes grouping keys of any type as rows of doubles whose bits identify the key exactly, for `GroupTable`, and
+ * decodes group keys back into columns. Numbers are stored as values (−0 folded into 0, one NaN), `long`s as their raw
+ * 64 bits, strings as ids of an operator-lifetime `StringDict`, other types through their JSON text. The last slot holds
+ * a bit per key that is null.
+ *
+ * @module
+ */
+import type { DataType } from '../types/data-type.js';
+import { ColumnBuilder, jsonValueAt } from '../types/values.js';
+import { StringDict } from './hash-kernel.js';
+import { binVecFromArrays, strVecFromStrings, TWO32, vecFromData, type NumType, type Vec } from './vec.js';
+
+type SlotKind = 'num' | 'i64' | 'bool' | 'str' | 'json';
+
+function slotKind(t: DataType): SlotKind {
+  if (t === 'long') return 'i64';
+  if (t === 'int' || t === 'double' || t === 'timestamp' || t === 'date') return 'num';
+  if (t === 'boolean') return 'bool';
+  if (t === 'string' || t === 'binary') return 'str';
+  return 'json';
+}
+
+/**
+ * Key rows for a fixed list of key types.
+ *
+ * @example
+ * const codec = new KeyCodec(['timestamp', 'string']);
+ * const keys = codec.encode([starts, users], null, rows); // rows × codec.width doubles
+ */
+export class KeyCodec {
+  readonly width: number;
+  private readonly kinds: SlotKind[];
+  private readonly dicts: (StringDict | null)[];
+
+  constructor(readonly types: readonly DataType[]) {
+    this.kinds = types.map(slotKind);
+    this.dicts = this.kinds.map((k) => (k === 'str' || k === 'json' ? new StringDict() : null));
+    this.width = types.length + 1;
+  }
+
+  /**
+   * Encodes `m` key rows: row `i` takes its values from row `rows[i]` (or `i`) of each key column. A column given as a
+   * `Float64Array` is read directly by position `i` (e.g. window starts already expanded per row).
+   */
+  encode(cols: readonly (Vec | Float64Array)[], rows: Int32Array | null, m: number): Float64Array {
+    const W = this.width;
+    const out = new Float64Array(m * W);
+    const words = new Int32Array(out.buffer);
+    const nullSlot = W - 1;
+    for (let c = 0; c < cols.length; c++) {
+      const col = cols[c]!;
+      if (col instanceof Float64Array) {
+        for (let i = 0; i < m; i++) {
+          const x = col[i]!;
+          out[i * W + c] = x !== x ? NaN : x + 0;
+        }
+        continue;
+      }
+      const kind = this.kinds[c]!;
+      const valid = col.kind === 'null' ? new Uint8Array(col.length) : col.valid;
+      const bit = 1 << c;
+      if (valid !== null) {
+        for (let i = 0; i < m; i++) {
+          const r = rows === null ? i : rows[i]!;
+          if (valid[r] === 0) out[i * W + nullSlot] += bit;
+        }
+      }
+      if (col.kind === 'null') continue;
+      switch (kind) {
+        case 'num': {
+          const v = (col as Extract<Vec, { kind: 'num' }>).values;
+          for (let i = 0; i < m; i++) {
+            const x = v[rows === null ? i : rows[i]!]!;
+            out[i * W + c] = x !== x ? NaN : x + 0;
+          }
+          break;
+        }
+        case 'i64': {
+          const nv = col as Extract<Vec, { kind: 'num' }>;
+          if (nv.big !== null) {
+            const bw = new Int32Array(nv.big.buffer, nv.big.byteOffset, nv.big.length * 2);
+            for (let i = 0; i < m; i++) {
+              const r = rows === null ? i : rows[i]!;
+              words[2 * (i * W + c)] = bw[2 * r]!;
+              words[2 * (i * W + c) + 1] = bw[2 * r + 1]!;
+            }
+          } else {
+            const v = nv.values;
+            for (let i = 0; i < m; i++) {
+              const x = v[rows === null ? i : rows[i]!]!;
+              const hi = Math.floor(x / TWO32);
+              words[2 * (i * W + c)] = (x - hi * TWO32) | 0;
+              words[2 * (i * W + c) + 1] = hi | 0;
+            }
+          }
+          break;
+        }
+        case 'bool': {
+          const v = (col as Extract<Vec, { kind: 'bool' }>).values;
+          for (let i = 0; i < m; i++) out[i * W + c] = v[rows === null ? i : rows[i]!]!;
+          break;
+        }
+        case 'str': {
+          const ids = this.dicts[c]!.encode(col as Extract<Vec, { kind: 'str' }>);
+          for (let i = 0; i < m; i++) {
+            const id = ids[rows === null ? i : rows[i]!]!;
+            out[i * W + c] = id < 0 ? 0 : id;
+          }
+          break;
+        }
+        case 'json': {
+          const d = this.dicts[c]!;
+          for (let i = 0; i < m; i++) {
+            const r = rows === null ? i : rows[i]!;
+            if (valid !== null && valid[r] === 0) continue;
+            out[i * W + c] = d.idOf(JSON.stringify(jsonValueAt(col, r)));
+          }
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Key column `c` of the groups `gids` of a key table (`keys` as `GroupTable.keys`). */
+  decode(keys: Float64Array, gids: Int32Array, c: number): Vec {
+    const W = this.width;
+    const n = gids.length;
+    const t = this.types[c]!;
+    const kind = this.kinds[c]!;
+    let valid: Uint8Array | null = null;
+    const bit = 1 << c;
+    for (let i = 0; i < n; i++) {
+      if ((keys[gids[i]! * W + W - 1]! & bit) !== 0) {
+        valid ??= new Uint8Array(n).fill(1);
+        valid[i] = 0;
+      }
+    }
+    switch (kind) {
+      case 'num': {
+        const out = new Float64Array(n);
+        for (let i = 0; i < n; i++) out[i] = keys[gids[i]! * W + c]!;
+        return { kind: 'num', type: t as NumType, length: n, values: out, big: null, valid };
+      }
+      case 'i64': {
+        const words = new Int32Array(keys.buffer, keys.byteOffset, keys.length * 2);
+        const out = new Float64Array(n);
+        let big: BigInt64Array | null = null;
+        for (let i = 0; i < n; i++) {
+          const p = 2 * (gids[i]! * W + c);
+          const hi = words[p + 1]!;
+          out[i] = hi * TWO32 + (words[p]! >>> 0);
+          if (hi > 2097151 || hi < -2097152) big ??= new BigInt64Array(n);
+        }
+        if (big !== null) {
+          const bw = new Int32Array(big.buffer);
+          for (let i = 0; i < n; i++) {
+            const p = 2 * (gids[i]! * W + c);
+            bw[2 * i] = words[p]!;
+            bw[2 * i + 1] = words[p + 1]!;
+          }
+        }
+        return { kind: 'num', type: 'long', length: n, values: out, big, valid };
+      }
+      case 'bool': {
+        const out = new Uint8Array(n);
+        for (let i = 0; i < n; i++) out[i] = keys[gids[i]! * W + c]!;
+        return { kind: 'bool', type: 'boolean', length: n, values: out, valid };
+      }
+      case 'str': {
+        const dict = this.dicts[c]!.values;
+        const strs: (string | null)[] = new Array(n);
+        for (let i = 0; i < n; i++) strs[i] = valid !== null && valid[i] === 0 ? null : dict[keys[gids[i]! * W + c]!]!;
+        if (t === 'binary') {
+          return binVecFromArrays(strs.map((x) => (x === null ? null : Buffer.from(x, 'latin1'))));
+        }
+        return strVecFromStrings(strs);
+      }
+      case 'json': {
+        const dict = this.dicts[c]!.values;
+        const b = new ColumnBuilder(t, n);
+        for (let i = 0; i < n; i++) {
+          b.append(valid !== null && valid[i] === 0 ? null : JSON.parse(dict[keys[gids[i]! * W + c]!]!));
+        }
+        return vecFromData(b.finish(), t);
+      }
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Window assignment over typed arrays, Spark's rules (see SEMANTICS.md §1–2).
+ *
+ * @module
+ */
+import type { NumVec } from './vec.js';
+
+/** Rows expanded into (row, window start) pairs. */
+export interface WindowAssignment {
+  /** Source row of each assignment. */
+  readonly rows: Int32Array;
+  /** Window start (epoch ms) of each assignment. */
+  readonly starts: Float64Array;
+  readonly count: number;
+}
+
+/**
+ * `floorMod(t − startMs, slide)`: a remainder that is never negative, so times before 1970 (or before the offset)
+ * land in the right window. JavaScript's `%` truncates toward zero and would not.
+ *
+ * @example
+ * windowStartOf(-1, 1000, 0); // -1000
+ */
+export function windowStartOf(t: number, slideMs: number, startMs: number): number {
+  let r = (t - startMs) % slideMs;
+  if (r < 0) r += slideMs;
+  return t - r;
+}
+
+/**
+ * Assigns each row (optionally only rows `sel`) to every `[start, start + size)` window containing it, as Spark's
+ * TimeWindowing: candidates `lastStart − i·slide` for `i < ceil(size/slide)`, kept when `start ≤ t < end` (always true
+ * when the size is a multiple of the slide). Null times get no window.
+ *
+ * @example
+ * const a = assignWindows(timeVec, 10_000, 2_000, 0); // sliding: up to 5 windows per row
+ */
+export function assignWindows(
+  time: NumVec,
+  sizeMs: number,
+  slideMs: number,
+  startMs: number,
+  sel: Int32Array | null = null,
+): WindowAssignment {
+  const t = time.values;
+  const valid = time.valid;
+  const n = sel ? sel.length : time.length;
+  const k = Math.ceil(sizeMs / slideMs);
+  const exact = sizeMs % slideMs === 0;
+  const rows = new Int32Array(n * k);
+  const starts = new Float64Array(n * k);
+  let m = 0;
+  if (k === 1 && sel === null) {
+    for (let i = 0; i < n; i++) {
+      if (valid !== null && valid[i] === 0) continue;
+      const ti = t[i]!;
+      let r = (ti - startMs) % slideMs;
+      if (r < 0) r += slideMs;
+      rows[m] = i;
+      starts[m++] = ti - r;
+    }
+    return { rows, starts, count: m };
+  }
+  for (let j = 0; j < n; j++) {
+    const i = sel ? sel[j]! : j;
+    if (valid !== null && valid[i] === 0) continue;
+    const ti = t[i]!;
+    let r = (ti - startMs) % slideMs;
+    if (r < 0) r += slideMs;
+    const last = ti - r;
+    for (let c = 0; c < k; c++) {
+      const s = last - c * slideMs;
+      if (!exact && !(s <= ti && ti < s + sizeMs)) continue;
+      rows[m] = i;
+      starts[m++] = s;
+    }
+  }
+  return { rows, starts, count: m };
+}
+
+/** Per-row session bounds `[t, t + gap)`; rows with a null time or a null, unparseable or non-positive gap are dropped. */
+export interface SessionAssignment {
+  readonly rows: Int32Array;
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+  readonly count: number;
+}
+
+/**
+ * Starts one session per row: `[t, t + gap)`. `gaps` is a constant (ms) or one value per row (NaN = invalid).
+ *
+ * @example
+ * assignSessions(timeVec, 30_000).count; // rows with a time
+ */
+export function assignSessions(time: NumVec, gaps: number | Float64Array, gapValid: Uint8Array | null = null, sel: Int32Array | null = null): SessionAssignment {
+  const t = time.values;
+  const valid = time.valid;
+  const n = sel ? sel.length : time.length;
+  const rows = new Int32Array(n);
+  const starts = new Float64Array(n);
+  const ends = new Float64Array(n);
+  let m = 0;
+  const constGap = typeof gaps === 'number' ? gaps : 0;
+  const perRow = typeof gaps === 'number' ? null : gaps;
+  if (perRow === null && !(constGap > 0)) return { rows, starts, ends, count: 0 };
+  for (let j = 0; j < n; j++) {
+    const i = sel ? sel[j]! : j;
+    if (valid !== null && valid[i] === 0) continue;
+    let g = constGap;
+    if (perRow !== null) {
+      if (gapValid !== null && gapValid[i] === 0) continue;
+      g = perRow[i]!;
+      if (!(g > 0)) continue;
+    }
+    rows[m] = i;
+    starts[m] = t[i]!;
+    ends[m++] = t[i]! + g;
+  }
+  return { rows, starts, ends, count: m };
+}

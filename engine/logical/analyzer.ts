@@ -1,0 +1,369 @@
+/**
+ * The analyzer: resolves every node of a logical plan against its input schema, infers output schemas, tracks which
+ * columns carry an event-time watermark, and rejects what cannot run with a message that names the fix.
+ *
+ * @module
+ */
+import {
+  field,
+  isStruct,
+  schemaOf,
+  schemaToString,
+  typeEquals,
+  typeToString,
+  WINDOW_TYPE,
+  type DataType,
+  type Field,
+  type Schema,
+} from '../types/data-type.js';
+import { aggOutputType, type AggSpec } from '../kernels/agg-kernel.js';
+import type { Bound, NamedBound } from './bound-expr.js';
+import { exprName, exprToString, unalias, type Expr, type SortOrder } from './expr.js';
+import { assertNever, type AggregateNode, type LogicalPlan } from './plan.js';
+import { AnalysisError, bindExpr, bindNamed, resolveColumn, unknownColumn } from './resolve-expr.js';
+
+export { AnalysisError };
+
+/** What the analyzer knows about a node's output. */
+export interface NodeInfo {
+  readonly schema: Schema;
+  /** Top-level columns that carry watermark metadata, with the delay (ms) of their `withWatermark`. */
+  readonly watermarkColumns: ReadonlyMap<string, number>;
+  readonly streaming: boolean;
+}
+
+/** The window of an aggregation, if any. */
+export type WindowSpec =
+  | {
+      readonly kind: 'time';
+      readonly time: Bound;
+      readonly sizeMs: number;
+      readonly slideMs: number;
+      readonly startMs: number;
+      readonly name: string;
+      /** Index of the window among the grouping columns. */
+      readonly position: number;
+    }
+  | {
+      readonly kind: 'session';
+      readonly time: Bound;
+      /** Constant gap (ms) or a per-row expression (a duration string or milliseconds). */
+      readonly gap: number | Bound;
+      readonly name: string;
+      readonly position: number;
+    };
+
+/** A resolved aggregation. */
+export interface AggregateAnalysis {
+  /** Grouping columns other than the window, in groupBy order. */
+  readonly keys: readonly NamedBound[];
+  readonly window: WindowSpec | null;
+  readonly aggs: readonly { readonly spec: AggSpec; readonly input: Bound | null; readonly name: string }[];
+  /** Output: grouping columns in groupBy order (the window where it was written), then the aggregates. */
+  readonly schema: Schema;
+  /**
+   * Where a group's event time comes from for lateness and eviction: the window's end, a raw timestamp key
+   * (`{ key: index }`), or nothing (groups are never evicted).
+   */
+  readonly eventTime: 'window' | { readonly key: number } | null;
+  /** Delay of the watermark that the event-time key carries (null: no watermark on any key). */
+  readonly watermarkDelayMs: number | null;
+}
+
+const infoCache = new WeakMap<LogicalPlan, NodeInfo>();
+const aggCache = new WeakMap<AggregateNode, AggregateAnalysis>();
+
+/**
+ * Analyzes a plan (memoised per node) and returns its output schema and watermark columns.
+ *
+ * @example
+ * analyze(df.plan).schema.fields.map((f) => f.name);
+ */
+export function analyze(p: LogicalPlan): NodeInfo {
+  const cached = infoCache.get(p);
+  if (cached) return cached;
+  const info = analyzeNode(p);
+  infoCache.set(p, info);
+  return info;
+}
+
+function analyzeNode(p: LogicalPlan): NodeInfo {
+  switch (p.kind) {
+    case 'relation':
+      return { schema: p.schema, watermarkColumns: new Map(), streaming: false };
+    case 'streamingRelation':
+      return { schema: p.schema, watermarkColumns: new Map(), streaming: true };
+    case 'project': {
+      const child = analyze(p.child);
+      const named = bindNamed(p.exprs, child.schema, { clause: 'select' });
+      checkDuplicateNames(named.map((n) => n.name), 'select');
+      const wm = new Map<string, number>();
+      // A watermark column stays one when it is projected as is or renamed.
+      named.forEach((n, i) => {
+        if (n.bound.k === 'ref' && n.bound.path.length === 0) {
+          const src = child.schema.fields[n.bound.ordinal]!.name;
+          const d = child.watermarkColumns.get(src);
+          if (d !== undefined) wm.set(n.name, d);
+        }
+        void i;
+      });
+      return {
+        schema: schemaOf(named.map((n) => field(n.name, n.type, n.nullable))),
+        watermarkColumns: wm,
+        streaming: child.streaming,
+      };
+    }
+    case 'filter': {
+      const child = analyze(p.child);
+      const { type } = bindExpr(p.condition, child.schema, { clause: 'where' });
+      if (type !== 'boolean' && type !== 'null') {
+        throw new AnalysisError(
+          `where() needs a boolean condition, but ${exprToString(p.condition)} is ${typeToString(type)}. ` +
+            `Compare it, e.g. col('x').gt(0).`,
+        );
+      }
+      return child;
+    }
+    case 'aggregate': {
+      const child = analyze(p.child);
+      const a = analyzeAggregate(p);
+      const wm = new Map<string, number>();
+      if (a.watermarkDelayMs !== null) {
+        if (a.eventTime === 'window') wm.set(a.window!.name, a.watermarkDelayMs);
+        else if (a.eventTime !== null) wm.set(a.keys[a.eventTime.key]!.name, a.watermarkDelayMs);
+      }
+      return { schema: a.schema, watermarkColumns: wm, streaming: child.streaming };
+    }
+    case 'sort': {
+      const child = analyze(p.child);
+      for (const o of p.orders) bindSortKey(o, child.schema);
+      return child;
+    }
+    case 'limit': {
+      if (!Number.isInteger(p.n) || p.n < 0) throw new AnalysisError(`limit() needs a non-negative integer, got ${p.n}.`);
+      return analyze(p.child);
+    }
+    case 'union': {
+      const infos = p.children.map(analyze);
+      const first = infos[0]!;
+      infos.slice(1).forEach((info, i) => {
+        const a = first.schema.fields;
+        const b = info.schema.fields;
+        if (a.length !== b.length) {
+          throw new AnalysisError(
+            `union() needs the same number of columns: the first input has ${a.length} (${schemaToString(first.schema)}), ` +
+              `input ${i + 2} has ${b.length} (${schemaToString(info.schema)}). Select matching columns first.`,
+          );
+        }
+        a.forEach((f, k) => {
+          if (!typeEquals(f.type, b[k]!.type)) {
+            throw new AnalysisError(
+              `union() column ${k + 1} ('${f.name}') is ${typeToString(f.type)} in the first input but ` +
+                `${typeToString(b[k]!.type)} ('${b[k]!.name}') in input ${i + 2}. Cast one of them.`,
+            );
+          }
+        });
+      });
+      // Union keeps a watermark column when every input carries it (the executor tracks each input's watermark).
+      const wm = new Map<string, number>();
+      for (const [name, d] of first.watermarkColumns) {
+        const idx = first.schema.fields.findIndex((f) => f.name === name);
+        if (infos.every((info) => info.watermarkColumns.has(info.schema.fields[idx]!.name))) wm.set(name, d);
+      }
+      return { schema: first.schema, watermarkColumns: wm, streaming: infos.some((i) => i.streaming) };
+    }
+    case 'deduplicate': {
+      const child = analyze(p.child);
+      if (p.keys) for (const k of p.keys) if (!child.schema.fields.some((f) => f.name === k)) throw unknownColumn(k, child.schema, 'dropDuplicates()');
+      if (p.withinWatermark && child.streaming && child.watermarkColumns.size === 0) {
+        throw new AnalysisError(
+          'dropDuplicatesWithinWatermark() needs a watermark: call withWatermark(column, delay) before it.',
+        );
+      }
+      return child;
+    }
+    case 'watermark': {
+      const child = analyze(p.child);
+      const r = resolveColumn(p.column, child.schema);
+      if (r.path.length > 0 || (r.type !== 'timestamp' && !(isStruct(r.type) && typeEquals(r.type, WINDOW_TYPE)))) {
+        throw new AnalysisError(
+          `withWatermark('${p.column}', …) needs a timestamp column (or a window), but '${p.column}' is ${typeToString(r.type)}. ` +
+            `Cast it first, e.g. withColumn('${p.column}', col('${p.column}').cast('timestamp')).`,
+        );
+      }
+      if (p.delayMs < 0) throw new AnalysisError(`The watermark delay for '${p.column}' should not be negative (got ${p.delayMs} ms).`);
+      if (hasWatermarkNode(p.child)) {
+        throw new AnalysisError('Redefining watermark is disallowed: call withWatermark() once per input, before the aggregation.');
+      }
+      const wm = new Map(child.watermarkColumns);
+      wm.set(r.name, p.delayMs);
+      return { schema: child.schema, watermarkColumns: wm, streaming: child.streaming };
+    }
+    default:
+      return assertNever(p);
+  }
+}
+
+function hasWatermarkNode(p: LogicalPlan): boolean {
+  if (p.kind === 'watermark') return true;
+  if (p.kind === 'aggregate' || p.kind === 'union') return false;
+  return p.kind === 'relation' || p.kind === 'streamingRelation' ? false : hasWatermarkNode(p.child);
+}
+
+function checkDuplicateNames(names: readonly string[], clause: string): void {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) throw new AnalysisError(`${clause}() would produce two columns named '${n}'. Rename one with .as('…').`);
+    seen.add(n);
+  }
+}
+
+/** Binds a sort key. */
+export function bindSortKey(o: SortOrder, schema: Schema): Bound {
+  const { bound, type } = bindExpr(o.expr, schema, { clause: 'orderBy' });
+  if (type !== 'null' && typeof type === 'object' && type.kind === 'array') {
+    throw new AnalysisError(`Cannot sort by ${exprToString(o.expr)}: it is an array.`);
+  }
+  return bound;
+}
+
+/**
+ * Resolves an aggregation: its grouping columns, window and aggregates.
+ *
+ * @example
+ * const a = analyzeAggregate(node); a.window?.kind; // 'time'
+ */
+export function analyzeAggregate(p: AggregateNode): AggregateAnalysis {
+  const cached = aggCache.get(p);
+  if (cached) return cached;
+  const child = analyze(p.child);
+  const schema = child.schema;
+  let window: WindowSpec | null = null;
+  const keys: NamedBound[] = [];
+  const outFields: Field[] = [];
+  const keyPositions: number[] = [];
+  p.groupBy.forEach((g, position) => {
+    const e = unalias(g);
+    const name = exprName(g);
+    if (e.kind === 'window' || e.kind === 'sessionWindow') {
+      if (window) {
+        throw new AnalysisError(
+          'Multiple time or session windows in one groupBy() would result in a cartesian product of rows: use one window per aggregation.',
+        );
+      }
+      const { bound: time, type } = bindExpr(e.time, schema, { clause: 'window' });
+      const timeType = type === 'null' ? 'timestamp' : type;
+      let timeBound = time;
+      if (isStruct(timeType) && typeEquals(timeType, WINDOW_TYPE)) {
+        // A window over a window column uses window_time(w) = end − 1 ms.
+        timeBound = { k: 'call', fn: 'windowTime', args: [time], type: 'timestamp' };
+      } else if (timeType !== 'timestamp') {
+        throw new AnalysisError(
+          `${e.kind === 'window' ? 'window' : 'sessionWindow'}() needs a timestamp column, but ${exprToString(e.time)} is ` +
+            `${typeToString(timeType)}. Cast it, e.g. col('${exprToString(e.time)}').cast('timestamp').`,
+        );
+      }
+      if (e.kind === 'window') {
+        window = { kind: 'time', time: timeBound, sizeMs: e.sizeMs, slideMs: e.slideMs, startMs: e.startMs, name, position };
+      } else {
+        let gap: number | Bound;
+        if (e.gap.kind === 'literal' && typeof e.gap.value === 'number') gap = e.gap.value;
+        else {
+          const { bound, type: gt } = bindExpr(e.gap, schema, { clause: 'sessionWindow gap' });
+          if (gt !== 'string' && gt !== 'int' && gt !== 'long' && gt !== 'double' && gt !== 'null') {
+            throw new AnalysisError(
+              `sessionWindow() gap must be a duration: a string such as '10 seconds' or a number of milliseconds, but ` +
+                `${exprToString(e.gap)} is ${typeToString(gt)}.`,
+            );
+          }
+          gap = bound;
+        }
+        window = { kind: 'session', time: timeBound, gap, name, position };
+      }
+      outFields.push(field(name, WINDOW_TYPE, true));
+      return;
+    }
+    if (e.kind === 'agg') throw new AnalysisError(`groupBy() cannot group by the aggregate ${exprToString(e)}.`);
+    const [nb] = bindNamed([g], schema, { clause: 'groupBy' });
+    keys.push(nb!);
+    keyPositions.push(position);
+    outFields.push(field(nb!.name, nb!.type, true));
+  });
+  const aggs = p.aggs.map((a) => {
+    const e = unalias(a);
+    const name = exprName(a);
+    if (e.kind !== 'agg') {
+      throw new AnalysisError(
+        `agg() takes aggregate functions (count, sum, avg, min, max, first, last, countDistinct), but got ${exprToString(a)}. ` +
+          `Compute it with withColumn() after the aggregation.`,
+      );
+    }
+    let input: Bound | null = null;
+    let inputType: DataType | null = null;
+    if (e.child && !(e.child.kind === 'column' && e.child.name === '*')) {
+      const { bound, type } = bindExpr(e.child, schema, { clause: `${e.fn}()` });
+      input = bound;
+      inputType = type === 'null' ? 'double' : type;
+      if ((e.fn === 'sum' || e.fn === 'avg') && inputType !== 'int' && inputType !== 'long' && inputType !== 'double') {
+        throw new AnalysisError(
+          `${e.fn}(${exprToString(e.child)}) needs a number, but it is ${typeToString(inputType)}. ` +
+            `Cast it, e.g. ${e.fn}(col('${exprToString(e.child)}').cast('double')).`,
+        );
+      }
+      if ((e.fn === 'min' || e.fn === 'max') && typeof inputType === 'object') {
+        throw new AnalysisError(`${e.fn}() cannot order ${typeToString(inputType)} values (${exprToString(e.child)}).`);
+      }
+    } else if (e.fn !== 'count') {
+      throw new AnalysisError(`${e.fn}() needs a column, e.g. ${e.fn}('amount').`);
+    }
+    const spec: AggSpec = { fn: e.fn, input: inputType, output: aggOutputType(e.fn, inputType) };
+    outFields.push(field(name, spec.output, true));
+    return { spec, input, name };
+  });
+  checkDuplicateNames(outFields.map((f) => f.name), 'agg');
+  // Output order: grouping columns in groupBy order, then aggregates.
+  let eventTime: AggregateAnalysis['eventTime'] = null;
+  let watermarkDelayMs: number | null = null;
+  const w = window as WindowSpec | null;
+  if (w) {
+    const d = watermarkOf(w.time, child);
+    if (d !== null) {
+      eventTime = 'window';
+      watermarkDelayMs = d;
+    }
+  }
+  if (eventTime === null) {
+    keys.forEach((k, i) => {
+      if (eventTime !== null) return;
+      const d = watermarkOf(k.bound, child);
+      if (d !== null) {
+        eventTime = { key: i };
+        watermarkDelayMs = d;
+      }
+    });
+  }
+  const analysis: AggregateAnalysis = {
+    keys,
+    window: w,
+    aggs,
+    schema: schemaOf(outFields),
+    eventTime,
+    watermarkDelayMs,
+  };
+  aggCache.set(p, analysis);
+  return analysis;
+}
+
+/** The watermark delay a bound expression carries: a reference to a watermark column (or window_time of one). */
+function watermarkOf(b: Bound, child: NodeInfo): number | null {
+  if (b.k === 'ref' && b.path.length === 0) {
+    return child.watermarkColumns.get(child.schema.fields[b.ordinal]!.name) ?? null;
+  }
+  if (b.k === 'call' && b.fn === 'windowTime') return watermarkOf(b.args[0]!, child);
+  return null;
+}
+
+/** Convenience: the output schema of a plan. */
+export function schemaOfPlan(p: LogicalPlan): Schema {
+  return analyze(p).schema;
+}

@@ -1,0 +1,48 @@
+/**
+ * Bound expressions: names resolved to column ordinals, types known, implicit casts made explicit. This is what the
+ * vectorized evaluator runs; it never sees a name.
+ *
+ * @module
+ */
+import type { DataType, Schema } from '../types/data-type.js';
+import type { ArithmeticOp, CallFn, ComparisonOp, LogicalOp } from './expr.js';
+
+export type NumericType = 'int' | 'long' | 'double';
+
+export type Bound =
+  | { readonly k: 'ref'; readonly ordinal: number; readonly path: readonly number[]; readonly type: DataType }
+  | { readonly k: 'lit'; readonly value: unknown; readonly type: DataType | 'null' }
+  | { readonly k: 'arith'; readonly op: ArithmeticOp; readonly l: Bound; readonly r: Bound; readonly type: NumericType }
+  | { readonly k: 'cmp'; readonly op: ComparisonOp; readonly l: Bound; readonly r: Bound; readonly type: 'boolean' }
+  | { readonly k: 'logic'; readonly op: LogicalOp; readonly l: Bound; readonly r: Bound; readonly type: 'boolean' }
+  | { readonly k: 'not'; readonly c: Bound; readonly type: 'boolean' }
+  | { readonly k: 'neg'; readonly c: Bound; readonly type: DataType }
+  | { readonly k: 'isNull'; readonly c: Bound; readonly negate: boolean; readonly type: 'boolean' }
+  | { readonly k: 'cast'; readonly c: Bound; readonly type: DataType }
+  | {
+      readonly k: 'call';
+      readonly fn: CallFn;
+      readonly args: readonly Bound[];
+      readonly type: DataType;
+      readonly options?: Readonly<Record<string, unknown>>;
+    };
+
+/** The type a bound expression produces (`'null'` for an untyped null literal). */
+export function boundType(b: Bound): DataType | 'null' {
+  return b.type;
+}
+
+/** A bound expression with the output name and nullability the analyzer gave it. */
+export interface NamedBound {
+  readonly name: string;
+  readonly bound: Bound;
+  readonly type: DataType;
+  readonly nullable: boolean;
+}
+
+/** The schema of a list of named bound expressions. */
+export function schemaOfNamed(named: readonly NamedBound[]): Schema {
+  return Object.freeze({
+    fields: Object.freeze(named.map((n) => Object.freeze({ name: n.name, type: n.type, nullable: n.nullable }))),
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * What a streaming query may not do, checked at `start()` (Spark's UnsupportedOperationChecker). Every message names
+ * the fix.
+ *
+ * @module
+ */
+import type { OutputMode } from '../io/sink.js';
+import { analyze, analyzeAggregate } from './analyzer.js';
+import { AnalysisError } from './resolve-expr.js';
+import { planChildren, type LogicalPlan } from './plan.js';
+
+/** A streaming query refused for its output mode or operators. */
+export class UnsupportedOperationError extends AnalysisError {}
+
+function collect(p: LogicalPlan, out: LogicalPlan[] = []): LogicalPlan[] {
+  out.push(p);
+  for (const c of planChildren(p)) collect(c, out);
+  return out;
+}
+
+/**
+ * Throws `UnsupportedOperationError` when a streaming plan cannot run in `mode`.
+ *
+ * @example
+ * checkStreamingPlan(df.plan, 'append'); // throws for an aggregation without watermark
+ */
+export function checkStreamingPlan(plan: LogicalPlan, mode: OutputMode): void {
+  const nodes = collect(plan).filter((n) => analyze(n).streaming);
+  const aggs = nodes.filter((n): n is Extract<LogicalPlan, { kind: 'aggregate' }> => n.kind === 'aggregate');
+  if (mode === 'complete' && aggs.length === 0) {
+    throw new UnsupportedOperationError(
+      'Complete output mode not supported when there are no streaming aggregations on streaming DataFrames/Datasets. ' +
+        "Use outputMode('append') (or add a groupBy().agg()).",
+    );
+  }
+  for (const a of aggs) {
+    const info = analyzeAggregate(a);
+    if (info.aggs.some((x) => x.spec.fn === 'countDistinct')) {
+      throw new UnsupportedOperationError(
+        'Distinct aggregations (countDistinct) are not supported on streaming DataFrames. Deduplicate first with ' +
+          'dropDuplicates([...]) and count, or run the query as a batch.',
+      );
+    }
+    if (info.window?.kind === 'session') {
+      if (mode === 'update') {
+        throw new UnsupportedOperationError(
+          "Update output mode not supported for session window on streaming DataFrames/Datasets. Use outputMode('append') or 'complete'.",
+        );
+      }
+      if (info.keys.length === 0) {
+        throw new UnsupportedOperationError(
+          'Global aggregation with session window in streaming query is not supported: add a key, e.g. groupBy(sessionWindow(...), col("user")).',
+        );
+      }
+    }
+    if (mode === 'append' && info.eventTime === null) {
+      throw new UnsupportedOperationError(
+        'Append output mode not supported when there are streaming aggregations on streaming DataFrames/DataSets without watermark. ' +
+          "Call withWatermark(column, delay) on the event-time column before groupBy (and group by window(column, …) or the column), or use outputMode('update') or 'complete'.",
+      );
+    }
+  }
+  if (aggs.length > 1 && mode !== 'append') {
+    throw new UnsupportedOperationError(
+      `Multiple streaming aggregations are not supported in ${mode} mode: only append mode can chain aggregations (each with a watermark).`,
+    );
+  }
+  for (const n of nodes) {
+    if (n.kind === 'sort') {
+      const below = collect(n.child);
+      if (mode !== 'complete' || !below.some((x) => x.kind === 'aggregate')) {
+        throw new UnsupportedOperationError(
+          "Sorting is not supported on streaming DataFrames/Datasets, unless it is on an aggregated DataFrame in Complete output mode. Sort in the sink's reader, or use outputMode('complete').",
+        );
+      }
+    }
+    if (n.kind === 'limit' && mode !== 'complete') {
+      throw new UnsupportedOperationError(`limit() on a streaming DataFrame is only supported in complete mode, not ${mode}.`);
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import type { RecordBatch } from 'apache-arrow';
+import type { BatchScan } from '../io/source.js';
+import type { Schema } from '../types/data-type.js';
+import { ExecNode, type ExecContext } from './exec-node.js';
+
+/** Reads a bounded relation: batches held in memory or a `BatchScan` (files, tables). */
+export class LocalScanExec extends ExecNode {
+  readonly children = [];
+  constructor(
+    readonly schema: Schema,
+    private readonly description: string,
+    private readonly batches: readonly RecordBatch[] | null,
+    private readonly scan: BatchScan | null,
+  ) {
+    super();
+  }
+  async *execute(): AsyncIterable<RecordBatch> {
+    if (this.batches) yield* this.batches;
+    else if (this.scan) yield* this.scan.scan();
+  }
+  describe(): string {
+    return `ScanExec: ${this.description} [${this.schema.fields.map((f) => f.name).join(', ')}]`;
+  }
+}
+
+/** Reads this micro-batch's rows of one streaming source. */
+export class StreamScanExec extends ExecNode {
+  readonly children = [];
+  constructor(
+    readonly schema: Schema,
+    readonly sourceKey: object,
+    private readonly description: string,
+  ) {
+    super();
+  }
+  async *execute(ctx: ExecContext): AsyncIterable<RecordBatch> {
+    const input = ctx.inputs.get(this.sourceKey);
+    if (input) yield* input();
+  }
+  describe(): string {
+    return `StreamScanExec: ${this.description} [${this.schema.fields.map((f) => f.name).join(', ')}]`;
+  }
+}

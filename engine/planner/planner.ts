@@ -1,0 +1,94 @@
+/**
+ * The planner: analyzed logical plan → physical operators, one `…Exec` per node.
+ *
+ * @module
+ */
+import { analyze, analyzeAggregate, bindSortKey } from '../logical/analyzer.js';
+import { bindExpr, bindNamed, resolveColumn } from '../logical/resolve-expr.js';
+import { exprToString } from '../logical/expr.js';
+import { assertNever, type LogicalPlan } from '../logical/plan.js';
+import { DedupExec } from '../physical/dedup-exec.js';
+import type { ExecNode } from '../physical/exec-node.js';
+import { FilterExec } from '../physical/filter-exec.js';
+import { LimitExec } from '../physical/limit-exec.js';
+import { ProjectExec } from '../physical/project-exec.js';
+import { LocalScanExec, StreamScanExec } from '../physical/scan-exec.js';
+import { SessionWindowExec } from '../physical/session-window-exec.js';
+import { SortExec } from '../physical/sort-exec.js';
+import { UnionExec } from '../physical/union-exec.js';
+import { EventTimeWatermarkExec } from '../physical/watermark-exec.js';
+import { WindowAggregateExec } from '../physical/window-aggregate-exec.js';
+
+/**
+ * Builds the physical operator tree of a plan. A new tree holds fresh (empty) state.
+ *
+ * @example
+ * const exec = planPhysical(df.plan);
+ * console.log(exec.toString());
+ */
+export function planPhysical(p: LogicalPlan): ExecNode {
+  switch (p.kind) {
+    case 'relation':
+      return new LocalScanExec(p.schema, p.description, p.batches ?? null, p.scan ?? null);
+    case 'streamingRelation':
+      return new StreamScanExec(p.schema, p.sourceKey, p.description);
+    case 'project': {
+      const child = planPhysical(p.child);
+      const named = bindNamed(p.exprs, child.schema, { clause: 'select' });
+      return new ProjectExec(child, named, analyze(p).schema, named.map((n) => n.name).join(', '));
+    }
+    case 'filter': {
+      const child = planPhysical(p.child);
+      const { bound } = bindExpr(p.condition, child.schema, { clause: 'where' });
+      return new FilterExec(child, bound, exprToString(p.condition));
+    }
+    case 'aggregate': {
+      const child = planPhysical(p.child);
+      const a = analyzeAggregate(p);
+      return a.window?.kind === 'session' ? new SessionWindowExec(child, a) : new WindowAggregateExec(child, a);
+    }
+    case 'sort': {
+      const child = planPhysical(p.child);
+      const keys = p.orders.map((o) => ({ bound: bindSortKey(o, child.schema), ascending: o.ascending, nullsFirst: o.nullsFirst }));
+      const text = p.orders.map((o) => `${exprToString(o.expr)} ${o.ascending ? 'ASC' : 'DESC'}`).join(', ');
+      return new SortExec(child, keys, text);
+    }
+    case 'limit':
+      return new LimitExec(planPhysical(p.child), p.n);
+    case 'union':
+      return new UnionExec(p.children.map(planPhysical));
+    case 'deduplicate': {
+      const child = planPhysical(p.child);
+      const info = analyze(p.child);
+      const fields = child.schema.fields;
+      const keyOrdinals = p.keys ? p.keys.map((k) => fields.findIndex((f) => f.name === k)) : fields.map((_, i) => i);
+      let watermark: { ordinal: number; delayMs: number } | null = null;
+      for (const [name, delayMs] of info.watermarkColumns) {
+        const ordinal = fields.findIndex((f) => f.name === name);
+        if (ordinal >= 0 && fields[ordinal]!.type === 'timestamp') {
+          watermark = { ordinal, delayMs };
+          break;
+        }
+      }
+      return new DedupExec(child, keyOrdinals, watermark, p.withinWatermark);
+    }
+    case 'watermark': {
+      const child = planPhysical(p.child);
+      const r = resolveColumn(p.column, child.schema);
+      return new EventTimeWatermarkExec(child, r.ordinal, p.delayMs);
+    }
+    default:
+      return assertNever(p);
+  }
+}
+
+/** Watermark operators of a tree in plan order. */
+export function watermarkOperators(root: ExecNode): EventTimeWatermarkExec[] {
+  const out: EventTimeWatermarkExec[] = [];
+  const walk = (n: ExecNode) => {
+    if (n instanceof EventTimeWatermarkExec) out.push(n);
+    n.children.forEach(walk);
+  };
+  walk(root);
+  return out;
+}

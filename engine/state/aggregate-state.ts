@@ -1,0 +1,274 @@
+/**
+ * The keyed state of one partition of a (windowed) aggregation: a group table of keys, their accumulators, each group's
+ * event time for eviction, and the bookkeeping a checkpoint delta needs (groups changed, keys removed).
+ *
+ * @module
+ */
+import type { RecordBatch } from 'apache-arrow';
+import { Accumulators, type AggSpec } from '../kernels/agg-kernel.js';
+import { GroupTable } from '../kernels/hash-kernel.js';
+import { KeyCodec } from '../kernels/key-codec.js';
+import { concatVecs } from '../kernels/select-kernel.js';
+import { nullVec, type NumVec, type Vec } from '../kernels/vec.js';
+import { field, schemaOf, type DataType, type Schema } from '../types/data-type.js';
+import { batchFromVecs, columnVec } from '../types/values.js';
+import { OP_DELETE, OP_PUT, deltaSchema } from './state-store.js';
+
+/** How an aggregation's keys are laid out in its state. */
+export interface AggregateLayout {
+  /** Names and types of the key slots: the window start first when there is a time window, then the grouping keys. */
+  readonly keyNames: readonly string[];
+  readonly keyTypes: readonly DataType[];
+  readonly specs: readonly AggSpec[];
+  /**
+   * Which key slot gives a group's event time: with `windowSizeMs` set it is a window start (event time = start + size),
+   * otherwise a raw timestamp key; null when groups never expire.
+   */
+  readonly eventTimeSlot: number | null;
+  readonly windowSizeMs: number | null;
+}
+
+/**
+ * Groups, accumulators and event times of one aggregation partition.
+ *
+ * @example
+ * const st = new AggregateState(layout);
+ * st.absorb([starts, users], rows, m, inputs, seqBase);
+ * const closed = st.groupsUpTo(watermark);
+ */
+export class AggregateState {
+  readonly codec: KeyCodec;
+  readonly table: GroupTable;
+  readonly acc: Accumulators;
+  /** Event time of each group (NaN: never expires). */
+  evt = new Float64Array(1024);
+  /** Groups touched in the current batch. */
+  updated = new Uint8Array(1024);
+  /** Groups changed since the last checkpoint commit. */
+  dirty = new Uint8Array(1024);
+  /** Key columns of groups removed since the last commit (for delete records). */
+  private removed: Vec[][] = [];
+  private removedCount = 0;
+  private gidScratch = new Int32Array(1024);
+
+  constructor(readonly layout: AggregateLayout) {
+    this.codec = new KeyCodec(layout.keyTypes);
+    this.table = new GroupTable(this.codec.width);
+    this.acc = new Accumulators(layout.specs);
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  /** State columns: keys, then accumulator state. */
+  get stateSchema(): Schema {
+    return schemaOf([...this.layout.keyNames.map((n, i) => field(n, this.layout.keyTypes[i]!)), ...this.acc.stateFields()]);
+  }
+
+  private grow(size: number): void {
+    if (size <= this.evt.length) return;
+    let cap = this.evt.length;
+    while (cap < size) cap *= 2;
+    const e = new Float64Array(cap);
+    e.set(this.evt);
+    this.evt = e;
+    const u = new Uint8Array(cap);
+    u.set(this.updated);
+    this.updated = u;
+    const d = new Uint8Array(cap);
+    d.set(this.dirty);
+    this.dirty = d;
+  }
+
+  /** Group ids for `m` key rows, inserting new groups (initialising their accumulators and event times). */
+  groupIds(keys: Float64Array, m: number): Int32Array {
+    if (this.gidScratch.length < m) this.gidScratch = new Int32Array(Math.max(m, this.gidScratch.length * 2));
+    const gids = this.gidScratch.subarray(0, m);
+    const before = this.table.size;
+    this.table.findOrInsert(keys, m, gids);
+    const after = this.table.size;
+    if (after > before) {
+      this.acc.ensure(after, before);
+      this.grow(after);
+      this.setEventTimes(before, after);
+    }
+    return gids;
+  }
+
+  private setEventTimes(from: number, to: number): void {
+    const slot = this.layout.eventTimeSlot;
+    const W = this.codec.width;
+    const keys = this.table.keys;
+    const size = this.layout.windowSizeMs ?? 0;
+    for (let g = from; g < to; g++) {
+      this.updated[g] = 0;
+      this.dirty[g] = 0;
+      if (slot === null || (keys[g * W + W - 1]! & (1 << slot)) !== 0) this.evt[g] = NaN;
+      else this.evt[g] = keys[g * W + slot]! + size;
+    }
+  }
+
+  /**
+   * Folds input rows into their groups. `keyCols` follow `layout.keyTypes`; `rows[i]` maps pair i to its input row
+   * (null: identity), `inputs` are the aggregates' argument columns (indexed by input row).
+   */
+  absorb(keyCols: readonly (Vec | Float64Array)[], rows: Int32Array | null, m: number, inputs: readonly (Vec | null)[], seqBase: number): void {
+    if (m === 0) return;
+    const keys = this.codec.encode(keyCols, rows, m);
+    const gids = this.groupIds(keys, m);
+    this.acc.update(gids, rows, m, inputs, seqBase);
+    const updated = this.updated;
+    const dirty = this.dirty;
+    for (let i = 0; i < m; i++) {
+      const g = gids[i]!;
+      updated[g] = 1;
+      dirty[g] = 1;
+    }
+  }
+
+  /** Merges partial aggregates (a batch of this state's `stateSchema`) into the groups. */
+  absorbPartials(partial: RecordBatch, partialState: AggregateState): void {
+    const n = partial.numRows;
+    if (n === 0) return;
+    const schema = this.stateSchema;
+    const kc = this.layout.keyTypes.length;
+    const keyCols = this.layout.keyTypes.map((_, i) => columnVec(partial, schema, i));
+    const keys = this.codec.encode(keyCols, null, n);
+    const gids = Int32Array.from(this.groupIds(keys, n));
+    const stateCols = schema.fields.slice(kc).map((_, i) => columnVec(partial, schema, kc + i));
+    // Load the partials into a scratch accumulator, then merge group by group.
+    const src = partialState.acc;
+    const srcIds = new Int32Array(n);
+    for (let i = 0; i < n; i++) srcIds[i] = i;
+    src.truncate(0);
+    src.ensure(n, 0);
+    src.fromState(stateCols, srcIds);
+    this.acc.mergeFrom(src, srcIds, gids, n);
+    for (let i = 0; i < n; i++) {
+      this.updated[gids[i]!] = 1;
+      this.dirty[gids[i]!] = 1;
+    }
+  }
+
+  /** Clears the per-batch "updated" flags. */
+  startBatch(): void {
+    this.updated.fill(0, 0, this.table.size);
+  }
+
+  /** Groups updated in this batch, in id order. */
+  updatedGroups(): Int32Array {
+    const out: number[] = [];
+    for (let g = 0; g < this.table.size; g++) if (this.updated[g]) out.push(g);
+    return Int32Array.from(out);
+  }
+
+  /** Groups whose event time is ≤ `watermarkMs` (closed windows), in id order. */
+  groupsUpTo(watermarkMs: number): Int32Array {
+    const out: number[] = [];
+    const evt = this.evt;
+    for (let g = 0; g < this.table.size; g++) if (evt[g]! <= watermarkMs) out.push(g);
+    return Int32Array.from(out);
+  }
+
+  /** Whether some group would be evicted by this watermark. */
+  hasGroupsUpTo(watermarkMs: number): boolean {
+    const evt = this.evt;
+    for (let g = 0; g < this.table.size; g++) if (evt[g]! <= watermarkMs) return true;
+    return false;
+  }
+
+  /** Every group id. */
+  allGroups(): Int32Array {
+    const out = new Int32Array(this.table.size);
+    for (let g = 0; g < out.length; g++) out[g] = g;
+    return out;
+  }
+
+  /** Key columns of the given groups, in `layout.keyTypes` order. */
+  keyVecs(gids: Int32Array): Vec[] {
+    return this.layout.keyTypes.map((_, c) => this.codec.decode(this.table.keys, gids, c));
+  }
+
+  /** Removes groups (their keys are remembered as deletes for the next checkpoint). */
+  remove(gids: Int32Array): void {
+    if (gids.length === 0) return;
+    this.removed.push(this.keyVecs(gids));
+    this.removedCount += gids.length;
+    const keep = new Uint8Array(this.table.size).fill(1);
+    for (let i = 0; i < gids.length; i++) keep[gids[i]!] = 0;
+    const remap = this.table.compact(keep);
+    const size = this.table.size;
+    this.acc.compact(remap, size);
+    for (let g = 0; g < remap.length; g++) {
+      const t = remap[g]!;
+      if (t >= 0 && t !== g) {
+        this.evt[t] = this.evt[g]!;
+        this.updated[t] = this.updated[g]!;
+        this.dirty[t] = this.dirty[g]!;
+      }
+    }
+  }
+
+  /** Groups as state rows (keys + accumulator state). */
+  stateBatch(gids: Int32Array): RecordBatch {
+    return batchFromVecs(this.stateSchema, [...this.keyVecs(gids), ...this.acc.toState(gids)], gids.length);
+  }
+
+  /** The changes since the last call, as a delta batch (`__op`, keys, state), and resets the bookkeeping. */
+  takeDelta(): RecordBatch | null {
+    const dirty: number[] = [];
+    for (let g = 0; g < this.table.size; g++) if (this.dirty[g]) dirty.push(g);
+    this.dirty.fill(0, 0, this.table.size);
+    const removed = this.removed;
+    const removedCount = this.removedCount;
+    this.removed = [];
+    this.removedCount = 0;
+    if (dirty.length === 0 && removedCount === 0) return null;
+    const schema = this.stateSchema;
+    const kc = this.layout.keyTypes.length;
+    const gids = Int32Array.from(dirty);
+    const putKeys = this.keyVecs(gids);
+    const putState = this.acc.toState(gids);
+    const n = gids.length + removedCount;
+    const ops = new Float64Array(n);
+    ops.fill(OP_PUT, 0, gids.length);
+    ops.fill(OP_DELETE, gids.length);
+    const cols: Vec[] = [{ kind: 'num', type: 'int', length: n, values: ops, big: null, valid: null }];
+    for (let c = 0; c < kc; c++) cols.push(removed.length === 0 ? putKeys[c]! : concatVecs([putKeys[c]!, ...removed.map((r) => r[c]!)]));
+    for (let c = 0; c < putState.length; c++) {
+      const f = schema.fields[kc + c]!;
+      cols.push(removedCount === 0 ? putState[c]! : concatVecs([putState[c]!, nullVec(f.type, removedCount)]));
+    }
+    return batchFromVecs(deltaSchema(schema), cols, n);
+  }
+
+  /** Forgets pending changes (after loading state). */
+  clearDelta(): void {
+    this.dirty.fill(0);
+    this.removed = [];
+    this.removedCount = 0;
+  }
+
+  /** Loads state rows (a batch of `stateSchema`). */
+  restore(rows: RecordBatch | null): void {
+    this.table.clear();
+    this.acc.truncate(0);
+    if (rows !== null && rows.numRows > 0) {
+      const schema = this.stateSchema;
+      const kc = this.layout.keyTypes.length;
+      const keyCols = this.layout.keyTypes.map((_, i) => columnVec(rows, schema, i));
+      const keys = this.codec.encode(keyCols, null, rows.numRows);
+      const gids = Int32Array.from(this.groupIds(keys, rows.numRows));
+      this.acc.fromState(schema.fields.slice(kc).map((_, i) => columnVec(rows, schema, kc + i)), gids);
+    }
+    this.clearDelta();
+    this.updated.fill(0);
+  }
+
+  memoryBytes(): number {
+    return this.table.memoryBytes + this.acc.memoryBytes() + this.evt.byteLength + this.updated.byteLength * 2;
+  }
+}
+
+export type { NumVec };

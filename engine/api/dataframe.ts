@@ -203,6 +203,7 @@ export class DataFrame {
    * const rows = await df.collect(); rows[0].window.start;
    */
   async collect(): Promise<Row[]> {
+    this.assertBatch('collect');
     const schema = this.schema;
     const out: Row[] = [];
     for (const b of await this.toBatches()) out.push(...rowsFromBatch(b, schema));
@@ -211,6 +212,7 @@ export class DataFrame {
 
   /** Number of rows. @example await df.count() */
   async count(): Promise<number> {
+    this.assertBatch('count');
     let n = 0;
     for (const b of await this.toBatches()) n += b.numRows;
     return n;
@@ -218,6 +220,7 @@ export class DataFrame {
 
   /** Prints the first rows as a table (and returns the text). @example await df.show(5) */
   async show(n = 20): Promise<string> {
+    this.assertBatch('show');
     const rows = await this.limit(n).collect();
     const text = formatTable(this.columns, rows);
     console.log(text);

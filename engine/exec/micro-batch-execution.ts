@@ -131,6 +131,11 @@ export class MicroBatchExecution {
     this.commitLog = new CommitLog(this.paths.commitsDir);
   }
 
+  /** The event-time watermark the next batch runs with (null before the checkpoint is read). */
+  get watermarkMs(): number | null {
+    return this.tracker ? this.tracker.current : null;
+  }
+
   /** The iteration counter and the last iteration that found nothing to do (for processAllAvailable). */
   get iterations(): { current: number; lastIdle: number } {
     return { current: this.iteration, lastIdle: this.idleIteration };

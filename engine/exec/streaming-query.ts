@@ -111,6 +111,10 @@ export class StreamingQuery {
   get isActive(): boolean {
     return this.active;
   }
+  /** The event-time watermark (epoch ms) the next batch will run with; null until the query has read its checkpoint. */
+  get watermarkMs(): number | null {
+    return this.exec.watermarkMs;
+  }
   /** The checkpoint folder. */
   get checkpointLocation(): string {
     return this.exec.paths.root;

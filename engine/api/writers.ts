@@ -230,6 +230,7 @@ export class DataStreamWriter {
       conf: session.conf.getAll(),
       clock: session.clock,
       outputSchema: schema,
+      deadLetterPath: this.opts['deadLetterPath'] ?? null,
     });
   }
 }

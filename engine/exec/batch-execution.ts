@@ -2,6 +2,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { LogicalPlan } from '../logical/plan.js';
 import { planPhysical } from '../planner/planner.js';
 import type { ExecContext } from '../physical/exec-node.js';
+import { DeadLetters } from './dead-letters.js';
 
 /**
  * Runs a bounded plan once: every stateful operator sees all of its input and emits every group at the end (Spark's
@@ -12,6 +13,7 @@ import type { ExecContext } from '../physical/exec-node.js';
  */
 export async function* executeBatch(plan: LogicalPlan, nowMs = Date.now()): AsyncIterable<RecordBatch> {
   const root = planPhysical(plan);
+  const deadLetters = new DeadLetters(null);
   const ctx: ExecContext = {
     batchId: 0,
     streaming: false,
@@ -20,6 +22,10 @@ export async function* executeBatch(plan: LogicalPlan, nowMs = Date.now()): Asyn
     evictionWatermarkMs: Number.NEGATIVE_INFINITY,
     env: { batchTimestampMs: nowMs },
     inputs: new Map(),
+    deadLetters,
   };
   yield* root.execute(ctx);
+  if (deadLetters.count > 0) {
+    console.warn(`sluice: ${deadLetters.count} row(s) could not be parsed${deadLetters.path ? '' : ' (pass deadLetterPath to keep them)'}.`);
+  }
 }

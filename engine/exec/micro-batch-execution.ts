@@ -32,6 +32,7 @@ import type { Schema } from '../types/data-type.js';
 import type { Clock } from './clock.js';
 import type { SourceProgress, StreamingQueryProgress, StreamingQueryStatus } from './progress.js';
 import { WatermarkTracker } from './watermark-tracker.js';
+import { DeadLetters } from './dead-letters.js';
 
 /** When batches run. */
 export type Trigger =
@@ -62,6 +63,8 @@ export interface ExecutionOptions {
   readonly conf: SessionConf;
   readonly clock: Clock;
   readonly outputSchema: Schema;
+  /** Where rows that could not be parsed go (`<path>/batch-<N>.jsonl`); null: counted only. */
+  readonly deadLetterPath: string | null;
 }
 
 /** Events the execution reports to its query. */
@@ -121,6 +124,7 @@ export class MicroBatchExecution {
   private idleIteration = -1;
   status: StreamingQueryStatus = { message: 'Initializing sources', isDataAvailable: false, isTriggerActive: false };
   private lockHeld = false;
+  private readonly deadLetters: DeadLetters;
 
   constructor(
     private readonly o: ExecutionOptions,
@@ -129,6 +133,7 @@ export class MicroBatchExecution {
     this.paths = new CheckpointPaths(o.checkpointLocation);
     this.offsetLog = new OffsetLog(this.paths.offsetsDir);
     this.commitLog = new CommitLog(this.paths.commitsDir);
+    this.deadLetters = new DeadLetters(o.deadLetterPath);
   }
 
   /** The event-time watermark the next batch runs with (null before the checkpoint is read). */
@@ -398,12 +403,15 @@ export class MicroBatchExecution {
       evictionWatermarkMs: seq.batchWatermarkMs,
       env: { batchTimestampMs: seq.batchTimestampMs },
       inputs,
+      deadLetters: this.deadLetters,
     };
     const outBatches: RecordBatch[] = [];
     const tExec = performance.now();
     for await (const b of this.root.execute(ctx)) outBatches.push(b);
     const execMs = performance.now() - tExec;
     const table = new Table(outBatches.length > 0 ? outBatches : [emptyBatch(this.o.outputSchema)]);
+    // Dead letters are written before the sink: a re-run batch rewrites the same file.
+    const deadLetterRows = await this.deadLetters.flush(n);
     const tSink = performance.now();
     await this.o.sink.addBatch(n, table, {
       queryId: this.id,
@@ -484,6 +492,7 @@ export class MicroBatchExecution {
       numInputRows: numInput,
       inputRowsPerSecond: numInput / sinceLast,
       processedRowsPerSecond: numInput / secs,
+      numDeadLetterRows: deadLetterRows,
     };
     void rerun;
     this.events.onProgress(progress);

@@ -7,3 +7,4 @@ export * from './files/index.js';
 export * from './memory/index.js';
 export * from './console/index.js';
 export * from './parquet/index.js';
+export * from './lakehouse/index.js';

@@ -140,22 +140,23 @@ export function vecFromData(data: Data, type: DataType): Vec {
 
 function convert(data: Data, type: DataType): Vec {
   const n = data.length;
+  // Arrow JS slices value and offset buffers (they start at the slice) but not bitmaps, which keep `data.offset`.
   const off = data.offset;
   const valid = validFromBitmap(data.nullBitmap, off, n, data.nullCount);
   if (typeof type === 'string') {
     switch (type) {
       case 'double':
-        return { kind: 'num', type, length: n, values: (data.values as Float64Array).subarray(off, off + n), big: null, valid };
+        return { kind: 'num', type, length: n, values: (data.values as Float64Array).subarray(0, n), big: null, valid };
       case 'int':
       case 'date': {
         const src = data.values as Int32Array;
         const out = new Float64Array(n);
-        for (let i = 0; i < n; i++) out[i] = src[off + i]!;
+        for (let i = 0; i < n; i++) out[i] = src[i]!;
         return { kind: 'num', type, length: n, values: out, big: null, valid };
       }
       case 'long':
       case 'timestamp': {
-        const { values, big } = int64ToF64(data.values as BigInt64Array, off, n);
+        const { values, big } = int64ToF64(data.values as BigInt64Array, 0, n);
         return { kind: 'num', type, length: n, values, big: type === 'long' ? big : null, valid };
       }
       case 'boolean': {
@@ -173,7 +174,7 @@ function convert(data: Data, type: DataType): Vec {
           kind: 'str',
           type,
           length: n,
-          offsets: (data.valueOffsets as Int32Array).subarray(off, off + n + 1),
+          offsets: (data.valueOffsets as Int32Array).subarray(0, n + 1),
           bytes: data.values as Uint8Array,
           valid,
         };
@@ -186,7 +187,7 @@ function convert(data: Data, type: DataType): Vec {
     });
     return { kind: 'struct', type, length: n, fields, valid };
   }
-  const offsets = (data.valueOffsets as Int32Array).subarray(off, off + n + 1);
+  const offsets = (data.valueOffsets as Int32Array).subarray(0, n + 1);
   return { kind: 'list', type, length: n, offsets, child: vecFromData(data.children[0]!, type.element), valid };
 }
 

@@ -1,0 +1,59 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { col, count, MemoryStream, Session, sum, window } from '../../../engine/index.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'sluice-delta-fmt-'));
+
+describe("format('delta') through the session API", () => {
+  it('df.write then session.read, with versionAsOf and partitions', async () => {
+    const session = new Session();
+    const path = join(tmp(), 't');
+    const rows = [
+      { day: '2026-05-30', user: 'a', amount: 1.5 },
+      { day: '2026-05-31', user: 'b', amount: 2 },
+    ];
+    const df = session.createDataFrame(rows, { day: 'date', user: 'string', amount: 'double' });
+    await df.write.format('delta').partitionBy('day').save(path);
+    await df.where(col('user').eq('a')).write.format('delta').mode('append').save(path);
+    const all = await session.read.format('delta').load(path).orderBy('user').collect();
+    expect(all).toEqual([
+      { day: '2026-05-30', user: 'a', amount: 1.5 },
+      { day: '2026-05-30', user: 'a', amount: 1.5 },
+      { day: '2026-05-31', user: 'b', amount: 2 },
+    ]);
+    expect(await session.read.format('delta').option('versionAsOf', 0).load(path).count()).toBe(2);
+    await expect(df.write.format('delta').save(path)).rejects.toThrow(/already exists|errorIfExists/i);
+  });
+
+  it('a streaming windowed aggregation appends each batch once (txn per batch id) and a table feeds another query', async () => {
+    const session = new Session();
+    const input = new MemoryStream(session, { user: 'string', amount: 'double', ts: 'timestamp' });
+    const path = join(tmp(), 'agg');
+    const ckpt = tmp();
+    const q = input
+      .toDF()
+      .withWatermark('ts', '0 seconds')
+      .groupBy(window(col('ts'), '10 seconds'), col('user'))
+      .agg(count('*').as('n'), sum('amount').as('total'))
+      .writeStream.format('delta')
+      .outputMode('append')
+      .option('checkpointLocation', ckpt)
+      .start(path);
+    input.addData([
+      { user: 'a', amount: 1, ts: 1000 },
+      { user: 'a', amount: 2, ts: 2000 },
+    ]);
+    await q.processAllAvailable();
+    input.addData([{ user: 'b', amount: 5, ts: 25_000 }]);
+    await q.processAllAvailable();
+    await q.stop();
+    const out = await session.read.format('delta').load(path).collect();
+    expect(out).toEqual([{ window: { start: new Date(0), end: new Date(10_000) }, user: 'a', n: 2, total: 3 }]);
+    // The table as a streaming source.
+    const q2 = session.readStream.format('delta').load(path).writeStream.format('memory').queryName('tail').trigger({ availableNow: true }).start();
+    await q2.awaitTermination();
+    expect((await session.table('tail').collect()).length).toBe(1);
+  });
+});

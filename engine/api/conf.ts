@@ -77,10 +77,11 @@ export class RuntimeConf {
     let v: unknown = value;
     if (typeof def === 'number') {
       v = typeof value === 'string' ? Number(value.replace(/ms$/, '')) : value;
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < (k === 'pollingDelayMs' || k === 'parallelThresholdRows' ? 0 : 1)) {
+      const infiniteOk = k === 'parallelThresholdRows' && v === Infinity;
+      if (typeof v !== 'number' || (!Number.isFinite(v) && !infiniteOk) || v < (k === 'pollingDelayMs' || k === 'parallelThresholdRows' ? 0 : 1)) {
         throw new ConfError(`Setting '${key}' needs a positive number, got ${JSON.stringify(value)}.`);
       }
-      if (k !== 'pollingDelayMs') v = Math.floor(v as number);
+      if (k !== 'pollingDelayMs' && !infiniteOk) v = Math.floor(v as number);
     } else if (typeof def === 'boolean') {
       if (value === 'true' || value === 'false') v = value === 'true';
       if (typeof v !== 'boolean') throw new ConfError(`Setting '${key}' needs true or false, got ${JSON.stringify(value)}.`);

@@ -181,7 +181,8 @@ export class DataFrame {
   async toBatches(): Promise<RecordBatch[]> {
     this.assertBatch('toBatches');
     const out: RecordBatch[] = [];
-    for await (const b of executeBatch(this.plan)) out.push(b);
+    const conf = this.session.conf;
+    for await (const b of executeBatch(this.plan, Date.now(), { parallelism: conf.get('parallelism'), thresholdRows: conf.get('parallelThresholdRows') })) out.push(b);
     return out;
   }
 

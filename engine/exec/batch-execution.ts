@@ -3,6 +3,7 @@ import type { LogicalPlan } from '../logical/plan.js';
 import { planPhysical } from '../planner/planner.js';
 import type { ExecContext } from '../physical/exec-node.js';
 import { DeadLetters } from './dead-letters.js';
+import { WorkerPool } from '../workers/pool.js';
 
 /**
  * Runs a bounded plan once: every stateful operator sees all of its input and emits every group at the end (Spark's
@@ -11,7 +12,12 @@ import { DeadLetters } from './dead-letters.js';
  * @example
  * for await (const batch of executeBatch(df.plan)) console.log(batch.numRows);
  */
-export async function* executeBatch(plan: LogicalPlan, nowMs = Date.now()): AsyncIterable<RecordBatch> {
+export async function* executeBatch(
+  plan: LogicalPlan,
+  nowMs = Date.now(),
+  parallel: { parallelism: number; thresholdRows: number } = { parallelism: 1, thresholdRows: Infinity },
+): AsyncIterable<RecordBatch> {
+  let pool = null as WorkerPool | null;
   const root = planPhysical(plan);
   const deadLetters = new DeadLetters(null);
   const ctx: ExecContext = {
@@ -23,8 +29,17 @@ export async function* executeBatch(plan: LogicalPlan, nowMs = Date.now()): Asyn
     env: { batchTimestampMs: nowMs },
     inputs: new Map(),
     deadLetters,
+    workers: {
+      parallelism: parallel.parallelism,
+      thresholdRows: parallel.thresholdRows,
+      pool: () => (pool ??= new WorkerPool(parallel.parallelism)),
+    },
   };
-  yield* root.execute(ctx);
+  try {
+    yield* root.execute(ctx);
+  } finally {
+    await pool?.destroy();
+  }
   if (deadLetters.count > 0) {
     console.warn(`sluice: ${deadLetters.count} row(s) could not be parsed${deadLetters.path ? '' : ' (pass deadLetterPath to keep them)'}.`);
   }

@@ -33,6 +33,8 @@ import type { Clock } from './clock.js';
 import type { SourceProgress, StreamingQueryProgress, StreamingQueryStatus } from './progress.js';
 import { WatermarkTracker } from './watermark-tracker.js';
 import { DeadLetters } from './dead-letters.js';
+import { WorkerPool } from '../workers/pool.js';
+import type { WorkerContext } from '../workers/partition-runner.js';
 
 /** When batches run. */
 export type Trigger =
@@ -125,6 +127,9 @@ export class MicroBatchExecution {
   status: StreamingQueryStatus = { message: 'Initializing sources', isDataAvailable: false, isTriggerActive: false };
   private lockHeld = false;
   private readonly deadLetters: DeadLetters;
+  private pool: WorkerPool | null = null;
+  /** Parallelism for stateful operators; the pool starts on first use. */
+  readonly workers: WorkerContext;
 
   constructor(
     private readonly o: ExecutionOptions,
@@ -134,6 +139,11 @@ export class MicroBatchExecution {
     this.offsetLog = new OffsetLog(this.paths.offsetsDir);
     this.commitLog = new CommitLog(this.paths.commitsDir);
     this.deadLetters = new DeadLetters(o.deadLetterPath);
+    this.workers = {
+      parallelism: o.conf.parallelism,
+      thresholdRows: o.conf.parallelThresholdRows,
+      pool: () => (this.pool ??= new WorkerPool(o.conf.parallelism)),
+    };
   }
 
   /** The event-time watermark the next batch runs with (null before the checkpoint is read). */
@@ -258,6 +268,7 @@ export class MicroBatchExecution {
     } finally {
       for (const s of this.sources) await s.source.stop?.().catch(() => {});
       await this.o.sink.close?.().catch(() => {});
+      await this.pool?.destroy();
       this.releaseLockSync();
       if (this.o.deleteCheckpointOnStop) await fs.rm(this.paths.root, { recursive: true, force: true }).catch(() => {});
     }
@@ -288,7 +299,7 @@ export class MicroBatchExecution {
       this.tracker = new WatermarkTracker(policy, wm);
       this.prevBatchWm = last.batchWatermarkMs;
       this.batchId = n + 1;
-      for (const op of this.stateful) await op.restore(this.stateDirFn(op), n + 1);
+      await this.restoreState(n + 1, latestCommit!.value.statePartitions);
       return;
     }
     // Re-run batch N exactly as it was planned.
@@ -301,8 +312,16 @@ export class MicroBatchExecution {
     this.prevBatchWm = prev ? prev.batchWatermarkMs : 0;
     this.tracker = new WatermarkTracker(policy, last.batchWatermarkMs);
     this.batchId = n;
-    for (const op of this.stateful) await op.restore(this.stateDirFn(op), n);
+    const prevCommit = n > 0 ? await this.commitLog.get(n - 1) : null;
+    await this.restoreState(n, prevCommit?.statePartitions);
     await this.runBatch(n, last, this.committed, true);
+  }
+
+  /** Loads state version `version` of every stateful operator, each from as many partitions as wrote it. */
+  private async restoreState(version: number, written: Readonly<Record<string, number>> | undefined): Promise<void> {
+    for (const op of this.stateful) {
+      await op.restore(this.stateDirFn(op), version, written?.[String(op.operatorId)] ?? 1, { workers: this.workers });
+    }
   }
 
   private checkSourceCount(seq: OffsetSeq, batchId: number): void {
@@ -404,6 +423,7 @@ export class MicroBatchExecution {
       env: { batchTimestampMs: seq.batchTimestampMs },
       inputs,
       deadLetters: this.deadLetters,
+      workers: this.workers,
     };
     const outBatches: RecordBatch[] = [];
     const tExec = performance.now();
@@ -430,7 +450,9 @@ export class MicroBatchExecution {
     const stateMs = performance.now() - tState;
     await executionHooks.at?.('afterState', n);
     const tCommit = performance.now();
-    await this.commitLog.add(n, { nextBatchWatermarkMs: nextWm });
+    const partitions: Record<string, number> = {};
+    for (const op of this.stateful) if (op.statePartitions > 1) partitions[String(op.operatorId)] = op.statePartitions;
+    await this.commitLog.add(n, Object.keys(partitions).length > 0 ? { nextBatchWatermarkMs: nextWm, statePartitions: partitions } : { nextBatchWatermarkMs: nextWm });
     await executionHooks.at?.('afterCommit', n);
     for (let i = 0; i < this.sources.length; i++) {
       const end = seq.offsets[i];

@@ -148,22 +148,29 @@ class CountAcc implements Acc {
 
 class SumAcc implements Acc {
   sum = new Float64Array(0);
+  /** Rounding errors of double sums (compensated summation): results do not depend on the order rows arrive in. */
+  lo = new Float64Array(0);
   nn = new Float64Array(0);
   /** Exact sums once a long sum may leave the exact range of doubles. */
   big: BigInt64Array<ArrayBuffer> | null = null;
   /** Upper bound of |sum| over all groups while in double mode. */
   private bound = 0;
+  private readonly comp: boolean;
   constructor(
     readonly integral: boolean,
     readonly isAvg: boolean,
-  ) {}
+  ) {
+    this.comp = !integral || isAvg;
+  }
   grow(cap: number) {
     this.sum = growF64(this.sum, cap);
+    if (this.comp) this.lo = growF64(this.lo, cap);
     this.nn = growF64(this.nn, cap);
     if (this.big) this.big = growBig(this.big, cap);
   }
   init(from: number, to: number) {
     this.sum.fill(0, from, to);
+    if (this.comp) this.lo.fill(0, from, to);
     this.nn.fill(0, from, to);
     if (this.big) this.big.fill(0n, from, to);
   }
@@ -194,6 +201,23 @@ class SumAcc implements Acc {
         if (valid !== null && valid[r] === 0) continue;
         const g = gids[i]!;
         big[g] = BigInt.asIntN(64, big[g]! + (v.big !== null ? v.big[r]! : BigInt(vals[r]!)));
+        nn[g]!++;
+      }
+      return;
+    }
+    if (this.comp) {
+      // TwoSum: sum[g] + x = t + err exactly; errors accumulate in lo[g].
+      const lo = this.lo;
+      for (let i = 0; i < m; i++) {
+        const r = rows === null ? i : rows[i]!;
+        if (valid !== null && valid[r] === 0) continue;
+        const g = gids[i]!;
+        const x = vals[r]!;
+        const s0 = sum[g]!;
+        const t = s0 + x;
+        const bp = t - s0;
+        lo[g]! += s0 - (t - bp) + (x - bp);
+        sum[g] = t;
         nn[g]!++;
       }
       return;
@@ -241,6 +265,19 @@ class SumAcc implements Acc {
       }
       return;
     }
+    if (this.comp) {
+      for (let i = 0; i < m; i++) {
+        const g = d[i]!;
+        const x = o.sum[s[i]!]!;
+        const s0 = this.sum[g]!;
+        const t = s0 + x;
+        const bp = t - s0;
+        this.lo[g]! += s0 - (t - bp) + (x - bp) + o.lo[s[i]!]!;
+        this.sum[g] = t;
+        this.nn[g]! += o.nn[s[i]!]!;
+      }
+      return;
+    }
     for (let i = 0; i < m; i++) {
       this.sum[d[i]!]! += o.sum[s[i]!]!;
       this.nn[d[i]!]! += o.nn[s[i]!]!;
@@ -258,20 +295,21 @@ class SumAcc implements Acc {
         valid[i] = 0;
         continue;
       }
-      if (this.isAvg) out[i] = this.sum[g]! / this.nn[g]!;
+      if (this.isAvg) out[i] = (this.sum[g]! + this.lo[g]!) / this.nn[g]!;
       else if (this.big !== null) {
         const b = this.big[g]!;
         out[i] = Number(b);
         if (b > 9007199254740991n || b < -9007199254740991n) {
           big ??= new BigInt64Array(n);
         }
-      } else out[i] = this.sum[g]!;
+      } else out[i] = this.comp ? this.sum[g]! + this.lo[g]! : this.sum[g]!;
     }
     if (big !== null) for (let i = 0; i < n; i++) big[i] = this.big![gids[i]!]!;
     return numOut(this.isAvg || !this.integral ? 'double' : 'long', out, valid, big);
   }
   compact(remap: Int32Array) {
     compactF64(this.sum, remap);
+    if (this.comp) compactF64(this.lo, remap);
     compactF64(this.nn, remap);
     if (this.big) {
       for (let g = 0; g < remap.length; g++) {
@@ -281,7 +319,9 @@ class SumAcc implements Acc {
     }
   }
   stateFields(p: string) {
-    return [field(`${p}sum`, this.integral && !this.isAvg ? 'long' : 'double'), field(`${p}nn`, 'long')];
+    const f = [field(`${p}sum`, this.integral && !this.isAvg ? 'long' : 'double'), field(`${p}nn`, 'long')];
+    if (this.comp) f.push(field(`${p}sumerr`, 'double'));
+    return f;
   }
   toState(gids: Int32Array) {
     const n = gids.length;
@@ -295,22 +335,30 @@ class SumAcc implements Acc {
       if (big) big[i] = this.big![g]!;
       nn[i] = this.nn[g]!;
     }
-    return [numOut(this.integral && !this.isAvg ? 'long' : 'double', sum, null, big), numOut('long', nn, null)];
+    const out = [numOut(this.integral && !this.isAvg ? 'long' : 'double', sum, null, big), numOut('long', nn, null)];
+    if (this.comp) {
+      const lo = new Float64Array(n);
+      for (let i = 0; i < n; i++) lo[i] = this.lo[gids[i]!]!;
+      out.push(numOut('double', lo, null));
+    }
+    return out;
   }
   fromState(vecs: readonly Vec[], gids: Int32Array) {
     const s = vecs[0] as NumVec;
     const nn = (vecs[1] as NumVec).values;
+    const lo = this.comp ? (vecs[2] as NumVec).values : null;
     if (s.big !== null && this.big === null) this.toBig();
     for (let i = 0; i < gids.length; i++) {
       const g = gids[i]!;
       if (this.big !== null) this.big[g] = s.big !== null ? s.big[i]! : BigInt(s.values[i]!);
       else this.sum[g] = s.values[i]!;
+      if (lo) this.lo[g] = lo[i]!;
       this.nn[g] = nn[i]!;
       if (this.big === null) this.bound = Math.max(this.bound, Math.abs(s.values[i]!));
     }
   }
   memoryBytes() {
-    return this.sum.byteLength + this.nn.byteLength + (this.big?.byteLength ?? 0);
+    return this.sum.byteLength + this.lo.byteLength + this.nn.byteLength + (this.big?.byteLength ?? 0);
   }
 }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { utf8Decoder, type StrVec } from './vec.js';
+import { TWO32, utf8Decoder, type StrVec, type Vec } from './vec.js';
 
 /** Mixes a 32-bit word into a running hash (murmur3-style). */
 export function mix(h: number, w: number): number {
@@ -27,7 +27,8 @@ export function fmix(h: number): number {
   return h;
 }
 
-function hashBytes(bytes: Uint8Array, a: number, b: number): number {
+/** Hash of a byte range. */
+export function hashBytes(bytes: Uint8Array, a: number, b: number): number {
   let h = 0x9747b28c ^ (b - a);
   let p = a;
   for (; p + 4 <= b; p += 4) {
@@ -358,4 +359,68 @@ export function partitionOf(keyMatrix: Float64Array, rows: number, width: number
     h = fmix(h);
     out[i] = (h >>> 0) % partitions;
   }
+}
+
+const f64 = new Float64Array(1);
+const f64w = new Int32Array(f64.buffer);
+
+/**
+ * The partition (0 … partitions−1) of each row by a hash of its key **values** (string bytes, number bits, the int64
+ * of longs): stable across processes and runs, unlike dictionary ids, so state can be re-partitioned on restart and
+ * partial aggregates meet their owner. No key columns: every row is partition 0.
+ *
+ * @example
+ * partitionIds([userVec], null, rows, 2); // Int32Array of 0/1
+ */
+export function partitionIds(cols: readonly Vec[], rows: Int32Array | null, m: number, partitions: number): Int32Array {
+  const out = new Int32Array(m);
+  if (partitions <= 1 || cols.length === 0) return out;
+  const h = new Int32Array(m).fill(0x5bd1e995);
+  for (const c of cols) {
+    const valid = c.kind === 'null' ? null : c.valid;
+    switch (c.kind) {
+      case 'num': {
+        const v = c.values;
+        const isLong = c.type === 'long';
+        for (let i = 0; i < m; i++) {
+          const r = rows === null ? i : rows[i]!;
+          if (valid !== null && valid[r] === 0) {
+            h[i] = mix(h[i]!, 0x7fffffff);
+            continue;
+          }
+          if (isLong) {
+            const x = c.big !== null ? Number(BigInt.asIntN(32, c.big[r]!)) : 0;
+            if (c.big !== null) {
+              h[i] = mix(mix(h[i]!, x), Number(BigInt.asIntN(32, c.big[r]! >> 32n)));
+            } else {
+              const y = v[r]!;
+              const hi = Math.floor(y / TWO32);
+              h[i] = mix(mix(h[i]!, (y - hi * TWO32) | 0), hi | 0);
+            }
+          } else {
+            const y = v[r]!;
+            f64[0] = y !== y ? NaN : y + 0;
+            h[i] = mix(mix(h[i]!, f64w[0]!), f64w[1]!);
+          }
+        }
+        break;
+      }
+      case 'bool':
+        for (let i = 0; i < m; i++) {
+          const r = rows === null ? i : rows[i]!;
+          h[i] = mix(h[i]!, valid !== null && valid[r] === 0 ? 0x7fffffff : c.values[r]!);
+        }
+        break;
+      case 'str':
+        for (let i = 0; i < m; i++) {
+          const r = rows === null ? i : rows[i]!;
+          h[i] = mix(h[i]!, valid !== null && valid[r] === 0 ? 0x7fffffff : hashBytes(c.bytes, c.offsets[r]!, c.offsets[r + 1]!));
+        }
+        break;
+      default:
+        for (let i = 0; i < m; i++) h[i] = mix(h[i]!, 0x1234567);
+    }
+  }
+  for (let i = 0; i < m; i++) out[i] = (fmix(h[i]!) >>> 0) % partitions;
+  return out;
 }

@@ -8,6 +8,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { OutputMode } from '../io/sink.js';
 import type { EvalEnv } from '../kernels/expr-kernel.js';
 import type { Schema } from '../types/data-type.js';
+import type { WorkerContext } from '../workers/partition-runner.js';
 
 /** What one execution (one micro-batch, or the whole batch query) runs with. */
 export interface ExecContext {
@@ -24,6 +25,8 @@ export interface ExecContext {
   readonly inputs: ReadonlyMap<object, () => AsyncIterable<RecordBatch>>;
   /** Malformed rows routed aside by parsing operators (dead-letter output). */
   readonly deadLetters?: DeadLetterCollector;
+  /** Parallelism and the (lazily started) worker pool of this run. */
+  readonly workers: WorkerContext;
 }
 
 /** Where rows that could not be parsed go, with the reason; counted in progress. */
@@ -53,8 +56,13 @@ export interface StatefulOperator {
   readonly operatorName: string;
   /** A stable description of the state's layout, checked against the checkpoint on restart. */
   stateSignature(): string;
-  /** Loads state version `version` (the state after batch `version − 1`). */
-  restore(stateDir: (partition: number) => string, version: number): Promise<void>;
+  /**
+   * Loads state version `version` (the state after batch `version − 1`), which `written` partitions wrote (see
+   * `commits/N`).
+   */
+  restore(stateDir: (partition: number) => string, version: number, written: number, ctx: { workers: WorkerContext }): Promise<void>;
+  /** How many partitions hold the state now (1 inline, else one per worker). */
+  readonly statePartitions: number;
   /** Persists this batch's changes as version `version`. */
   commit(stateDir: (partition: number) => string, version: number, snapshot: boolean): Promise<void>;
   /** Deletes state files not needed for versions ≥ `minVersion`. */

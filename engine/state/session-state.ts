@@ -151,6 +151,24 @@ export class SessionState {
     seqBase: number,
   ): void {
     if (m === 0) return;
+    const { gids, srcs } = this.mergeAll(keyCols, rows, starts, ends, m);
+    this.acc.update(Int32Array.from(gids), Int32Array.from(srcs), gids.length, inputs, seqBase);
+  }
+
+  /**
+   * Merges partial sessions computed elsewhere (keys, `[start, end)`, and their accumulators as groups `0…m−1` of
+   * `partials`) into the sessions of their keys.
+   */
+  absorbSessions(keyCols: readonly Vec[], starts: Float64Array, ends: Float64Array, m: number, partials: Accumulators): void {
+    if (m === 0) return;
+    const ids = new Int32Array(m);
+    for (let i = 0; i < m; i++) ids[i] = i;
+    const { gids, srcs } = this.mergeAll(keyCols, ids, starts, ends, m);
+    this.acc.mergeFrom(partials, Int32Array.from(srcs), Int32Array.from(gids), gids.length);
+  }
+
+  /** Buckets items by key, merges each key's sessions; returns (target session, item) pairs to fold. */
+  private mergeAll(keyCols: readonly Vec[], rows: Int32Array, starts: Float64Array, ends: Float64Array, m: number): { gids: number[]; srcs: number[] } {
     const keyIds = Int32Array.from(this.keyIds(keyCols, rows, m));
     // Bucket pairs by key (counting sort), then order each bucket by start.
     const nk = this.keys.size;
@@ -161,15 +179,15 @@ export class SessionState {
     const order = new Int32Array(m);
     for (let i = 0; i < m; i++) order[bucketStart[keyIds[i]!]!++] = i;
     const gids: number[] = [];
-    const gRows: number[] = [];
+    const srcs: number[] = [];
     for (let k = 0; k < nk; k++) {
       const a = counts[k]!;
       const b = counts[k + 1]!;
       if (a === b) continue;
       sortByStart(order, a, b, starts);
-      this.mergeKey(k, order, a, b, rows, starts, ends, gids, gRows);
+      this.mergeKey(k, order, a, b, rows, starts, ends, gids, srcs);
     }
-    this.acc.update(Int32Array.from(gids), Int32Array.from(gRows), gids.length, inputs, seqBase);
+    return { gids, srcs };
   }
 
   private mergeKey(

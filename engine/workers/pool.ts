@@ -1,0 +1,116 @@
+/**
+ * The worker pool: one single-thread piscina pool per partition, so task `i` always reaches the thread that owns
+ * partition `i`'s state (piscina alone would hand a task to any free thread). Map tasks, which hold no state, go to
+ * the partitions round-robin.
+ *
+ * @module
+ */
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { FaultSpec, WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
+
+/** Test hook: the next task of the given kind fails in its worker (thrown error or thread exit). */
+export const workerFaults: { next: FaultSpec | null } = { next: null };
+
+/** A worker died or a task failed: the message and stack are the worker's. */
+export class WorkerError extends Error {
+  override readonly name = 'WorkerError';
+}
+
+let bundled: string | null = null;
+
+/** Newest modification time of the engine's TypeScript sources (to know when a worker bundle is stale). */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The worker's entry file. From the built package: `worker.js`. From TypeScript sources (tests, tsx): a bundle of
+ * `worker.ts` made once with esbuild into `node_modules/.cache/sluice/` (a thread then starts in ~100 ms instead of
+ * compiling every module through tsx); if esbuild is missing, a bootstrap that registers tsx.
+ */
+function workerFile(): string {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return fileURLToPath(new URL('./worker.js', here));
+  if (bundled) return bundled;
+  const src = fileURLToPath(new URL('./worker.ts', here));
+  const engineDir = dirname(dirname(src));
+  try {
+    const require = createRequire(here);
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    const outDir = join(dirname(engineDir), 'node_modules', '.cache', 'sluice');
+    const out = join(outDir, 'worker.mjs');
+    if (!existsSync(out) || statSync(out).mtimeMs < newestSource(engineDir)) {
+      mkdirSync(outDir, { recursive: true });
+      esbuild.buildSync({ entryPoints: [src], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'silent' });
+    }
+    bundled = out;
+  } catch {
+    bundled = fileURLToPath(new URL('./worker-bootstrap.mjs', here));
+  }
+  return bundled;
+}
+
+/**
+ * `size` worker threads, each reached by index.
+ *
+ * @example
+ * const pool = new WorkerPool(2);
+ * await pool.run(1, { type: 'drop', opKey: 'x' });
+ * await pool.destroy();
+ */
+export class WorkerPool {
+  private readonly pools: Piscina[];
+  private next = 0;
+  private closed = false;
+
+  constructor(readonly size: number) {
+    const filename = workerFile();
+    this.pools = Array.from(
+      { length: size },
+      () => new Piscina({ filename, minThreads: 1, maxThreads: 1, idleTimeout: 2 ** 31 - 1, concurrentTasksPerWorker: 1 }),
+    );
+  }
+
+  /** Runs a task on worker `index`. */
+  async run(index: number, task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<WorkerResult> {
+    if (this.closed) throw new WorkerError('The worker pool is shut down.');
+    let fault: FaultSpec | undefined;
+    if (workerFaults.next && workerFaults.next.task === task.type) {
+      fault = workerFaults.next;
+      workerFaults.next = null;
+    }
+    const message: WorkerMessage = fault ? { task, fault } : { task };
+    try {
+      return (await this.pools[index]!.run(message, { transferList: transfer })) as WorkerResult;
+    } catch (e) {
+      const err = e as Error;
+      const w = new WorkerError(`Worker ${index} failed in '${task.type}': ${err.message}`, { cause: err });
+      if (err.stack) w.stack = `${w.name}: ${w.message}\n--- worker stack ---\n${err.stack}`;
+      throw w;
+    }
+  }
+
+  /** Runs a stateless task on the next worker (round-robin). */
+  runAny(task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<WorkerResult> {
+    const i = this.next;
+    this.next = (this.next + 1) % this.size;
+    return this.run(i, task, transfer);
+  }
+
+  /** Stops every thread. */
+  async destroy(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.pools.map((p) => p.destroy().catch(() => {})));
+  }
+}

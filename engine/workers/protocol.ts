@@ -1,0 +1,61 @@
+/**
+ * Every message between the engine and its worker threads, as one typed union. Batches cross as Arrow IPC stream
+ * bytes whose `ArrayBuffer`s are transferred, never cloned row arrays.
+ *
+ * @module
+ */
+import type { BatchInfo, PartitionMetrics, PartitionSpec } from '../physical/partitions/index.js';
+
+/** Arrow IPC stream bytes of one batch (transferred). */
+export type IpcBytes = Uint8Array;
+
+/** Test-only: make the worker fail at the next task of a kind (`throw` an error, or `exit` the thread). */
+export interface FaultSpec {
+  readonly task: WorkerTask['type'];
+  readonly mode: 'throw' | 'exit';
+}
+
+export type WorkerTask =
+  /** Creates (or replaces) the partition `opKey` owned by this worker. */
+  | { readonly type: 'init'; readonly opKey: string; readonly spec: PartitionSpec }
+  | { readonly type: 'start'; readonly opKey: string; readonly info: BatchInfo }
+  /** Raw input rows for this partition (small batches take this route). */
+  | { readonly type: 'absorb'; readonly opKey: string; readonly batch: IpcBytes; readonly seqBase: number; readonly info: BatchInfo }
+  /** Map side: partial aggregation of a chunk, split by owner (stateless; any worker). */
+  | { readonly type: 'map'; readonly spec: PartitionSpec; readonly batch: IpcBytes; readonly seqBase: number; readonly info: BatchInfo; readonly partitions: number }
+  /** Reduce side: one chunk's partial result for this partition. */
+  | {
+      readonly type: 'merge';
+      readonly opKey: string;
+      readonly partial: IpcBytes | null;
+      readonly lateKeys: IpcBytes | null;
+      readonly lateRows: number;
+      readonly info: BatchInfo;
+    }
+  | { readonly type: 'finish'; readonly opKey: string; readonly info: BatchInfo }
+  /** Writes state version `version` to `dir`. */
+  | { readonly type: 'commit'; readonly opKey: string; readonly dir: string; readonly version: number; readonly snapshot: boolean }
+  /** Loads version `version` from the given partition folders, keeping the rows that hash to `partition` of `partitions`. */
+  | {
+      readonly type: 'restore';
+      readonly opKey: string;
+      readonly dirs: readonly string[];
+      readonly version: number;
+      readonly partition: number;
+      readonly partitions: number;
+    }
+  /** Loads state rows handed over by the engine (state moving from the main thread to workers). */
+  | { readonly type: 'load'; readonly opKey: string; readonly rows: IpcBytes | null }
+  | { readonly type: 'purge'; readonly opKey: string; readonly dir: string; readonly minVersion: number }
+  | { readonly type: 'drop'; readonly opKey: string };
+
+export type WorkerResult =
+  | { readonly type: 'ok' }
+  | { readonly type: 'partials'; readonly partials: (IpcBytes | null)[]; readonly lateKeys: (IpcBytes | null)[]; readonly lateRows: number }
+  | { readonly type: 'finished'; readonly output: IpcBytes | null; readonly metrics: PartitionMetrics };
+
+/** A task with its optional test fault. */
+export interface WorkerMessage {
+  readonly task: WorkerTask;
+  readonly fault?: FaultSpec;
+}

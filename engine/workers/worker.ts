@@ -1,0 +1,124 @@
+/**
+ * A worker thread's entry (run by piscina): it owns one partition of each stateful operator it was given, keyed by
+ * `opKey`, and answers `WorkerTask`s. State never moves between threads during a run.
+ *
+ * @module
+ */
+import type { RecordBatch } from 'apache-arrow';
+import { makePartition, type PartitionOperator, type PartitionSpec } from '../physical/partitions/index.js';
+import { partitionIds } from '../kernels/hash-kernel.js';
+import { concatVecs, gatherBatch } from '../kernels/select-kernel.js';
+import { StateStore } from '../state/state-store.js';
+import { batchFromVecs, columnVec } from '../types/values.js';
+import { fromIpc, toIpc } from './ipc.js';
+import type { WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
+
+const partitions = new Map<string, { op: PartitionOperator; spec: PartitionSpec; forceSnapshot: boolean }>();
+
+function get(opKey: string) {
+  const p = partitions.get(opKey);
+  if (!p) throw new Error(`worker has no partition '${opKey}' (was it initialised?)`);
+  return p;
+}
+
+/** Rows of `rows` whose partition keys hash to `partition` of `n`. */
+export function keepPartition(op: PartitionOperator, rows: RecordBatch | null, partition: number, n: number): RecordBatch | null {
+  if (rows === null || rows.numRows === 0) return null;
+  if (n <= 1) return rows;
+  const schema = op.stateSchema;
+  const ids = partitionIds(op.partitionKeyColumns.map((c) => columnVec(rows, schema, c)), null, rows.numRows, n);
+  const sel: number[] = [];
+  for (let i = 0; i < ids.length; i++) if (ids[i] === partition) sel.push(i);
+  return sel.length === 0 ? null : gatherBatch(rows, schema, Int32Array.from(sel));
+}
+
+/** Loads version `version` of several partition folders into one batch of state rows. */
+export async function loadState(op: PartitionOperator, dirs: readonly string[], version: number): Promise<RecordBatch | null> {
+  const parts: RecordBatch[] = [];
+  for (const dir of dirs) {
+    const rows = await new StateStore(dir, op.stateSchema, op.stateKeyCount).load(version);
+    if (rows && rows.numRows > 0) parts.push(rows);
+  }
+  if (parts.length === 0) return null;
+  if (parts.length === 1) return parts[0]!;
+  const schema = op.stateSchema;
+  return batchFromVecs(
+    schema,
+    schema.fields.map((_, i) => concatVecs(parts.map((b) => columnVec(b, schema, i)))),
+    parts.reduce((s, b) => s + b.numRows, 0),
+  );
+}
+
+async function handle(task: WorkerTask): Promise<WorkerResult> {
+  switch (task.type) {
+    case 'init':
+      partitions.set(task.opKey, { op: makePartition(task.spec), spec: task.spec, forceSnapshot: false });
+      return { type: 'ok' };
+    case 'start':
+      get(task.opKey).op.startBatch(task.info);
+      return { type: 'ok' };
+    case 'absorb':
+      get(task.opKey).op.absorb(fromIpc(task.batch), task.seqBase, task.info);
+      return { type: 'ok' };
+    case 'map': {
+      const r = makePartition(task.spec).partial(fromIpc(task.batch), task.seqBase, task.info, task.partitions);
+      return {
+        type: 'partials',
+        partials: r.partials.map((b) => (b ? toIpc(b) : null)),
+        lateKeys: r.lateKeys.map((b) => (b ? toIpc(b) : null)),
+        lateRows: r.lateRows,
+      };
+    }
+    case 'merge': {
+      const op = get(task.opKey).op as PartitionOperator & { absorbPartial(p: RecordBatch | null, l: RecordBatch | null, n: number, info?: unknown): void };
+      op.absorbPartial(task.partial ? fromIpc(task.partial) : null, task.lateKeys ? fromIpc(task.lateKeys) : null, task.lateRows, task.info);
+      return { type: 'ok' };
+    }
+    case 'finish': {
+      const { output, metrics } = get(task.opKey).op.finish(task.info);
+      return { type: 'finished', output: output ? toIpc(output) : null, metrics };
+    }
+    case 'commit': {
+      const p = get(task.opKey);
+      const store = new StateStore(task.dir, p.op.stateSchema, p.op.stateKeyCount);
+      await store.commit(task.version, p.op.takeDelta());
+      if (task.snapshot || p.forceSnapshot) {
+        await store.snapshot(task.version, p.op.snapshot());
+        p.forceSnapshot = false;
+      }
+      return { type: 'ok' };
+    }
+    case 'restore': {
+      const p = get(task.opKey);
+      const rows = await loadState(p.op, task.dirs, task.version);
+      p.op.restore(keepPartition(p.op, rows, task.partition, task.partitions));
+      // A restore from another layout must be followed by a full snapshot in this partition's folder.
+      p.forceSnapshot = task.dirs.length !== 1;
+      return { type: 'ok' };
+    }
+    case 'load': {
+      const p = get(task.opKey);
+      p.op.restore(task.rows ? fromIpc(task.rows) : null);
+      p.forceSnapshot = true;
+      return { type: 'ok' };
+    }
+    case 'purge': {
+      const p = get(task.opKey);
+      await new StateStore(task.dir, p.op.stateSchema, p.op.stateKeyCount).purge(task.minVersion);
+      return { type: 'ok' };
+    }
+    case 'drop':
+      partitions.delete(task.opKey);
+      return { type: 'ok' };
+  }
+}
+
+/** piscina's entry point. */
+export default async function run(message: WorkerMessage): Promise<WorkerResult> {
+  if (message.fault && message.fault.task === message.task.type) {
+    if (message.fault.mode === 'exit') process.exit(3);
+    throw new Error(`injected worker fault in '${message.task.type}' (test hook)`);
+  }
+  return handle(message.task);
+}
+

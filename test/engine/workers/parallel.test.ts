@@ -1,0 +1,163 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { col, count, first, last, max, MemoryStream, min, Session, sessionWindow, sum, window, type DataFrame, type OutputMode } from '../../../engine/index.js';
+import { workerFaults } from '../../../engine/workers/pool.js';
+import { normalizeRows } from '../../helpers/stream-test.js';
+
+/** Seeded PRNG (mulberry32). */
+function rng(seed: number) {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Row = { user: string | null; amount: number | null; ts: number };
+const SCHEMA = { user: 'string', amount: 'double', ts: 'timestamp' } as const;
+
+/** Batches of events moving forward in time with disorder; some late. */
+function batches(seed: number, count: number, size: number): Row[][] {
+  const r = rng(seed);
+  return Array.from({ length: count }, (_, b) =>
+    Array.from({ length: size }, () => ({
+      user: r() < 0.03 ? null : `u${Math.floor(r() * 23)}`,
+      amount: r() < 0.05 ? null : Math.floor(r() * 1000) / 10,
+      ts: b * 4000 + Math.floor(r() * 9000) - 4000,
+    })),
+  );
+}
+
+type Build = (df: DataFrame) => DataFrame;
+const QUERIES: Record<string, { build: Build; modes: OutputMode[] }> = {
+  tumbling: {
+    build: (df) => df.withWatermark('ts', '3 seconds').groupBy(window(col('ts'), '5 seconds'), col('user')).agg(count('*').as('n'), sum('amount').as('s'), max('amount').as('hi'), first('amount').as('f'), last('amount').as('l')),
+    modes: ['append', 'update', 'complete'],
+  },
+  sliding: {
+    build: (df) => df.withWatermark('ts', '2 seconds').groupBy(window(col('ts'), '10 seconds', '4 seconds')).agg(count('*').as('n'), min('amount').as('lo')),
+    modes: ['append', 'update', 'complete'],
+  },
+  session: {
+    build: (df) => df.withWatermark('ts', '3 seconds').groupBy(sessionWindow(col('ts'), '1500 milliseconds'), col('user')).agg(count('*').as('n'), sum('amount').as('s'), first('amount').as('f')),
+    modes: ['append', 'complete'],
+  },
+  dedup: {
+    build: (df) => df.withWatermark('ts', '3 seconds').dropDuplicatesWithinWatermark(['user']),
+    modes: ['append'],
+  },
+};
+
+/** Runs a query over the batches; optionally stops and restarts (with another parallelism) after `restartAt`. */
+async function run(
+  build: Build,
+  mode: OutputMode,
+  input: Row[][],
+  parallelism: number,
+  threshold: number,
+  restart?: { at: number; parallelism: number },
+): Promise<string[]> {
+  const ckpt = mkdtempSync(join(tmpdir(), 'sluice-par-'));
+  let session = new Session({ conf: { parallelism, parallelThresholdRows: threshold } });
+  let stream = new MemoryStream(session, SCHEMA);
+  const rows: Record<string, unknown>[][] = [];
+  const start = () => {
+    const name = `t${Math.random()}`;
+    const q = build(stream.toDF()).writeStream.foreachBatch(async (df, id) => {
+      rows[id] = await df.collect();
+    }).outputMode(mode).option('checkpointLocation', ckpt).queryName(name).start();
+    return q;
+  };
+  let q = start();
+  for (let i = 0; i < input.length; i++) {
+    if (restart && i === restart.at) {
+      await q.stop();
+      // A new session and stream with the earlier batches replayed, so the restarted query sees the same offsets.
+      session = new Session({ conf: { parallelism: restart.parallelism, parallelThresholdRows: threshold } });
+      const again = new MemoryStream(session, SCHEMA);
+      for (let k = 0; k < i; k++) again.addData(input[k]!);
+      stream = again;
+      q = start();
+    }
+    stream.addData(input[i]!);
+    await q.processAllAvailable();
+  }
+  await q.stop();
+  if (q.exception) throw q.exception;
+  if (mode === 'complete') return normalizeRows(rows[rows.length - 1] ?? []);
+  return normalizeRows(rows.flat());
+}
+
+describe('Parallel execution on worker threads', () => {
+  const input = batches(11, 8, 400);
+  for (const [name, { build, modes }] of Object.entries(QUERIES)) {
+    for (const mode of modes) {
+      it(`${name} in ${mode} mode: identical results with parallelism 1, 2 and 4, and across restarts that change it`, async () => {
+        const golden = await run(build, mode, input, 1, Infinity);
+        expect(golden.length).toBeGreaterThan(0);
+        // threshold 1: every batch pre-aggregates on the workers (map) and merges at the owners
+        expect(await run(build, mode, input, 2, 1)).toEqual(golden);
+        expect(await run(build, mode, input, 4, 1)).toEqual(golden);
+        // threshold 300: the first big batch moves state to the workers; small ones go straight to the owners
+        const mixed = input.map((b, i) => (i % 2 === 0 ? b : b.slice(0, 100)));
+        expect(await run(build, mode, mixed, 2, 300)).toEqual(await run(build, mode, mixed, 1, Infinity));
+        // restarts: same parallelism, 2 → 4 (re-partitioning the state), 2 → 1
+        expect(await run(build, mode, input, 2, 1, { at: 4, parallelism: 2 })).toEqual(golden);
+        expect(await run(build, mode, input, 2, 1, { at: 4, parallelism: 4 })).toEqual(golden);
+        expect(await run(build, mode, input, 2, 1, { at: 5, parallelism: 1 })).toEqual(golden);
+      });
+    }
+  }
+
+  it('a batch query gives the same rows with parallelism 1 and 2', async () => {
+    const rows = input.flat();
+    const make = (p: number) => new Session({ conf: { parallelism: p, parallelThresholdRows: 100 } });
+    for (const q of [QUERIES['tumbling']!.build, QUERIES['session']!.build]) {
+      const a = await q(make(1).createDataFrame(rows, SCHEMA)).collect();
+      const b = await q(make(2).createDataFrame(rows, SCHEMA)).collect();
+      expect(normalizeRows(b)).toEqual(normalizeRows(a));
+    }
+  });
+
+  it('a worker that dies mid-batch fails the query with its error; a restart completes the batch exactly once', async () => {
+    const build = QUERIES['tumbling']!.build;
+    const golden = await run(build, 'append', input, 1, Infinity);
+    const ckpt = mkdtempSync(join(tmpdir(), 'sluice-crash-'));
+    const out: Record<string, unknown>[][] = [];
+    const session = new Session({ conf: { parallelism: 2, parallelThresholdRows: 1 } });
+    const stream = new MemoryStream(session, SCHEMA);
+    const start = () =>
+      build(stream.toDF())
+        .writeStream.foreachBatch(async (df, id) => {
+          out[id] = await df.collect();
+        })
+        .outputMode('append')
+        .option('checkpointLocation', ckpt)
+        .start();
+    let q = start();
+    for (let i = 0; i < 3; i++) {
+      stream.addData(input[i]!);
+      await q.processAllAvailable();
+    }
+    workerFaults.next = { task: 'merge', mode: 'exit' };
+    stream.addData(input[3]!);
+    await expect(q.awaitTermination()).rejects.toThrow(/Worker \d failed in 'merge'/);
+    for (const mode of ['throw'] as const) {
+      q = start();
+      workerFaults.next = { task: 'finish', mode };
+      await expect(q.awaitTermination()).rejects.toThrow(/injected worker fault in 'finish'/);
+    }
+    q = start();
+    for (let i = 4; i < input.length; i++) {
+      stream.addData(input[i]!);
+      await q.processAllAvailable();
+    }
+    await q.stop();
+    expect(q.exception).toBeNull();
+    expect(normalizeRows(out.flat())).toEqual(golden);
+  });
+});

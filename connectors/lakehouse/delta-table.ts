@@ -87,11 +87,16 @@ export const DEFAULT_MAX_COMMIT_ATTEMPTS = 20;
 
 /** Test hooks: throwing from one simulates a crash at that point; awaiting lets another writer commit first. */
 export interface DeltaFaults {
+  /** Before a data file is created (a crash test can leave a partial file there and stop). */
+  beforeDataFile?: (ctx: { readonly table: string; readonly file: string; readonly bytes: Uint8Array }) => void | Promise<void>;
   /** After a write's Parquet files are on disk, before its commit. */
   afterDataWritten?: (ctx: { readonly table: string; readonly files: readonly string[] }) => void | Promise<void>;
   /** Before each attempt to create commit file `version`. */
   beforeCommit?: (ctx: { readonly table: string; readonly version: number; readonly attempt: number }) => void | Promise<void>;
 }
+
+/** Faults used by tables opened without their own (crash tests in child processes set these). */
+export const defaultDeltaFaults: DeltaFaults = {};
 
 /** Options of `DeltaTable.forPath`. */
 export interface DeltaTableOptions {
@@ -225,7 +230,7 @@ export class DeltaTable {
     options: DeltaTableOptions,
   ) {
     this.log = new DeltaLog(path);
-    this.faults = options.faults ?? {};
+    this.faults = options.faults ?? defaultDeltaFaults;
     this.maxAttempts = options.maxCommitAttempts ?? DEFAULT_MAX_COMMIT_ATTEMPTS;
   }
 
@@ -895,6 +900,7 @@ export class DeltaTable {
       const rel = dir === '' ? name : `${dir}/${name}`;
       const abs = join(this.path, ...rel.split('/'));
       await fs.mkdir(dirname(abs), { recursive: true });
+      await this.faults.beforeDataFile?.({ table: this.path, file: abs, bytes });
       // Durable before the commit that makes it visible references it.
       const h = await fs.open(abs, 'wx');
       try {

@@ -43,6 +43,7 @@ export class StreamingQuery {
   private error: Error | null = null;
   private active = true;
   private waiters: { after: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private lastIdleEvent = -Infinity;
 
   constructor(
     options: ExecutionOptions,
@@ -60,7 +61,12 @@ export class StreamingQuery {
         const ready = this.waiters.filter((w) => w.after < current);
         this.waiters = this.waiters.filter((w) => w.after >= current);
         for (const w of ready) w.resolve();
-        this.manager.emit('onQueryIdle', { id: this.id, runId: this.runId, timestamp: new Date().toISOString() });
+        // At most one idle event per noDataProgressEventInterval, as Spark.
+        const now = options.clock.now();
+        if (now - this.lastIdleEvent >= options.conf.noDataProgressEventIntervalMs) {
+          this.lastIdleEvent = now;
+          this.manager.emit('onQueryIdle', { id: this.id, runId: this.runId, timestamp: new Date(now).toISOString() });
+        }
       },
     });
     this.exec.prepare();

@@ -237,52 +237,68 @@ export class GroupTable {
    * writes the group ids to `out`. Returns the number of new groups.
    */
   findOrInsert(keyMatrix: Float64Array, rows: number, out: Int32Array): number {
-    const W = this.width;
-    const W2 = W * 2;
+    const W2 = this.width * 2;
     const kw = new Int32Array(keyMatrix.buffer, keyMatrix.byteOffset, rows * W2);
     const before = this.size;
+    // Hot loop: table arrays in locals, reloaded only after the table grows.
+    let slots = this.slots;
+    let mask = this.mask;
+    let hashes = this.hashes;
+    let words = this.words;
+    let size = this.size;
+    let cap = hashes.length;
     for (let i = 0; i < rows; i++) {
       const base = i * W2;
       let h = 0x2f1a3b4c;
-      for (let w = 0; w < W2; w++) h = mix(h, kw[base + w]!);
-      h = fmix(h);
-      let s = h & this.mask;
+      for (let w = 0; w < W2; w++) {
+        let k = Math.imul(kw[base + w]!, 0xcc9e2d51);
+        k = (k << 15) | (k >>> 17);
+        h ^= Math.imul(k, 0x1b873593);
+        h = (h << 13) | (h >>> 19);
+        h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      }
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+      let s = h & mask;
       for (;;) {
-        const g = this.slots[s]!;
+        const g = slots[s]!;
         if (g === 0) {
-          if (this.size === this.hashes.length) {
+          if (size === cap) {
+            this.size = size;
             this.growGroups();
-            s = h & this.mask;
-            while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+            slots = this.slots;
+            mask = this.mask;
+            hashes = this.hashes;
+            words = this.words;
+            cap = hashes.length;
+            s = h & mask;
+            while (slots[s] !== 0) s = (s + 1) & mask;
           }
-          const id = this.size++;
-          this.hashes[id] = h;
-          const words = this.words;
+          const id = size++;
+          hashes[id] = h;
           const kb = id * W2;
           for (let w = 0; w < W2; w++) words[kb + w] = kw[base + w]!;
-          this.slots[s] = id + 1;
+          slots[s] = id + 1;
           out[i] = id;
           break;
         }
-        if (this.hashes[g - 1] === h) {
-          const words = this.words;
+        if (hashes[g - 1] === h) {
           const kb = (g - 1) * W2;
-          let same = true;
-          for (let w = 0; w < W2; w++) {
-            if (words[kb + w] !== kw[base + w]) {
-              same = false;
-              break;
-            }
-          }
-          if (same) {
+          let w = 0;
+          while (w < W2 && words[kb + w] === kw[base + w]) w++;
+          if (w === W2) {
             out[i] = g - 1;
             break;
           }
         }
-        s = (s + 1) & this.mask;
+        s = (s + 1) & mask;
       }
     }
-    return this.size - before;
+    this.size = size;
+    return size - before;
   }
 
   /** Looks up keys without inserting; -1 where absent. */

@@ -46,3 +46,51 @@ export function schemaOfNamed(named: readonly NamedBound[]): Schema {
     fields: Object.freeze(named.map((n) => Object.freeze({ name: n.name, type: n.type, nullable: n.nullable }))),
   });
 }
+
+/** Input columns (ordinals) an expression reads. */
+export function boundColumns(b: Bound, out: Set<number> = new Set()): Set<number> {
+  switch (b.k) {
+    case 'ref':
+      out.add(b.ordinal);
+      break;
+    case 'lit':
+      break;
+    case 'arith':
+    case 'cmp':
+    case 'logic':
+      boundColumns(b.l, out);
+      boundColumns(b.r, out);
+      break;
+    case 'not':
+    case 'neg':
+    case 'isNull':
+    case 'cast':
+      boundColumns(b.c, out);
+      break;
+    case 'call':
+      for (const a of b.args) boundColumns(a, out);
+      break;
+  }
+  return out;
+}
+
+/** The same expression reading column `map[i]` where it read column `i` (for projected inputs). */
+export function remapColumns(b: Bound, map: ReadonlyMap<number, number>): Bound {
+  switch (b.k) {
+    case 'ref':
+      return { ...b, ordinal: map.get(b.ordinal)! };
+    case 'lit':
+      return b;
+    case 'arith':
+    case 'cmp':
+    case 'logic':
+      return { ...b, l: remapColumns(b.l, map), r: remapColumns(b.r, map) } as Bound;
+    case 'not':
+    case 'neg':
+    case 'isNull':
+    case 'cast':
+      return { ...b, c: remapColumns(b.c, map) } as Bound;
+    case 'call':
+      return { ...b, args: b.args.map((a) => remapColumns(a, map)) };
+  }
+}

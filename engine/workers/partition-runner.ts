@@ -15,7 +15,7 @@
  * @module
  */
 import type { RecordBatch } from 'apache-arrow';
-import { makePartition, type BatchInfo, type PartitionMetrics, type PartitionOperator, type PartitionSpec } from '../physical/partitions/index.js';
+import { makePartition, projectSpec, type BatchInfo, type PartitionMetrics, type PartitionOperator, type PartitionSpec } from '../physical/partitions/index.js';
 import { partitionIds } from '../kernels/hash-kernel.js';
 import { gatherBatch } from '../kernels/select-kernel.js';
 import { StateStore } from '../state/state-store.js';
@@ -49,9 +49,43 @@ export class PartitionRunner {
   private readonly opKey = `op${opCounter++}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private rowsThisBatch = 0;
   private localForceSnapshot = false;
+  /** The spec over just the columns the operator reads: what worker threads get. */
+  private readonly narrow: { spec: PartitionSpec; columns: number[] | null };
+  /**
+   * How big inputs reach the owners: `map` (pre-aggregate slices, send partials) pays off when a slice has far fewer
+   * groups than rows; `direct` (split rows by key here) when it does not. Chosen by the partial/input ratio observed.
+   */
+  private route: 'map' | 'direct';
+  private ratio = 0;
+  /** Per partition: the tasks submitted, in order; a failure is kept and rethrown. */
+  private chains: Promise<void>[] = [];
+  private inflight: Promise<void>[] = [];
+  private failure: unknown = null;
 
   constructor(readonly spec: PartitionSpec) {
     this.local = makePartition(spec);
+    this.narrow = projectSpec(spec);
+    this.route = spec.kind === 'aggregate' ? 'map' : 'direct';
+  }
+
+  /** Only the columns the operator reads (zero copy). */
+  private shipped(batch: RecordBatch): RecordBatch {
+    const cols = this.narrow.columns;
+    if (cols === null) return batch;
+    return batch.selectAt(cols) as unknown as RecordBatch;
+  }
+
+  private enqueue(p: number, task: () => Promise<unknown>): void {
+    this.chains[p] = (this.chains[p] ?? Promise.resolve()).then(async () => {
+      if (this.failure === null) await task();
+    }).catch((e: unknown) => {
+      this.failure ??= e;
+    });
+  }
+
+  private async drain(limit: number): Promise<void> {
+    while (this.inflight.length > limit) await this.inflight.shift();
+    if (this.failure !== null) throw this.failure;
   }
 
   /** 1 while inline, else the number of worker partitions. */
@@ -60,8 +94,7 @@ export class PartitionRunner {
   }
 
   /** Key columns of raw input rows that decide their partition. */
-  private inputKeys(batch: RecordBatch, info: BatchInfo): Vec[] {
-    const s = this.spec;
+  private inputKeys(batch: RecordBatch, info: BatchInfo, s: PartitionSpec = this.spec): Vec[] {
     if (s.kind === 'dedup') return s.dedup.keyOrdinals.map((o) => columnVec(batch, s.inputSchema, o));
     return s.analysis.keys.map((k) => evaluate(k.bound, batch, s.inputSchema, { batchTimestampMs: info.batchTimestampMs }));
   }
@@ -70,7 +103,7 @@ export class PartitionRunner {
     const pool = this.workers!.pool();
     this.pool = pool;
     const op = this.local!;
-    await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'init', opKey: this.opKey, spec: this.spec })));
+    await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'init', opKey: this.opKey, spec: this.narrow.spec })));
     await Promise.all(
       Array.from({ length: pool.size }, async (_, p) => {
         const mine = keepPartition(op, rows, p, pool.size);
@@ -107,22 +140,34 @@ export class PartitionRunner {
     }
     const pool = this.pool;
     const P = pool.size;
-    if (n >= w.thresholdRows) {
+    const spec = this.narrow.spec;
+    const shipped = this.shipped(batch);
+    if (n >= w.thresholdRows && this.route === 'map') {
       // Map: one slice per worker, pre-aggregated there and split by owner.
       const step = Math.ceil(n / P);
-      const maps = await Promise.all(
+      const maps = Promise.all(
         Array.from({ length: P }, (_, c) => {
           const a = c * step;
           const b = Math.min(n, a + step);
           if (a >= b) return Promise.resolve(null);
-          const bytes = toIpc(batch.slice(a, b));
-          return pool.runAny({ type: 'map', spec: this.spec, batch: bytes, seqBase: seqBase + a, info, partitions: P }, transferables([bytes]));
+          const bytes = toIpc(shipped.slice(a, b));
+          return pool.runAny({ type: 'map', spec, batch: bytes, seqBase: seqBase + a, info, partitions: P }, transferables([bytes]));
         }),
       );
+      const done = maps.then((results) => {
+        let partialRows = 0;
+        for (const r of results) if (r?.type === 'partials') for (const b of r.partials) if (b) partialRows += b.byteLength;
+        // Compare bytes of partials with bytes shipped: a proxy for rows out / rows in.
+        let shippedBytes = 0;
+        for (let c = 0; c < shipped.numCols; c++) shippedBytes += shipped.getChildAt(c)!.data.reduce((s, d) => s + (d.values?.byteLength ?? 0), 0);
+        const r = shippedBytes > 0 ? partialRows / shippedBytes : 0;
+        this.ratio = this.ratio === 0 ? r : 0.7 * this.ratio + 0.3 * r;
+        if (this.ratio > 0.6) this.route = 'direct';
+      });
       // Merge: each owner takes the slices' partials in slice order (dedup keeps the earliest row that way).
-      await Promise.all(
-        Array.from({ length: P }, async (_, p) => {
-          for (const r of maps) {
+      for (let p = 0; p < P; p++) {
+        this.enqueue(p, async () => {
+          for (const r of await maps) {
             if (r === null || r.type !== 'partials') continue;
             const partial = r.partials[p] ?? null;
             const lateKeys = r.lateKeys[p] ?? null;
@@ -133,33 +178,41 @@ export class PartitionRunner {
               transferables([partial, lateKeys]),
             );
           }
-        }),
-      );
+        });
+      }
+      this.inflight.push(Promise.all([done, ...this.chains]).then(() => {}, () => {}));
+      await this.drain(2);
       return;
     }
-    // Small input: split by key hash here, rows straight to their owners.
-    const ids = partitionIds(this.inputKeys(batch, info), null, n, P);
+    // Split by key hash here; rows straight to their owners.
+    const ids = partitionIds(this.inputKeys(shipped, info, spec), null, n, P);
     const counts = new Int32Array(P);
     for (let i = 0; i < n; i++) counts[ids[i]!]!++;
     const sels = Array.from(counts, (c) => new Int32Array(c));
     const pos = new Int32Array(P);
     for (let i = 0; i < n; i++) sels[ids[i]!]![pos[ids[i]!]!++] = i;
-    // Rows keep their original index for arrival order: send a seqBase per row run, one task per partition.
-    await Promise.all(
-      sels.map(async (sel, p) => {
-        if (sel.length === 0) return;
-        const part = gatherBatch(batch, this.spec.inputSchema, sel);
-        // The gather renumbers rows; first/last compare (seqBase + row), so keep sequences increasing per partition.
-        const bytes = toIpc(part);
-        await pool.run(p, { type: 'absorb', opKey: this.opKey, batch: bytes, seqBase: seqBase + sel[0]!, info }, transferables([bytes]));
-      }),
-    );
+    sels.forEach((sel, p) => {
+      if (sel.length === 0) return;
+      // The gather renumbers rows; first/last compare (seqBase + row), and sequences stay increasing per partition.
+      const bytes = toIpc(gatherBatch(shipped, spec.inputSchema, sel));
+      this.enqueue(p, () => pool.run(p, { type: 'absorb', opKey: this.opKey, batch: bytes, seqBase: seqBase + sel[0]!, info }, transferables([bytes])));
+    });
+    this.inflight.push(Promise.all(this.chains).then(() => {}));
+    await this.drain(2);
   }
 
   async finish(info: BatchInfo): Promise<{ outputs: RecordBatch[]; metrics: PartitionMetrics; partitions: number }> {
     if (!this.pool) {
       const { output, metrics } = this.local!.finish(info);
       return { outputs: output ? [output] : [], metrics, partitions: 1 };
+    }
+    await this.drain(0);
+    await Promise.all(this.chains);
+    this.inflight = [];
+    if (this.failure !== null) {
+      const e = this.failure;
+      this.failure = null;
+      throw e;
     }
     const pool = this.pool;
     const results = await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'finish', opKey: this.opKey, info })));
@@ -206,7 +259,7 @@ export class PartitionRunner {
     this.pool = pool;
     this.local = null;
     const P = pool.size;
-    await Promise.all(Array.from({ length: P }, (_, p) => pool.run(p, { type: 'init', opKey: this.opKey, spec: this.spec })));
+    await Promise.all(Array.from({ length: P }, (_, p) => pool.run(p, { type: 'init', opKey: this.opKey, spec: this.narrow.spec })));
     await Promise.all(
       Array.from({ length: P }, (_, p) =>
         pool.run(p, {

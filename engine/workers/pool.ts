@@ -85,8 +85,9 @@ export class WorkerPool {
   async run(index: number, task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<WorkerResult> {
     if (this.closed) throw new WorkerError('The worker pool is shut down.');
     let fault: FaultSpec | undefined;
-    if (workerFaults.next && workerFaults.next.task === task.type) {
-      fault = workerFaults.next;
+    const f = workerFaults.next;
+    if (f && (f.task === task.type || (Array.isArray(f.task) && f.task.includes(task.type)))) {
+      fault = { task: task.type, mode: f.mode };
       workerFaults.next = null;
     }
     const message: WorkerMessage = fault ? { task, fault } : { task };

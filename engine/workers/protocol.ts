@@ -11,7 +11,8 @@ export type IpcBytes = Uint8Array;
 
 /** Test-only: make the worker fail at the next task of a kind (`throw` an error, or `exit` the thread). */
 export interface FaultSpec {
-  readonly task: WorkerTask['type'];
+  /** The task kind(s) that fail. */
+  readonly task: WorkerTask['type'] | readonly WorkerTask['type'][];
   readonly mode: 'throw' | 'exit';
 }
 

@@ -29,3 +29,43 @@ export function makePartition(spec: PartitionSpec): PartitionOperator {
 }
 
 export type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
+
+import { boundColumns, remapColumns, type Bound } from '../../logical/bound-expr.js';
+
+/**
+ * The spec reading only the input columns the operator uses, and those columns' ordinals: worker threads get
+ * batches of just these columns (dedup emits whole rows, so it keeps every column).
+ *
+ * @example
+ * const { spec: narrow, columns } = projectSpec(spec); // columns = [3, 5]
+ */
+export function projectSpec(spec: PartitionSpec): { spec: PartitionSpec; columns: number[] | null } {
+  if (spec.kind === 'dedup') return { spec, columns: null };
+  const a = spec.analysis;
+  const used = new Set<number>();
+  for (const k of a.keys) boundColumns(k.bound, used);
+  for (const x of a.aggs) if (x.input) boundColumns(x.input, used);
+  if (a.window) {
+    boundColumns(a.window.time, used);
+    if (a.window.kind === 'session' && typeof a.window.gap !== 'number') boundColumns(a.window.gap, used);
+  }
+  const columns = [...used].sort((x, y) => x - y);
+  if (columns.length === spec.inputSchema.fields.length) return { spec, columns: null };
+  const map = new Map(columns.map((c, i) => [c, i]));
+  const r = (b: Bound) => remapColumns(b, map);
+  const w = a.window;
+  const window =
+    w === null
+      ? null
+      : w.kind === 'time'
+        ? { ...w, time: r(w.time) }
+        : { ...w, time: r(w.time), gap: typeof w.gap === 'number' ? w.gap : r(w.gap) };
+  const analysis = {
+    ...a,
+    keys: a.keys.map((k) => ({ ...k, bound: r(k.bound) })),
+    aggs: a.aggs.map((x) => ({ ...x, input: x.input ? r(x.input) : null })),
+    window,
+  } as typeof a;
+  const inputSchema = { fields: columns.map((c) => spec.inputSchema.fields[c]!) };
+  return { spec: { ...spec, analysis, inputSchema }, columns };
+}

@@ -143,9 +143,10 @@ describe('Parallel execution on worker threads', () => {
       stream.addData(input[i]!);
       await q.processAllAvailable();
     }
-    workerFaults.next = { task: 'merge', mode: 'exit' };
+    // The worker thread exits while it holds rows of this batch (whichever route they took to it).
+    workerFaults.next = { task: ['merge', 'absorb'], mode: 'exit' };
     stream.addData(input[3]!);
-    await expect(q.awaitTermination()).rejects.toThrow(/Worker \d failed in 'merge'/);
+    await expect(q.awaitTermination()).rejects.toThrow(/Worker \d failed in '(merge|absorb)'/);
     for (const mode of ['throw'] as const) {
       q = start();
       workerFaults.next = { task: 'finish', mode };

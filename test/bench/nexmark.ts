@@ -1,0 +1,293 @@
+/**
+ * Nexmark-style benchmark (not a test). An in-process generator of Person/Auction/Bid events in the standard 1:3:46
+ * mix produces Arrow batches directly; the bid stream feeds q0, q1, q2, q5, q7, q11 and q12 as streaming queries
+ * with a discarding sink, with parallelism 1 and 2, each in its own child process (clean peak RSS). The same bids are
+ * written once to Parquet and the same queries run in DuckDB with 1 and 2 threads.
+ *
+ *   npx tsx test/bench/nexmark.ts [--quick] [--events N] [--json out.json]
+ *
+ * Queries (Nexmark numbering; the Flink SQL forms adapted to sluice):
+ *   q0  pass-through (every bid column)
+ *   q1  currency conversion: price × 0.908
+ *   q2  filter: auction % 123 = 0
+ *   q5  hot items: bids per auction in 10 s windows sliding every 2 s; the max count per window is taken over the
+ *       (small) per-auction output by the sink
+ *   q7  highest bid per 10 s tumbling window
+ *   q11 bidder sessions (10 s gap): bids per session
+ *   q12 processing-time 10 s windows per bidder (window over the batch timestamp)
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RecordBatch } from 'apache-arrow';
+import {
+  col,
+  count,
+  currentTimestamp,
+  max,
+  MemoryStream,
+  Session,
+  sessionWindow,
+  window,
+  type DataFrame,
+  type StreamingSink,
+} from '../../engine/index.js';
+import { batchFromVecs } from '../../engine/types/values.js';
+import { schemaOf } from '../../engine/types/data-type.js';
+import type { Vec } from '../../engine/kernels/vec.js';
+import { writeParquetFile } from '../../connectors/parquet/index.js';
+
+export const BID_SCHEMA = schemaOf({
+  auction: 'long',
+  bidder: 'long',
+  price: 'long',
+  channel: 'string',
+  url: 'string',
+  dateTime: 'timestamp',
+  extra: 'string',
+});
+
+/** Event-time rate of the generator: events per second of event time. */
+const EVENTS_PER_SECOND = 100_000;
+const BASE_TIME = Date.parse('2026-05-30T00:00:00Z');
+
+function lcg(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+function strings(values: readonly string[], pick: Uint32Array): Vec {
+  const enc = new TextEncoder();
+  const encoded = values.map((v) => enc.encode(v));
+  let total = 0;
+  for (let i = 0; i < pick.length; i++) total += encoded[pick[i]!]!.length;
+  const bytes = new Uint8Array(total);
+  const offsets = new Int32Array(pick.length + 1);
+  let p = 0;
+  for (let i = 0; i < pick.length; i++) {
+    const e = encoded[pick[i]!]!;
+    bytes.set(e, p);
+    p += e.length;
+    offsets[i + 1] = p;
+  }
+  return { kind: 'str', type: 'string', length: pick.length, offsets, bytes, valid: null };
+}
+
+/**
+ * Generates the bids among events `[from, from + n)` of the Nexmark stream: event k is a person when k % 50 = 0,
+ * an auction when k % 50 ∈ 1..3, a bid otherwise; event time advances `1/EVENTS_PER_SECOND` s per event with up to
+ * 0.5 s of disorder. Bids go to recent auctions with a hot set (half of the bids on 1 % of auctions).
+ */
+export function generateBids(from: number, n: number, seed = 7): { batch: RecordBatch; events: number } {
+  const rnd = lcg(seed + from);
+  const ids: number[] = [];
+  for (let k = from; k < from + n; k++) if (k % 50 >= 4) ids.push(k);
+  const m = ids.length;
+  const auction = new Float64Array(m);
+  const bidder = new Float64Array(m);
+  const price = new Float64Array(m);
+  const ts = new Float64Array(m);
+  const chan = new Uint32Array(m);
+  const url = new Uint32Array(m);
+  const extra = new Uint32Array(m);
+  for (let i = 0; i < m; i++) {
+    const k = ids[i]!;
+    const auctions = Math.floor((k / 50) * 3) + 1000;
+    auction[i] = rnd() < 0.5 ? 1000 + Math.floor(rnd() * 100) : Math.max(1000, auctions - Math.floor(rnd() * 10_000));
+    const persons = Math.floor(k / 50) + 1000;
+    bidder[i] = rnd() < 0.5 ? 1000 + Math.floor(rnd() * 1000) : Math.max(1000, persons - Math.floor(rnd() * 100_000));
+    price[i] = Math.floor(rnd() * 10_000_000);
+    ts[i] = BASE_TIME + Math.floor((k * 1000) / EVENTS_PER_SECOND) - Math.floor(rnd() * 500);
+    chan[i] = Math.floor(rnd() * 4);
+    url[i] = Math.floor(rnd() * 16);
+    extra[i] = 0;
+  }
+  const batch = batchFromVecs(
+    BID_SCHEMA,
+    [
+      { kind: 'num', type: 'long', length: m, values: auction, big: null, valid: null },
+      { kind: 'num', type: 'long', length: m, values: bidder, big: null, valid: null },
+      { kind: 'num', type: 'long', length: m, values: price, big: null, valid: null },
+      strings(['Google', 'Facebook', 'Baidu', 'Apple'], chan),
+      strings(Array.from({ length: 16 }, (_, i) => `https://www.nexmark.com/item.htm?query=${i}&channel_id=${i * 7}`), url),
+      { kind: 'num', type: 'timestamp', length: m, values: ts, big: null, valid: null },
+      strings([''], extra),
+    ],
+    m,
+  );
+  return { batch, events: n };
+}
+
+/** The queries over a bid stream. */
+export const QUERIES: Record<string, { build: (bids: DataFrame) => DataFrame; mode: 'append' | 'update'; sql: string }> = {
+  q0: { build: (b) => b.select('*'), mode: 'append', sql: 'SELECT count(*) FROM (SELECT * FROM bids)' },
+  q1: {
+    build: (b) => b.select('auction', 'bidder', col('price').mul(0.908).as('price'), 'dateTime'),
+    mode: 'append',
+    sql: 'SELECT sum(price) FROM (SELECT auction, bidder, 0.908 * price AS price, dateTime FROM bids)',
+  },
+  q2: {
+    build: (b) => b.where(col('auction').mod(123).eq(0)).select('auction', 'price'),
+    mode: 'append',
+    sql: 'SELECT count(*) FROM (SELECT auction, price FROM bids WHERE auction % 123 = 0)',
+  },
+  q5: {
+    build: (b) => b.withWatermark('dateTime', '1 second').groupBy(window(col('dateTime'), '10 seconds', '2 seconds'), col('auction')).agg(count('*').as('num')),
+    mode: 'append',
+    sql: `WITH w AS (SELECT auction, unnest(generate_series(0, 4)) AS i, (epoch_ms(dateTime) // 2000) * 2000 AS last FROM bids),
+          c AS (SELECT last - i * 2000 AS ws, auction, count(*) AS num FROM w GROUP BY ALL)
+          SELECT ws, max(num) FROM c GROUP BY ws`,
+  },
+  q7: {
+    build: (b) => b.withWatermark('dateTime', '1 second').groupBy(window(col('dateTime'), '10 seconds')).agg(max('price').as('price')),
+    mode: 'append',
+    sql: 'SELECT (epoch_ms(dateTime) // 10000) AS w, max(price) FROM bids GROUP BY w',
+  },
+  q11: {
+    build: (b) => b.withWatermark('dateTime', '1 second').groupBy(sessionWindow(col('dateTime'), '10 seconds'), col('bidder')).agg(count('*').as('bid_count')),
+    mode: 'append',
+    sql: `WITH o AS (SELECT bidder, epoch_ms(dateTime) AS t FROM bids),
+          g AS (SELECT bidder, t, CASE WHEN t > max(t) OVER (PARTITION BY bidder ORDER BY t ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 10000 THEN 1 ELSE 0 END AS s FROM o),
+          n AS (SELECT bidder, t, sum(s) OVER (PARTITION BY bidder ORDER BY t ROWS UNBOUNDED PRECEDING) AS sid FROM g)
+          SELECT bidder, sid, count(*) FROM n GROUP BY bidder, sid`,
+  },
+  q12: {
+    build: (b) => b.groupBy(window(currentTimestamp(), '10 seconds'), col('bidder')).agg(count('*').as('bid_count')),
+    mode: 'update',
+    sql: "SELECT bidder, count(*) FROM bids GROUP BY bidder, time_bucket(INTERVAL '10 seconds', now()::TIMESTAMP)",
+  },
+};
+
+/** A sink that keeps nothing (q5 takes the max per window over the small per-auction output). */
+class DiscardSink implements StreamingSink {
+  readonly description = 'DiscardSink';
+  rows = 0;
+  async addBatch(_id: number, data: { numRows: number }): Promise<void> {
+    this.rows += data.numRows;
+  }
+}
+
+/** Runs one query at one parallelism in this process; prints a JSON line. */
+async function child(query: string, parallelism: number, events: number, batchRows: number): Promise<void> {
+  const session = new Session({ conf: { parallelism } });
+  const sink = new DiscardSink();
+  session.formats.register({ name: 'discard', streamingSink: () => sink });
+  const input = new MemoryStream(session, BID_SCHEMA);
+  const batches: RecordBatch[] = [];
+  let generated = 0;
+  let bids = 0;
+  for (let k = 0; k < events; k += batchRows) {
+    const { batch } = generateBids(k, Math.min(batchRows, events - k));
+    batches.push(batch);
+    bids += batch.numRows;
+    generated += Math.min(batchRows, events - k);
+  }
+  const ckpt = join(tmpdir(), `sluice-nexmark-ckpt-${process.pid}`);
+  const q = QUERIES[query]!.build(input.toDF()).writeStream.format('discard').outputMode(QUERIES[query]!.mode).option('checkpointLocation', ckpt).start();
+  // Warm-up: the first input batch (starts the workers when parallel) runs outside the timing.
+  input.addBatches([batches[0]!]);
+  await q.processAllAvailable();
+  const timedEvents = generated - batchRows;
+  const perTrigger = 8;
+  const t0 = performance.now();
+  for (let i = 1; i < batches.length; i += perTrigger) {
+    input.addBatches(batches.slice(i, i + perTrigger));
+    await q.processAllAvailable();
+  }
+  const ms = performance.now() - t0;
+  await q.stop();
+  const rss = process.resourceUsage().maxRSS * 1024;
+  console.log(JSON.stringify({ query, parallelism, events: timedEvents, bids, ms, eventsPerSec: (timedEvents / ms) * 1000, rss, out: sink.rows }));
+}
+
+async function duckdb(parquet: string, threads: number, sql: string): Promise<number> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  await c.run(`SET threads=${threads}`);
+  await c.run(`CREATE TABLE bids AS SELECT * FROM read_parquet('${parquet}')`);
+  await c.runAndReadAll(sql); // warm-up
+  const t0 = performance.now();
+  await c.runAndReadAll(sql);
+  const ms = performance.now() - t0;
+  c.closeSync();
+  return ms;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const ei = args.indexOf('--events');
+  const events = ei >= 0 ? Number(args[ei + 1]) : quick ? 2_000_000 : 10_000_000;
+  const batchRows = 131_072;
+  const ci = args.indexOf('--child');
+  if (ci >= 0) {
+    await child(args[ci + 1]!, Number(args[ci + 2]), events, batchRows);
+    return;
+  }
+  const dir = join(tmpdir(), 'sluice-nexmark');
+  mkdirSync(dir, { recursive: true });
+  const parquet = join(dir, `bids-${events}.parquet`);
+  if (!existsSync(parquet)) {
+    const batches: RecordBatch[] = [];
+    for (let k = 0; k < events; k += batchRows) batches.push(generateBids(k, Math.min(batchRows, events - k)).batch);
+    await writeParquetFile(parquet, batches, { compression: 'snappy' });
+  }
+  const rows: string[][] = [];
+  const results: unknown[] = [];
+  for (const [name, q] of Object.entries(QUERIES)) {
+    const run = (p: number) => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', name, String(p), '--events', String(events)], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+      });
+      const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+      if (!line) throw new Error(`${name} p=${p} failed: ${r.stderr.slice(-2000)}`);
+      return JSON.parse(line) as { eventsPerSec: number; rss: number; bids: number; out: number };
+    };
+    const p1 = run(1);
+    const p2 = run(2);
+    const d1 = await duckdb(parquet, 1, q.sql);
+    const d2 = await duckdb(parquet, 2, q.sql);
+    const duck1 = (events / d1) * 1000;
+    const duck2 = (events / d2) * 1000;
+    results.push({ query: name, p1, p2, duck1, duck2 });
+    rows.push([
+      name,
+      fmt(p1.eventsPerSec),
+      fmt(p2.eventsPerSec),
+      `${(p2.eventsPerSec / p1.eventsPerSec).toFixed(2)}×`,
+      `${Math.round(p1.rss / 2 ** 20)} / ${Math.round(p2.rss / 2 ** 20)}`,
+      fmt(duck1),
+      fmt(duck2),
+      `${(p1.eventsPerSec / duck1).toFixed(2)} / ${(p2.eventsPerSec / duck2).toFixed(2)}`,
+    ]);
+    console.error(`done ${name}`);
+  }
+  const header = ['query', 'sluice p=1 ev/s', 'sluice p=2 ev/s', 'speed-up', 'peak RSS MB (p1/p2)', 'DuckDB 1t ev/s', 'DuckDB 2t ev/s', 'sluice/DuckDB (1/2)'];
+  printTable(`Nexmark, ${events.toLocaleString()} events (bids: 92 %), 2 cores`, header, rows);
+  const ji = args.indexOf('--json');
+  if (ji >= 0) writeFileSync(args[ji + 1]!, JSON.stringify(results, null, 2));
+}
+
+function fmt(v: number): string {
+  return v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : `${Math.round(v / 1000)}k`;
+}
+
+/** Prints a markdown table. */
+export function printTable(title: string, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(`\n${title}\n`);
+  console.log(line(header));
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const r of rows) console.log(line(r));
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('nexmark.ts')) {
+  await main();
+}

@@ -85,6 +85,12 @@ function compactU8(a: Uint8Array, remap: Int32Array): void {
     if (t >= 0 && t !== g) a[t] = a[g]!;
   }
 }
+function compactBig(a: BigInt64Array, remap: Int32Array): void {
+  for (let g = 0; g < remap.length; g++) {
+    const t = remap[g]!;
+    if (t >= 0 && t !== g) a[t] = a[g]!;
+  }
+}
 function compactArr<T>(a: T[], remap: Int32Array): void {
   for (let g = 0; g < remap.length; g++) {
     const t = remap[g]!;
@@ -311,12 +317,7 @@ class SumAcc implements Acc {
     compactF64(this.sum, remap);
     if (this.comp) compactF64(this.lo, remap);
     compactF64(this.nn, remap);
-    if (this.big) {
-      for (let g = 0; g < remap.length; g++) {
-        const t = remap[g]!;
-        if (t >= 0 && t !== g) this.big[t] = this.big[g]!;
-      }
-    }
+    if (this.big) compactBig(this.big, remap);
   }
   stateFields(p: string) {
     const f = [field(`${p}sum`, this.integral && !this.isAvg ? 'long' : 'double'), field(`${p}nn`, 'long')];
@@ -475,12 +476,7 @@ class MinMaxNumAcc implements Acc {
   compact(remap: Int32Array) {
     compactF64(this.val, remap);
     compactU8(this.has, remap);
-    if (this.big) {
-      for (let g = 0; g < remap.length; g++) {
-        const t = remap[g]!;
-        if (t >= 0 && t !== g) this.big[t] = this.big[g]!;
-      }
-    }
+    if (this.big) compactBig(this.big, remap);
   }
   stateFields(p: string) {
     return [field(`${p}value`, this.type)];
@@ -754,12 +750,7 @@ class FirstLastNumAcc implements Acc {
     compactF64(this.val, remap);
     compactU8(this.isNull, remap);
     compactF64(this.seq, remap);
-    if (this.big) {
-      for (let g = 0; g < remap.length; g++) {
-        const t = remap[g]!;
-        if (t >= 0 && t !== g) this.big[t] = this.big[g]!;
-      }
-    }
+    if (this.big) compactBig(this.big, remap);
   }
   stateFields(p: string) {
     return [field(`${p}value`, this.type), field(`${p}seq`, 'double')];

@@ -786,7 +786,19 @@ function pickRows(vs: readonly Vec[], n: number, type: DataType, pick: (i: numbe
 /** Per-row outcome of `fromJson`/`fromCsv`, read by operators that route malformed rows (dead-letter output). */
 export const malformedRows = new WeakMap<Vec, Uint8Array>();
 
-function fromJson(src: Vec, type: StructType, options: Readonly<Record<string, unknown>>, n: number): Vec {
+/**
+ * Parses each row of a string column into the fields of `type`: `values(text)` returns one JS value per field, or
+ * null when the text is malformed. Values that do not fit their field's type are malformed too. Malformed rows become
+ * a null struct (permissive), are flagged for the dead-letter output (`malformedRows`), or stop the query (failFast).
+ */
+function parseIntoStruct(
+  src: Vec,
+  type: StructType,
+  options: Readonly<Record<string, unknown>>,
+  n: number,
+  what: string,
+  values: (text: string) => readonly unknown[] | null,
+): Vec {
   if (src.kind === 'null') return nullVec(type, n);
   const s = src as StrVec;
   const mode = String(options['mode'] ?? 'permissive').toLowerCase();
@@ -798,19 +810,12 @@ function fromJson(src: Vec, type: StructType, options: Readonly<Record<string, u
       for (const bl of builders) bl.appendNull();
       continue;
     }
-    let obj: unknown;
-    let ok = true;
-    try {
-      obj = JSON.parse(utf8Decoder.decode(s.bytes.subarray(s.offsets[i]!, s.offsets[i + 1]!)));
-    } catch {
-      ok = false;
-    }
-    if (ok && (typeof obj !== 'object' || obj === null || Array.isArray(obj))) ok = false;
+    const text = utf8Decoder.decode(s.bytes.subarray(s.offsets[i]!, s.offsets[i + 1]!));
+    const vals = values(text);
+    let ok = vals !== null && vals.length === type.fields.length;
     if (ok) {
-      const o = obj as Record<string, unknown>;
       for (let k = 0; k < type.fields.length; k++) {
-        const f = type.fields[k]!;
-        if (!builders[k]!.append(o[f.name])) {
+        if (!builders[k]!.append(vals![k])) {
           for (let j = 0; j < k; j++) builders[j]!.truncate(i);
           ok = false;
           break;
@@ -819,9 +824,8 @@ function fromJson(src: Vec, type: StructType, options: Readonly<Record<string, u
     }
     if (!ok) {
       if (mode === 'failfast') {
-        const text = strAt(s, i);
         throw new EvaluationError(
-          `Malformed JSON in row ${i}: ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)} does not match ` +
+          `Malformed ${what} in row ${i}: ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)} does not match ` +
             `${type.fields.map((f) => `${f.name}: ${typeof f.type === 'string' ? f.type : f.type.kind}`).join(', ')}. ` +
             `Use mode 'permissive' (null struct) or 'dropMalformed' to keep going.`,
         );
@@ -844,49 +848,23 @@ function fromJson(src: Vec, type: StructType, options: Readonly<Record<string, u
   return out;
 }
 
+function fromJson(src: Vec, type: StructType, options: Readonly<Record<string, unknown>>, n: number): Vec {
+  return parseIntoStruct(src, type, options, n, 'JSON', (text) => {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch {
+      return null;
+    }
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return null;
+    const o = obj as Record<string, unknown>;
+    return type.fields.map((f) => o[f.name]);
+  });
+}
+
 function fromCsv(src: Vec, type: StructType, options: Readonly<Record<string, unknown>>, n: number): Vec {
-  if (src.kind === 'null') return nullVec(type, n);
-  const s = src as StrVec;
   const sep = String(options['delimiter'] ?? options['sep'] ?? ',');
-  const mode = String(options['mode'] ?? 'permissive').toLowerCase();
-  const builders = type.fields.map((f) => new ColumnBuilder(f.type, n));
-  const valid = new Uint8Array(n);
-  let bad: Uint8Array | null = null;
-  for (let i = 0; i < n; i++) {
-    if (s.valid && !s.valid[i]) {
-      for (const bl of builders) bl.appendNull();
-      continue;
-    }
-    const parts = splitCsvLine(strAt(s, i), sep);
-    let ok = parts.length === type.fields.length;
-    if (ok) {
-      for (let k = 0; k < type.fields.length; k++) {
-        const p = parts[k]!;
-        if (!builders[k]!.append(p === '' ? null : p)) {
-          for (let j = 0; j < k; j++) builders[j]!.truncate(i);
-          ok = false;
-          break;
-        }
-      }
-    }
-    if (!ok) {
-      if (mode === 'failfast') throw new EvaluationError(`Malformed CSV in row ${i}: ${JSON.stringify(strAt(s, i))}.`);
-      bad ??= new Uint8Array(n);
-      bad[i] = 1;
-      for (const bl of builders) bl.appendNull();
-      continue;
-    }
-    valid[i] = 1;
-  }
-  const out: StructVec = {
-    kind: 'struct',
-    type,
-    length: n,
-    fields: builders.map((bl, k) => vecFromData(bl.finish(), type.fields[k]!.type)),
-    valid: bad === null && s.valid === null ? null : valid,
-  };
-  if (bad) malformedRows.set(out, bad);
-  return out;
+  return parseIntoStruct(src, type, options, n, 'CSV', (text) => splitCsvLine(text, sep).map((p) => (p === '' ? null : p)));
 }
 
 /** Splits one CSV record (quotes with doubled-quote escapes). */

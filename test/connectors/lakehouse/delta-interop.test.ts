@@ -64,7 +64,6 @@ let root: string;
 let cleanup: () => Promise<void>;
 let db: DuckDBInstance;
 let duck: DuckDBConnection;
-let deltaExtension: string | null = null;
 let allTypesPath: string;
 let partitionsPath: string;
 
@@ -106,13 +105,8 @@ beforeAll(async () => {
   db = await DuckDBInstance.create(':memory:');
   duck = await db.connect();
   await duck.run("SET TimeZone = 'UTC'");
-  try {
-    await duck.run('INSTALL delta');
-    await duck.run('LOAD delta');
-  } catch (e) {
-    deltaExtension = (e as Error).message.split('\n')[0]!;
-    console.warn(`[delta-interop] DuckDB's delta extension is unavailable (${deltaExtension}); checking read_parquet over the logged files only.`);
-  }
+  // DuckDB reads exactly the files the log lists with read_parquet (its delta extension is downloaded from
+  // extensions.duckdb.org, which this build does not reach, so it is not used).
 
   // Table 1: every type, partitioned by p, with an append and a replaceWhere so that the log (not the folder) decides.
   allTypesPath = join(root, 'all-types');
@@ -173,13 +167,6 @@ describe('DuckDB reads what sluice wrote', () => {
        ORDER BY id`,
     );
     expect(rows.map((r) => ({ ...r, ts: new Date(Number(r.ts)).toISOString(), n: jsonValue(BigInt(r.n as string)) }))).toEqual(sluice);
-  });
-
-  it('delta_scan (DuckDB delta extension) reads the table, when the extension can be installed', async (ctx) => {
-    if (deltaExtension !== null) ctx.skip();
-    const t = DeltaTable.forPath(allTypesPath);
-    const rows = await duckRows(`SELECT ${ALL_TYPES_SQL} FROM delta_scan('${allTypesPath}') ORDER BY id`);
-    expect(rows.map(fromDuckAllTypes)).toEqual(jsonRows(await readRows(t)));
   });
 });
 

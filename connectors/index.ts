@@ -8,3 +8,4 @@ export * from './memory/index.js';
 export * from './console/index.js';
 export * from './parquet/index.js';
 export * from './lakehouse/index.js';
+export * from './kafka/index.js';

@@ -204,7 +204,7 @@ export class DataStreamWriter {
       };
     } else {
       sink = session.formats.get(this.fmt, 'streamingSink')(
-        { format: this.fmt, path: this.opts['path'] ?? null, options: { ...this.opts }, partitionBy: this.parts },
+        { format: this.fmt, path: this.opts['path'] ?? null, options: { ...this.opts }, partitionBy: this.parts, schema },
         {
           queryName: this.name,
           checkpointLocation: checkpoint,

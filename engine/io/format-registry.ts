@@ -25,6 +25,8 @@ export interface WriteRequest {
   readonly path: string | null;
   readonly options: Readonly<Record<string, string>>;
   readonly partitionBy: readonly string[];
+  /** The schema of the rows the query will write (sinks check their required columns at start). */
+  readonly schema?: Schema;
 }
 
 /** Services a streaming sink may use (the memory sink registers a table). */

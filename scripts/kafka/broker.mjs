@@ -184,8 +184,18 @@ export function freePort() {
   });
 }
 
-/** A Kafka Uuid as the storage tool wants it: 16 random bytes, base64url, no padding. */
-function clusterId() {
+/**
+ * The cluster id for the storage tool: the one already in `<dataDir>/meta.properties` when the folder was formatted
+ * before (a restarted broker must keep it), else a new Kafka Uuid: 16 random bytes, base64url, no padding.
+ */
+function clusterId(dataDir) {
+  try {
+    const meta = readFileSync(path.join(dataDir, 'meta.properties'), 'utf8');
+    const m = /^cluster\.id=(.+)$/m.exec(meta);
+    if (m) return m[1].trim();
+  } catch {
+    // not formatted yet
+  }
   for (;;) {
     const id = randomBytes(16).toString('base64url');
     if (!id.startsWith('-')) return id; // as Kafka's Uuid.randomUuid(): no leading '-'
@@ -338,7 +348,7 @@ async function startOnce(javaPath, opts) {
   // 1. format the storage (-g: a dataDir that is already formatted is fine)
   const fmt = await run(
     javaPath,
-    [...jvm, 'kafka.tools.StorageTool', 'format', '-g', '-t', clusterId(), '-c', propsFile],
+    [...jvm, 'kafka.tools.StorageTool', 'format', '-g', '-t', clusterId(dataDir), '-c', propsFile],
     { cwd: dir },
   );
   if (fmt.code !== 0) {

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { KafkaOptionError, parseSinkOptions, parseSourceOptions } from '../../../connectors/kafka/kafka-options.js';
+
+const base = { 'kafka.bootstrap.servers': '127.0.0.1:9092' };
+
+describe('Kafka options', () => {
+  it('need exactly one of subscribe, subscribePattern, assign', () => {
+    expect(() => parseSourceOptions(base, false)).toThrow(/One of the following options must be specified for Kafka source: subscribe, subscribePattern, assign/);
+    expect(() => parseSourceOptions({ ...base, subscribe: 'a', assign: '{"a":[0]}' }, false)).toThrow(/Only one of the following options/);
+    expect(parseSourceOptions({ ...base, subscribe: 'b, a ,a' }, false).subscription).toEqual({ kind: 'subscribe', topics: ['a', 'b'] });
+    expect(parseSourceOptions({ ...base, assign: '{"a":[1,0]}' }, false).subscription).toEqual({
+      kind: 'assign',
+      partitions: [
+        { topic: 'a', partition: 1 },
+        { topic: 'a', partition: 0 },
+      ],
+    });
+    const p = parseSourceOptions({ ...base, subscribePattern: 'ord.*' }, false).subscription;
+    expect(p.kind === 'subscribePattern' && p.pattern.test('orders') && !p.pattern.test('xorders')).toBe(true);
+  });
+
+  it('need kafka.bootstrap.servers as host:port', () => {
+    expect(() => parseSourceOptions({ subscribe: 'a' }, false)).toThrow(KafkaOptionError);
+    expect(() => parseSourceOptions({ subscribe: 'a', 'kafka.bootstrap.servers': 'nohost' }, false)).toThrow(/not host:port/);
+  });
+
+  it('default to latest for streams and earliest..latest for batch reads, as Spark', () => {
+    expect(parseSourceOptions({ ...base, subscribe: 'a' }, false).startingOffsets).toEqual({ kind: 'latest' });
+    const b = parseSourceOptions({ ...base, subscribe: 'a' }, true);
+    expect([b.startingOffsets, b.endingOffsets]).toEqual([{ kind: 'earliest' }, { kind: 'latest' }]);
+    expect(() => parseSourceOptions({ ...base, subscribe: 'a', startingOffsets: 'latest' }, true)).toThrow(/can't be latest for batch/);
+    expect(() => parseSourceOptions({ ...base, subscribe: 'a', endingOffsets: 'earliest' }, true)).toThrow(/can't be earliest/);
+    expect(() => parseSourceOptions({ ...base, subscribe: 'a', startingOffsets: '{"a":{"0":-1}}' }, true)).toThrow(/latest \(-1\)/);
+  });
+
+  it('prefer timestamps over offsets, as Spark', () => {
+    const o = parseSourceOptions({ ...base, subscribe: 'a', startingOffsets: 'earliest', startingOffsetsByTimestamp: '{"a":{"0":1000}}' }, false);
+    expect(o.startingOffsets).toEqual({ kind: 'timestamps', timestamps: { a: { '0': 1000 } } });
+    expect(parseSourceOptions({ ...base, subscribe: 'a', startingTimestamp: '5' }, false).startingOffsets).toEqual({ kind: 'timestamp', timestamp: 5 });
+    expect(() => parseSourceOptions({ ...base, subscribe: 'a', startingOffsets: '{"a":[0]}' }, false)).toThrow(/must map each topic/);
+  });
+
+  it('are case-insensitive and check trigger limits', () => {
+    const o = parseSourceOptions({ 'KAFKA.BOOTSTRAP.SERVERS': 'h:1', SUBSCRIBE: 'a', maxoffsetspertrigger: '10', minOffsetsPerTrigger: '5', maxTriggerDelay: '2 seconds' }, false);
+    expect([o.maxOffsetsPerTrigger, o.minOffsetsPerTrigger, o.maxTriggerDelayMs]).toEqual([10, 5, 2000]);
+    expect(() => parseSourceOptions({ ...base, subscribe: 'a', maxOffsetsPerTrigger: '0' }, false)).toThrow(/maxOffsetsPerTrigger/);
+    expect(() => parseSourceOptions({ ...base, subscribe: 'a', maxOffsetsPerTrigger: '5', minOffsetsPerTrigger: '6' }, false)).toThrow(/cannot be larger/);
+  });
+
+  it('refuse Kafka consumer settings that Spark refuses, naming the replacement', () => {
+    expect(() => parseSourceOptions({ ...base, subscribe: 'a', 'kafka.auto.offset.reset': 'earliest' }, false)).toThrow(/startingOffsets/);
+    expect(() => parseSourceOptions({ ...base, subscribe: 'a', 'kafka.value.deserializer': 'x' }, false)).toThrow(/binary/);
+  });
+
+  it('read_committed is the default isolation level', () => {
+    expect(parseSourceOptions({ ...base, subscribe: 'a' }, false).fetch.isolation).toBe(1);
+    expect(parseSourceOptions({ ...base, subscribe: 'a', 'kafka.isolation.level': 'read_uncommitted' }, false).fetch.isolation).toBe(0);
+  });
+
+  it('sink: at-least-once by default; exactly-once needs acks=all', () => {
+    expect(parseSinkOptions(base).deliveryGuarantee).toBe('at-least-once');
+    expect(parseSinkOptions({ ...base, deliveryGuarantee: 'EXACTLY_ONCE' }).deliveryGuarantee).toBe('exactly-once');
+    expect(() => parseSinkOptions({ ...base, deliveryGuarantee: 'twice' })).toThrow(/deliveryGuarantee/);
+    expect(() => parseSinkOptions({ ...base, deliveryGuarantee: 'exactly-once', 'kafka.acks': '1' })).toThrow(/acks=all/);
+  });
+});

@@ -72,3 +72,7 @@ export type { StreamingSink, SinkBatchInfo, OutputMode, SaveMode } from './io/si
 export type { StreamSource, BatchScan, Offset, ReadLimit, SourceContext } from './io/source.js';
 export { MemoryStream, MemorySink, ConsoleSink, MalformedRecordError, ReaderOptionError, FileNotFoundError } from '../connectors/index.js';
 export { lineChart, barChart, timelineChart, svgImg, svgDataUri } from './viz/svg-chart.js';
+export { parsePipelineSpec, parsePipelineSpecText, pipelineSpecSchema, type PipelineSpec, type SourceSpec, type SinkSpec, type StepSpec, type AggregationSpec, type GroupBySpec, type GroupWindowSpec, type TriggerSpec, type WatermarkSpec, type ValueSpec } from './spec/pipeline-spec.js';
+export { SpecError, IssueSink, exprFromSpec, exprToSpec, formatPath, type ExprSpec, type SpecIssue, type SpecPath, type TypeSpec, type SchemaJson, type DurationSpec } from './spec/expr-spec.js';
+export { dataFrameFromSpec, streamWriterFromSpec, startPipeline, type SpecToPlanOptions, type StartOverrides } from './spec/spec-to-plan.js';
+export { specFromPlan, type SpecExtras } from './spec/plan-to-spec.js';

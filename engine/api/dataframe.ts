@@ -17,6 +17,8 @@ import { rowsFromBatch } from '../types/values.js';
 import { Column, SortColumn, toColumnExpr, toSortOrder, type ColumnLike } from './column.js';
 import type { Session } from './session.js';
 import { formatTable } from './show.js';
+import { specFromPlan, type SpecExtras } from '../spec/plan-to-spec.js';
+import type { PipelineSpec } from '../spec/pipeline-spec.js';
 
 /** A row returned by `collect()`: column name → JS value (see `data-type.ts` for the mapping). */
 export type Row = Record<string, unknown>;
@@ -252,6 +254,17 @@ export class DataFrame {
       throw new AnalysisError("writeStream needs a streaming DataFrame (from session.readStream or a MemoryStream); use write for batch data.");
     }
     return this.session.newStreamWriter(this);
+  }
+
+  /**
+   * The query as a pipeline spec (JSON that `sluice run` runs); pass what the DataFrame does not know: sink,
+   * checkpoint, trigger, output mode, name. See `engine/spec/README.md`.
+   *
+   * @example
+   * console.log(JSON.stringify(df.toSpec({ sink: { format: 'delta', path: 'lake/sales' }, checkpoint: 'ckpt/sales' }), null, 2));
+   */
+  toSpec(extras: SpecExtras = {}): PipelineSpec {
+    return specFromPlan(this.plan, extras);
   }
 
   /** The schema as text. @example String(df) */

@@ -1,0 +1,104 @@
+/**
+ * Where the CLI writes: lines for logs and pipes, a cli-progress bar when stdout is a terminal. With a pipe (tests,
+ * CI) every progress update is one line instead, so output can be read and grepped.
+ *
+ * @module
+ */
+import { SingleBar } from 'cli-progress';
+
+/** A progress display for `done / total` units. */
+export interface Progress {
+  update(done: number, total?: number): void;
+  stop(): void;
+}
+
+function formatEta(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * stdout/stderr of a command.
+ *
+ * @example
+ * const out = new Output(); out.line('batch 0: 120 rows in'); const bar = out.progress('files', 12); bar.update(3);
+ */
+export class Output {
+  private bar: SingleBar | null = null;
+
+  constructor(
+    readonly stdout: NodeJS.WriteStream = process.stdout,
+    readonly stderr: NodeJS.WriteStream = process.stderr,
+    readonly json = false,
+  ) {}
+
+  /** Whether stdout is a terminal (progress bars) or a pipe/file (one line per update). */
+  get tty(): boolean {
+    return this.stdout.isTTY === true && process.env['SLUICE_NO_TTY'] !== '1';
+  }
+
+  /** Prints a line (above a progress bar, if one is showing). */
+  line(text = ''): void {
+    if (this.bar) {
+      this.stdout.write('\r\x1b[K');
+      this.stdout.write(text + '\n');
+      this.bar.render();
+    } else this.stdout.write(text + '\n');
+  }
+
+  /** Prints an error line on stderr. */
+  error(text: string): void {
+    this.stderr.write(text + '\n');
+  }
+
+  /** Prints a value as JSON (the `--json` output of a command). */
+  printJson(value: unknown): void {
+    this.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  }
+
+  /**
+   * A progress display: a bar with an ETA on a terminal, otherwise one line per update
+   * (`<label>: 3/12 files (25%), ETA 4s`).
+   */
+  progress(label: string, unit: string, total: number): Progress {
+    const started = Date.now();
+    if (this.tty) {
+      const bar = new SingleBar({
+        format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}`,
+        stream: this.stdout,
+        hideCursor: true,
+        clearOnComplete: false,
+        etaBuffer: 20,
+      });
+      bar.start(Math.max(total, 0), 0);
+      this.bar = bar;
+      return {
+        update: (done, t) => {
+          if (t !== undefined) bar.setTotal(t);
+          bar.update(done);
+        },
+        stop: () => {
+          bar.stop();
+          if (this.bar === bar) this.bar = null;
+        },
+      };
+    }
+    let lastText = '';
+    let tot = total;
+    return {
+      update: (done, t) => {
+        if (t !== undefined) tot = t;
+        const pct = tot > 0 ? Math.min(100, Math.floor((done / tot) * 100)) : 100;
+        const elapsed = Date.now() - started;
+        const eta = done > 0 && tot > done ? formatEta((elapsed / done) * (tot - done)) : done >= tot ? '0s' : '?';
+        const text = `${label}: ${done}/${tot} ${unit} (${pct}%), ETA ${eta}`;
+        if (text !== lastText) this.stdout.write(text + '\n');
+        lastText = text;
+      },
+      stop: () => {},
+    };
+  }
+}

@@ -221,13 +221,16 @@ export class DataFrame {
     return n;
   }
 
-  /** Prints the first rows as a table (and returns the text). @example await df.show(5) */
-  async show(n = 20): Promise<string> {
+  /** Prints the first rows as a table, as Spark's `show()`. @example await df.show(5) */
+  async show(n = 20): Promise<void> {
+    console.log(await this.showString(n));
+  }
+
+  /** The table `show()` prints, as text. @example const text = await df.showString(5) */
+  async showString(n = 20): Promise<string> {
     this.assertBatch('show');
     const rows = await this.limit(n).collect();
-    const text = formatTable(this.columns, rows);
-    console.log(text);
-    return text;
+    return formatTable(this.columns, rows);
   }
 
   /**

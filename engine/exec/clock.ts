@@ -47,16 +47,19 @@ export class ManualClock implements Clock {
   sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       if (signal.aborted || ms <= 0) return resolve();
-      const w = { until: this.time + ms, resolve: () => resolve() };
-      this.waiters.push(w);
-      signal.addEventListener(
-        'abort',
-        () => {
-          this.waiters = this.waiters.filter((x) => x !== w);
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        resolve();
+      };
+      const w = {
+        until: this.time + ms,
+        resolve: () => {
+          signal.removeEventListener('abort', onAbort);
           resolve();
         },
-        { once: true },
-      );
+      };
+      this.waiters.push(w);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
   /** Number of sleepers (a test can wait until the query is waiting). */

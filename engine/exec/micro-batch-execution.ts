@@ -151,6 +151,21 @@ export class MicroBatchExecution {
     return this.tracker ? this.tracker.current : null;
   }
 
+  /**
+   * True when the loop is waiting, every source reports a latest offset equal to what is committed, and no no-data
+   * batch is due; false when something may be pending (or a source cannot tell).
+   */
+  isIdleWithNothingPending(): boolean {
+    if (this.idleIteration !== this.iteration || !this.tracker) return false;
+    for (let i = 0; i < this.sources.length; i++) {
+      const s = this.sources[i]!.source;
+      if (!s.reportLatestOffset) return false;
+      const latest = s.reportLatestOffset();
+      if (!sameOffset(latest, this.committed[i] ?? null)) return false;
+    }
+    return !this.needsNoDataBatch();
+  }
+
   /** The iteration counter and the last iteration that found nothing to do (for processAllAvailable). */
   get iterations(): { current: number; lastIdle: number } {
     return { current: this.iteration, lastIdle: this.idleIteration };

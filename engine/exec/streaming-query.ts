@@ -136,6 +136,8 @@ export class StreamingQuery {
   processAllAvailable(): Promise<void> {
     if (this.error) return Promise.reject(this.error);
     if (!this.active) return Promise.resolve();
+    // Idle with nothing pending (every source's latest offset is committed, no no-data batch due): nothing to wait for.
+    if (this.exec.isIdleWithNothingPending()) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ after: this.exec.iterations.current, resolve, reject }));
   }
 
@@ -172,9 +174,11 @@ export class StreamingQuery {
     return finished;
   }
 
-  /** The physical plan. @example console.log(q.explain()) */
-  explain(): string {
-    return this.exec.explain();
+  /** Prints (and returns) the physical plan, one operator per line, as `DataFrame.explain()`. @example q.explain() */
+  explain(options: { print?: boolean } = {}): string {
+    const text = this.exec.explain();
+    if (options.print !== false) console.log(text);
+    return text;
   }
 }
 

@@ -190,3 +190,32 @@ describe('Progress and listeners', () => {
     await q.stop();
   });
 });
+
+describe('ManualClock and processAllAvailable', () => {
+  it('a woken sleeper leaves no abort listener behind', async () => {
+    const clock = new ManualClock(0);
+    const ac = new AbortController();
+    let added = 0;
+    let removed = 0;
+    const add = ac.signal.addEventListener.bind(ac.signal);
+    const remove = ac.signal.removeEventListener.bind(ac.signal);
+    ac.signal.addEventListener = ((...a: Parameters<typeof add>) => (added++, add(...a))) as typeof add;
+    ac.signal.removeEventListener = ((...a: Parameters<typeof remove>) => (removed++, remove(...a))) as typeof remove;
+    for (let i = 0; i < 12; i++) {
+      const p = clock.sleep(10, ac.signal);
+      clock.advance(10);
+      await p;
+    }
+    expect(added).toBe(12);
+    expect(removed).toBe(12);
+  });
+
+  it('processAllAvailable returns at once on an idle query with nothing pending, even on a stopped clock', async () => {
+    const session = new Session({ clock: new ManualClock(0) });
+    const input = new MemoryStream(session, { v: 'int' });
+    const q = input.toDF().writeStream.format('memory').queryName('idle').trigger({ processingTime: '1 minute' }).start();
+    await new Promise((r) => setTimeout(r, 100));
+    await q.processAllAvailable();
+    await q.stop();
+  });
+});

@@ -79,8 +79,8 @@ class MemoryStreamSource implements StreamSource {
     if (limit.kind === 'maxRows' || limit.kind === 'maxFiles') end = Math.min(end, s + Math.max(1, limit.max));
     return end === 0 ? null : end;
   }
-  reportLatestOffset(): Offset {
-    return this.stream.latest;
+  reportLatestOffset(): Offset | null {
+    return this.stream.latest === 0 ? null : this.stream.latest;
   }
   async *getBatch(start: Offset | null, end: Offset): AsyncIterable<RecordBatch> {
     yield* this.stream.slice(start === null ? 0 : (start as number), end as number);

@@ -5,6 +5,7 @@
  * (`"`), `escape` (`"`: a doubled quote; or e.g. `\\`), `nullValue` (empty string), `comment` (none), `mode`,
  * `inferSchema` (default true: int → long → double → boolean → timestamp → string per column on the first
  * `samplingRows` records; false reads every column as a string). With a given schema, columns map by position.
+ * A quote left open at the end of the file makes only its own line malformed; reading resumes at the next line.
  *
  * @module
  */
@@ -131,10 +132,20 @@ export function* csvRecords(text: string, o: Pick<CsvOptions, 'delimiter' | 'quo
       cur += c;
       i++;
     }
-    if (inQ) broken = true;
+    let raw: string;
+    if (inQ) {
+      // A quote still open at the end of the text: only this record's first line is malformed. Resume at the next
+      // line (as Spark, which reads line by line), instead of swallowing the rest of the file into one record.
+      broken = true;
+      const nl = text.indexOf('\n', recStart);
+      if (nl >= 0 && nl + 1 < n) {
+        i = nl + 1;
+        line = recLine + 1;
+        raw = text.slice(recStart, nl).replace(/\r$/, '');
+      } else raw = text.slice(recStart, nl >= 0 ? nl : n).replace(/\r$/, '');
+    } else raw = text.slice(recStart, ended ? i - 1 : i).replace(/\r$/, '');
     fields.push(cur);
     quoted.push(wasQuoted);
-    const raw = text.slice(recStart, ended ? i - 1 : i).replace(/\r$/, '');
     if (fields.length === 1 && fields[0] === '' && !quoted[0]) continue;
     yield { fields, quoted, line: recLine, raw, broken };
   }

@@ -115,6 +115,49 @@ export interface JsonReadOptions {
   readonly corruptColumn?: string;
 }
 
+const BIG_DIGITS = /\d{16}/;
+
+/**
+ * JSON text with every integer of 16 digits or more turned into a string of its digits, so `JSON.parse` does not round
+ * it to a double: the column builders read digit strings exactly (a long keeps all 64 bits, as Spark's reader does).
+ *
+ * @example
+ * quoteBigIntegers('{"id":9007199254740993}'); // '{"id":"9007199254740993"}'
+ */
+export function quoteBigIntegers(text: string): string {
+  let out = '';
+  let from = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // Skip a string, escapes included.
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+      continue;
+    }
+    if (c !== 45 && (c < 48 || c > 57)) continue;
+    let j = i + 1;
+    let integral = true;
+    for (; j < n; j++) {
+      const d = text.charCodeAt(j);
+      if (d >= 48 && d <= 57) continue;
+      if (d === 46 || d === 101 || d === 69 || d === 43 || d === 45) integral = false;
+      else break;
+    }
+    const digits = j - i - (c === 45 ? 1 : 0);
+    if (integral && digits >= 16) {
+      out += `${text.slice(from, i)}"${text.slice(i, j)}"`;
+      from = j;
+    }
+    i = j - 1;
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
 function positionOf(message: string): number | null {
   const m = /position (\d+)/.exec(message);
   return m ? Number(m[1]) : null;
@@ -154,7 +197,7 @@ export function parseJsonLines(text: string, file: string, schema: Schema, opts:
     let badColumn: string | null = null;
     let obj: Record<string, unknown> | null = null;
     try {
-      const parsed: unknown = JSON.parse(line);
+      const parsed: unknown = JSON.parse(BIG_DIGITS.test(line) ? quoteBigIntegers(line) : line);
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) problem = 'the line is not a JSON object';
       else obj = parsed as Record<string, unknown>;
     } catch (e) {

@@ -16,7 +16,17 @@ import { valueAt } from '../types/values.js';
 import { GroupTable, StringDict } from './hash-kernel.js';
 import { compareBytes } from './expr-kernel.js';
 import { ColumnBuilder } from '../types/values.js';
-import { MAX_EXACT, strAt, vecFromData, type NumVec, type StrVec, type Vec } from './vec.js';
+import {
+  MAX_EXACT,
+  strAt,
+  TWO32,
+  vecFromData,
+  type BoolVec,
+  type ListVec,
+  type NumVec,
+  type StrVec,
+  type Vec,
+} from './vec.js';
 
 /** One aggregate of an aggregation. */
 export interface AggSpec {
@@ -395,8 +405,10 @@ class MinMaxNumAcc implements Acc {
   }
   update(gids: Int32Array, rows: Int32Array | null, m: number, input: Vec | null) {
     if (input === null || input.kind === 'null') return;
-    const v = input as NumVec;
-    if (v.big !== null && this.big === null) this.toBig();
+    // Booleans arrive as a BoolVec (0/1 bytes, no `big`): they order like numbers.
+    const v = input as NumVec | BoolVec;
+    const vbig = v.kind === 'num' ? v.big : null;
+    if (vbig !== null && this.big === null) this.toBig();
     const vals = v.values;
     const valid = v.valid;
     const val = this.val;
@@ -406,7 +418,7 @@ class MinMaxNumAcc implements Acc {
         const r = rows === null ? i : rows[i]!;
         if (valid !== null && valid[r] === 0) continue;
         const g = gids[i]!;
-        const x = v.big !== null ? v.big[r]! : BigInt(vals[r]!);
+        const x = vbig !== null ? vbig[r]! : BigInt(vals[r]!);
         if (!has[g] || (this.isMax ? x > this.big[g]! : x < this.big[g]!)) {
           this.big[g] = x;
           val[g] = Number(x);
@@ -512,6 +524,8 @@ class ObjectValueAcc implements Acc {
   has = new Uint8Array(0);
   /** first/last: arrival sequence of the kept value. */
   seq = new Float64Array(0);
+  /** Scratch of `update`: the best row of each group in the current call (-1: none). */
+  private bestRow = new Int32Array(0);
   constructor(
     readonly fn: 'min' | 'max' | 'first' | 'last',
     readonly type: DataType,
@@ -519,6 +533,11 @@ class ObjectValueAcc implements Acc {
   grow(cap: number) {
     this.has = growU8(this.has, cap);
     this.seq = growF64(this.seq, cap);
+    if (this.bestRow.length < cap) {
+      const b = new Int32Array(cap).fill(-1);
+      b.set(this.bestRow);
+      this.bestRow = b;
+    }
     while (this.vals.length < cap) this.vals.push(null);
   }
   init(from: number, to: number) {
@@ -528,39 +547,53 @@ class ObjectValueAcc implements Acc {
   }
   update(gids: Int32Array, rows: Int32Array | null, m: number, input: Vec | null, seqBase: number) {
     if (input === null) return;
-    // One best row per touched group, chosen by byte comparison or sequence; decoded once per group.
-    const best = new Map<number, number>();
-    const isStr = input.kind === 'str';
+    // One best row per touched group, chosen per row by arrival sequence (first/last: rows may come in any order,
+    // e.g. sorted by session) or by byte comparison (min/max); each group's value is decoded once.
+    const best = this.bestRow;
+    const touched = new Int32Array(m);
+    let nt = 0;
+    const seq = this.seq;
+    if (this.fn === 'first' || this.fn === 'last') {
+      const isFirst = this.fn === 'first';
+      for (let i = 0; i < m; i++) {
+        const r = rows === null ? i : rows[i]!;
+        const g = gids[i]!;
+        const sq = seqBase + r;
+        if (isFirst ? sq < seq[g]! : sq > seq[g]!) {
+          if (best[g] === -1) touched[nt++] = g;
+          best[g] = r;
+          seq[g] = sq;
+        }
+      }
+      for (let j = 0; j < nt; j++) {
+        const g = touched[j]!;
+        this.vals[g] = valueAt(input, best[g]!);
+        this.has[g] = 1;
+        best[g] = -1;
+      }
+      return;
+    }
+    if (input.kind === 'null') return;
+    const valid = input.valid;
+    const isMax = this.fn === 'max';
+    const str = input.kind === 'str' ? input : null;
     for (let i = 0; i < m; i++) {
       const r = rows === null ? i : rows[i]!;
+      if (valid !== null && valid[r] === 0) continue;
       const g = gids[i]!;
-      const nullRow = input.kind === 'null' || (input.valid !== null && input.valid[r] === 0);
-      if (this.fn === 'first') {
-        if (!best.has(g) && seqBase + r < this.seq[g]!) best.set(g, r);
-        continue;
-      }
-      if (this.fn === 'last') {
-        best.set(g, r);
-        continue;
-      }
-      if (nullRow) continue;
-      const cur = best.get(g);
-      if (cur === undefined) best.set(g, r);
-      else if (isStr) {
-        const c = compareBytes(input as StrVec, r, input as StrVec, cur);
-        if (this.fn === 'max' ? c > 0 : c < 0) best.set(g, r);
+      const cur = best[g]!;
+      if (cur === -1) {
+        touched[nt++] = g;
+        best[g] = r;
+      } else if (str !== null) {
+        const c = compareBytes(str, r, str, cur);
+        if (isMax ? c > 0 : c < 0) best[g] = r;
       }
     }
-    for (const [g, r] of best) {
-      const value = valueAt(input, r);
-      if (this.fn === 'first' || this.fn === 'last') {
-        const sq = seqBase + r;
-        if (this.fn === 'first' ? sq < this.seq[g]! : sq > this.seq[g]!) {
-          this.seq[g] = sq;
-          this.vals[g] = value;
-          this.has[g] = 1;
-        }
-      } else this.offer(g, value);
+    for (let j = 0; j < nt; j++) {
+      const g = touched[j]!;
+      this.offer(g, valueAt(input, best[g]!));
+      best[g] = -1;
     }
   }
   private offer(g: number, value: unknown) {
@@ -782,17 +815,29 @@ class FirstLastNumAcc implements Acc {
 
 // ---------------------------------------------------------------------------------------------------- countDistinct
 
-/** Distinct (group, value) pairs in a group table, with a per-group list so sessions can merge their sets. */
+/**
+ * Distinct (group, value) pairs in a group table, with a per-group list so groups can merge their sets (sessions,
+ * partial aggregates from other threads). A value is encoded as a double whose bits identify it: numbers canonical (one
+ * NaN, −0 = 0), longs as their int64 bits whether or not the batch carries exact values, booleans 0/1, strings and
+ * other types as ids of the accumulator's dictionary. The pair's group half is `gid + generation · 2^31`: a group id
+ * reused after `init` starts a new generation, so the pairs of its previous life never match again.
+ */
 class CountDistinctAcc implements Acc {
   cnt = new Float64Array(0);
   head = new Int32Array(0);
+  private gen = new Float64Array(0);
   private next = new Int32Array(1024);
   private pairs = new GroupTable(2, 1024);
-  private dict = new StringDict();
+  private readonly dict = new StringDict();
   private pairIds = new Int32Array(0);
-  constructor(readonly type: DataType) {}
+  private readonly slot: 'num' | 'i64' | 'bool' | 'dict';
+  constructor(readonly type: DataType) {
+    this.slot =
+      type === 'long' ? 'i64' : type === 'boolean' ? 'bool' : type === 'int' || type === 'double' || type === 'timestamp' || type === 'date' ? 'num' : 'dict';
+  }
   grow(cap: number) {
     this.cnt = growF64(this.cnt, cap);
+    this.gen = growF64(this.gen, cap);
     if (this.head.length < cap) {
       const h = new Int32Array(cap).fill(-1);
       h.set(this.head);
@@ -801,63 +846,104 @@ class CountDistinctAcc implements Acc {
   }
   init(from: number, to: number) {
     this.cnt.fill(0, from, to);
-    this.head.fill(-1, from, to);
+    for (let g = from; g < to; g++) {
+      if (this.head[g] !== -1) this.gen[g]!++;
+      this.head[g] = -1;
+    }
   }
-  /** Encodes values as doubles whose bits identify them (strings through the dictionary). */
+  /** Value halves (slot 1 of each key row) of `m` rows; `ok[i]` is 0 for nulls. */
   private encode(input: Vec, rows: Int32Array | null, m: number): { keys: Float64Array; ok: Uint8Array } {
     const keys = new Float64Array(m * 2);
     const ok = new Uint8Array(m);
+    if (input.kind === 'null') return { keys, ok };
     const words = new Int32Array(keys.buffer);
-    let ids: Int32Array | null = null;
-    if (input.kind === 'str') ids = this.dict.encode(input);
-    for (let i = 0; i < m; i++) {
-      const r = rows === null ? i : rows[i]!;
-      if (input.kind === 'null' || (input.valid !== null && input.valid[r] === 0)) continue;
-      ok[i] = 1;
-      if (ids !== null) keys[2 * i + 1] = ids[r]!;
-      else if (input.kind === 'num') {
-        if (input.big !== null) {
-          const b = input.big[r]!;
-          words[4 * i + 2] = Number(BigInt.asIntN(32, b));
-          words[4 * i + 3] = Number(BigInt.asIntN(32, b >> 32n));
+    const valid = input.valid;
+    for (let i = 0; i < m; i++) ok[i] = valid === null || valid[rows === null ? i : rows[i]!] === 1 ? 1 : 0;
+    switch (this.slot) {
+      case 'i64': {
+        const nv = input as NumVec;
+        if (nv.big !== null) {
+          const bw = new Int32Array(nv.big.buffer, nv.big.byteOffset, nv.big.length * 2);
+          for (let i = 0; i < m; i++) {
+            const r = rows === null ? i : rows[i]!;
+            words[4 * i + 2] = bw[2 * r]!;
+            words[4 * i + 3] = bw[2 * r + 1]!;
+          }
         } else {
-          const x = input.values[r]!;
+          const v = nv.values;
+          for (let i = 0; i < m; i++) {
+            if (ok[i] === 0) continue;
+            const x = v[rows === null ? i : rows[i]!]!;
+            const hi = Math.floor(x / TWO32);
+            words[4 * i + 2] = (x - hi * TWO32) | 0;
+            words[4 * i + 3] = hi | 0;
+          }
+        }
+        break;
+      }
+      case 'num': {
+        const v = (input as NumVec).values;
+        for (let i = 0; i < m; i++) {
+          const x = v[rows === null ? i : rows[i]!]!;
           keys[2 * i + 1] = x !== x ? NaN : x + 0;
         }
-      } else if (input.kind === 'bool') keys[2 * i + 1] = input.values[r]!;
-      else keys[2 * i + 1] = this.dict.idOf(JSON.stringify(valueAt(input, r)));
+        break;
+      }
+      case 'bool': {
+        const v = (input as BoolVec).values;
+        for (let i = 0; i < m; i++) keys[2 * i + 1] = v[rows === null ? i : rows[i]!]!;
+        break;
+      }
+      case 'dict': {
+        if (input.kind === 'str') {
+          const ids = this.dict.encode(input);
+          for (let i = 0; i < m; i++) {
+            const id = ids[rows === null ? i : rows[i]!]!;
+            keys[2 * i + 1] = id < 0 ? 0 : id;
+          }
+        } else {
+          for (let i = 0; i < m; i++) {
+            if (ok[i] === 0) continue;
+            keys[2 * i + 1] = this.dict.idOf(jsonText(valueAt(input, rows === null ? i : rows[i]!)));
+          }
+        }
+        break;
+      }
     }
     return { keys, ok };
   }
-  private insert(keys: Float64Array, ok: Uint8Array, gids: Int32Array, m: number) {
+  /** Adds the pairs (gids[i], value half of key row i) where `ok[i]` (null: all); counts each new pair once. */
+  private insert(keys: Float64Array, ok: Uint8Array | null, gids: Int32Array, m: number) {
+    const w = new Int32Array(keys.buffer, keys.byteOffset, m * 4);
+    const gen = this.gen;
     let k = 0;
     const sel = new Int32Array(m);
     for (let i = 0; i < m; i++) {
-      if (!ok[i]) continue;
-      keys[2 * k] = gids[i]!;
-      keys[2 * k + 1] = keys[2 * i + 1]!;
-      const w = new Int32Array(keys.buffer);
-      // keep raw bits of the value half intact when copying (they may not be canonical numbers)
+      if (ok !== null && ok[i] === 0) continue;
+      const g = gids[i]!;
+      // Value bits are copied as words: they may not be a canonical double (int64 bits).
       w[4 * k + 2] = w[4 * i + 2]!;
       w[4 * k + 3] = w[4 * i + 3]!;
-      sel[k++] = i;
+      keys[2 * k] = g + gen[g]! * 2147483648;
+      sel[k++] = g;
     }
     if (this.pairIds.length < k) this.pairIds = new Int32Array(k * 2);
-    const before = this.pairs.size;
-    this.pairs.findOrInsert(keys, k, this.pairIds);
+    const ids = this.pairIds;
+    let fresh = this.pairs.size;
+    this.pairs.findOrInsert(keys, k, ids);
     if (this.next.length < this.pairs.size) {
       const nx = new Int32Array(this.pairs.size * 2);
       nx.set(this.next);
       this.next = nx;
     }
+    const { cnt, next, head } = this;
+    // New pairs get ids in first-seen order: a pair is new exactly when its id is the next unused one.
     for (let j = 0; j < k; j++) {
-      const p = this.pairIds[j]!;
-      if (p >= before) {
-        const g = keys[2 * j]!;
-        this.cnt[g]!++;
-        this.next[p] = this.head[g]!;
-        this.head[g] = p;
-      }
+      if (ids[j] !== fresh) continue;
+      const g = sel[j]!;
+      cnt[g]!++;
+      next[fresh] = head[g]!;
+      head[g] = fresh++;
     }
   }
   update(gids: Int32Array, rows: Int32Array | null, m: number, input: Vec | null) {
@@ -865,82 +951,140 @@ class CountDistinctAcc implements Acc {
     const { keys, ok } = this.encode(input, rows, m);
     this.insert(keys, ok, gids, m);
   }
+  /** The value halves of the pairs of groups `s` (of `o`), as key rows for this accumulator, and their target groups. */
+  private pairsOf(o: CountDistinctAcc, s: Int32Array, d: Int32Array | null, m: number): { keys: Float64Array; gids: Int32Array; total: number } {
+    let total = 0;
+    for (let i = 0; i < m; i++) for (let p = o.head[s[i]!]!; p >= 0; p = o.next[p]!) total++;
+    const keys = new Float64Array(total * 2);
+    const kw = new Int32Array(keys.buffer);
+    const gids = new Int32Array(total);
+    const sw = new Int32Array(o.pairs.keys.buffer, o.pairs.keys.byteOffset, o.pairs.size * 4);
+    let j = 0;
+    for (let i = 0; i < m; i++) {
+      for (let p = o.head[s[i]!]!; p >= 0; p = o.next[p]!) {
+        gids[j] = d === null ? i : d[i]!;
+        kw[4 * j + 2] = sw[4 * p + 2]!;
+        kw[4 * j + 3] = sw[4 * p + 3]!;
+        j++;
+      }
+    }
+    if (o !== this && this.slot === 'dict') {
+      // Dictionary ids are per accumulator: translate through the text.
+      for (let q = 0; q < total; q++) {
+        const b = o.dict.bytesOf(keys[2 * q + 1]!);
+        keys[2 * q + 1] = this.dict.idOfBytes(b, 0, b.length);
+      }
+    }
+    return { keys, gids, total };
+  }
   mergeFrom(src: Acc, s: Int32Array, d: Int32Array, m: number) {
-    const o = src as CountDistinctAcc;
-    if (o !== this) {
-      throw new Error('countDistinct states can only merge within one operator');
-    }
-    const keys: number[] = [];
-    const gids: number[] = [];
-    for (let i = 0; i < m; i++) {
-      for (let p = o.head[s[i]!]!; p >= 0; p = o.next[p]!) {
-        keys.push(0, 0);
-        gids.push(d[i]!);
-        const kk = new Float64Array(keys.length);
-        void kk;
-        const base = (keys.length - 2) / 2;
-        void base;
-        keys[keys.length - 1] = o.pairs.keys[2 * p + 1]!;
-      }
-    }
-    const arr = Float64Array.from(keys);
-    // Copy raw value bits, since the value half may be a non-canonical double (long bits).
-    const aw = new Int32Array(arr.buffer);
-    let idx = 0;
-    const srcWords = new Int32Array(o.pairs.keys.buffer);
-    for (let i = 0; i < m; i++) {
-      for (let p = o.head[s[i]!]!; p >= 0; p = o.next[p]!) {
-        aw[4 * idx + 2] = srcWords[4 * p + 2]!;
-        aw[4 * idx + 3] = srcWords[4 * p + 3]!;
-        idx++;
-      }
-    }
-    this.insert(arr, new Uint8Array(gids.length).fill(1), Int32Array.from(gids), gids.length);
+    const { keys, gids, total } = this.pairsOf(src as CountDistinctAcc, s, d, m);
+    this.insert(keys, null, gids, total);
   }
   output(gids: Int32Array): Vec {
     const out = new Float64Array(gids.length);
     for (let i = 0; i < gids.length; i++) out[i] = this.cnt[gids[i]!]!;
     return numOut('long', out, null);
   }
-  compact(remap: Int32Array) {
-    compactF64(this.cnt, remap);
+  compact(remap: Int32Array, size: number) {
+    // Rebuild the pair table from the lists of the groups that stay (this also drops pairs of earlier generations).
+    const kept: number[] = [];
+    const to: number[] = [];
     for (let g = 0; g < remap.length; g++) {
-      const t = remap[g]!;
-      if (t >= 0 && t !== g) this.head[t] = this.head[g]!;
-    }
-    // Pairs of removed groups stay in the pair table keyed by stale ids; rebuild it with the new ids.
-    const keep = new Uint8Array(this.pairs.size);
-    const keys = this.pairs.keys;
-    for (let p = 0; p < this.pairs.size; p++) {
-      const t = remap[keys[2 * p]!];
-      if (t !== undefined && t >= 0) {
-        keep[p] = 1;
-        keys[2 * p] = t;
+      if (remap[g]! >= 0) {
+        kept.push(g);
+        to.push(remap[g]!);
       }
     }
-    const pr = this.pairs.compact(keep);
-    const next = new Int32Array(Math.max(16, this.pairs.size));
-    for (let p = 0; p < pr.length; p++) if (pr[p]! >= 0) next[pr[p]!] = this.next[p]! >= 0 ? pr[this.next[p]!]! : -1;
-    this.next = next;
-    for (let g = 0; g < this.head.length; g++) if (this.head[g]! >= 0) this.head[g] = pr[this.head[g]!] ?? -1;
-    // Keys changed: rebuild hashes by re-inserting.
-    const rebuilt = new GroupTable(2, this.pairs.size);
-    const ids = new Int32Array(this.pairs.size);
-    rebuilt.findOrInsert(this.pairs.keys.subarray(0, this.pairs.size * 2), this.pairs.size, ids);
-    this.pairs = rebuilt;
+    const { keys, gids, total } = this.pairsOf(this, Int32Array.from(kept), Int32Array.from(to), kept.length);
+    this.pairs = new GroupTable(2, Math.max(1024, total));
+    this.next = new Int32Array(Math.max(1024, total));
+    this.head.fill(-1);
+    this.cnt.fill(0);
+    this.gen.fill(0);
+    void size;
+    this.insert(keys, null, gids, total);
   }
-  stateFields(): Field[] {
-    throw new Error('countDistinct is not supported in streaming aggregations (Spark refuses distinct aggregates too)');
+  stateFields(p: string): Field[] {
+    return [field(`${p}distinct`, { kind: 'array', element: this.type })];
   }
-  toState(): Vec[] {
-    return this.stateFields() as never;
+  /** Each group's distinct values as a list. */
+  toState(gids: Int32Array): Vec[] {
+    const n = gids.length;
+    const { keys, total } = this.pairsOf(this, gids, null, n);
+    const offsets = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + this.cnt[gids[i]!]!;
+    const kw = new Int32Array(keys.buffer);
+    let child: Vec;
+    switch (this.slot) {
+      case 'num': {
+        const v = new Float64Array(total);
+        for (let j = 0; j < total; j++) v[j] = keys[2 * j + 1]!;
+        child = numOut(this.type, v, null);
+        break;
+      }
+      case 'i64': {
+        const v = new Float64Array(total);
+        let big: BigInt64Array | null = null;
+        for (let j = 0; j < total; j++) {
+          const hi = kw[4 * j + 3]!;
+          v[j] = hi * TWO32 + (kw[4 * j + 2]! >>> 0);
+          if (hi > 2097151 || hi < -2097152) big ??= new BigInt64Array(total);
+        }
+        if (big !== null) {
+          const bw = new Int32Array(big.buffer);
+          for (let j = 0; j < total; j++) {
+            bw[2 * j] = kw[4 * j + 2]!;
+            bw[2 * j + 1] = kw[4 * j + 3]!;
+          }
+        }
+        child = numOut('long', v, null, big);
+        break;
+      }
+      case 'bool': {
+        const v = new Uint8Array(total);
+        for (let j = 0; j < total; j++) v[j] = keys[2 * j + 1]!;
+        child = { kind: 'bool', type: 'boolean', length: total, values: v, valid: null };
+        break;
+      }
+      case 'dict': {
+        const ids = new Int32Array(total);
+        for (let j = 0; j < total; j++) ids[j] = keys[2 * j + 1]!;
+        if (this.type === 'string' || this.type === 'binary') child = this.dict.gather(ids, null, this.type);
+        else {
+          const b = new ColumnBuilder(this.type, total);
+          for (let j = 0; j < total; j++) b.append(JSON.parse(this.dict.valueOf(ids[j]!)));
+          child = vecFromData(b.finish(), this.type);
+        }
+        break;
+      }
+    }
+    return [{ kind: 'list', type: { kind: 'array', element: this.type }, length: n, offsets, child, valid: null }];
   }
-  fromState(): void {
-    this.stateFields();
+  fromState(vecs: readonly Vec[], gids: Int32Array) {
+    const v = vecs[0] as ListVec;
+    const n = gids.length;
+    const first = v.offsets[0]!;
+    const total = v.offsets[n]! - first;
+    const rows = new Int32Array(total);
+    const owner = new Int32Array(total);
+    for (let i = 0; i < n; i++) {
+      for (let q = v.offsets[i]!; q < v.offsets[i + 1]!; q++) {
+        rows[q - first] = q;
+        owner[q - first] = gids[i]!;
+      }
+    }
+    const { keys, ok } = this.encode(v.child, rows, total);
+    this.insert(keys, ok, owner, total);
   }
   memoryBytes() {
-    return this.cnt.byteLength + this.head.byteLength + this.next.byteLength + this.pairs.memoryBytes;
+    return this.cnt.byteLength + this.head.byteLength + this.gen.byteLength + this.next.byteLength + this.pairs.memoryBytes;
   }
+}
+
+/** JSON text of a value for dictionary keys (bigints as digits). */
+function jsonText(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
 }
 
 function makeAcc(spec: AggSpec): Acc {

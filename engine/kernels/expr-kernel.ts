@@ -325,6 +325,7 @@ function compare(b: Extract<Bound, { k: 'cmp' }>, batch: RecordBatch, schema: Sc
         for (let i = 0; i < n; i++) out[i] = a[i]! >= c ? 1 : 0;
         break;
     }
+    if (l.type === 'double') fixNaNConst(op, a, c, out, n);
     if (nullSafe && l.valid) for (let i = 0; i < n; i++) if (!l.valid[i]) out[i] = 0;
     return { kind: 'bool', type: 'boolean', length: n, values: out, valid: nullSafe ? null : l.valid };
   }
@@ -363,6 +364,13 @@ function compare(b: Extract<Bound, { k: 'cmp' }>, batch: RecordBatch, schema: Sc
         for (let i = 0; i < n; i++) out[i] = a[i]! >= c[i]! ? 1 : 0;
         break;
     }
+    if (l.type === 'double' || r.type === 'double') {
+      for (let i = 0; i < n; i++) {
+        const x = a[i]!;
+        const y = c[i]!;
+        if (x !== x || y !== y) out[i] = cmpResult(op, x !== x ? (y !== y ? 0 : 1) : -1);
+      }
+    }
   } else if (l.kind === 'num' && r.kind === 'num') {
     const a = toBigArray(l);
     const c = toBigArray(r);
@@ -391,6 +399,18 @@ function compare(b: Extract<Bound, { k: 'cmp' }>, batch: RecordBatch, schema: Sc
     return { kind: 'bool', type: 'boolean', length: n, values: out, valid: null };
   }
   return { kind: 'bool', type: 'boolean', length: n, values: out, valid: andValid(l.valid, r.valid, n) };
+}
+
+/**
+ * Spark orders NaN above every number and equal to itself (`NaN = NaN` is true, `NaN > 1e308` too): redoes the rows
+ * where the column or the constant is NaN.
+ */
+function fixNaNConst(op: string, a: Float64Array, c: number, out: Uint8Array, n: number): void {
+  if (c !== c) {
+    for (let i = 0; i < n; i++) out[i] = cmpResult(op, a[i] !== a[i] ? 0 : -1);
+    return;
+  }
+  for (let i = 0; i < n; i++) if (a[i] !== a[i]) out[i] = cmpResult(op, 1);
 }
 
 /** Byte-wise comparison of two strings (UTF-8 byte order equals code point order, as Spark's UTF8String). */
@@ -476,23 +496,35 @@ export function castVec(v: Vec, to: DataType, n: number): Vec {
       case 'int':
       case 'long': {
         const out = new Float64Array(n);
-        const div = v.type === 'timestamp' ? 1000 : 1;
-        let valid = v.valid;
-        for (let i = 0; i < n; i++) {
-          const x = src[i]! / div;
-          if (x !== x) out[i] = 0;
-          else if (!Number.isFinite(x)) {
-            valid ??= new Uint8Array(n).fill(1);
-            valid = valid === v.valid ? valid!.slice() : valid;
-            valid![i] = 0;
-          } else out[i] = Math.floor(x) === x ? x : Math.trunc(x);
-        }
-        if (to === 'int') {
+        let big: BigInt64Array | null = null;
+        if (v.type === 'double') {
+          // Spark's non-ANSI cast of a double (the JVM's d2i/d2l): toward zero, NaN → 0, saturating at the bounds.
+          const hiB = to === 'int' ? 2147483647 : 9223372036854775807;
+          const loB = to === 'int' ? -2147483648 : -9223372036854775808;
+          let wide = false;
+          for (let i = 0; i < n; i++) {
+            const x = src[i]!;
+            const y = x !== x ? 0 : x >= hiB ? hiB : x <= loB ? loB : Math.trunc(x) + 0;
+            out[i] = y;
+            if (y > MAX_EXACT || y < -MAX_EXACT) wide = true;
+          }
+          if (wide) {
+            big = new BigInt64Array(n);
+            for (let i = 0; i < n; i++) big[i] = out[i]! >= hiB ? 9223372036854775807n : BigInt(out[i]!);
+          }
+        } else if (v.type === 'timestamp') {
+          // Epoch seconds rounded down (Spark's floorDiv): −1.5 s is −2.
+          for (let i = 0; i < n; i++) out[i] = Math.floor(src[i]! / 1000);
+          if (to === 'int') for (let i = 0; i < n; i++) out[i] = out[i]! | 0;
+        } else if (to === 'int') {
+          // long → int keeps the low 32 bits, as the JVM.
           if (v.big) for (let i = 0; i < n; i++) out[i] = Number(BigInt.asIntN(32, v.big[i]!));
-          else for (let i = 0; i < n; i++) out[i] = out[i]! | 0;
-          return { kind: 'num', type: 'int', length: n, values: out, big: null, valid };
+          else for (let i = 0; i < n; i++) out[i] = src[i]! | 0;
+        } else {
+          out.set(src);
+          big = v.big;
         }
-        return { kind: 'num', type: 'long', length: n, values: out, big: v.type === 'long' ? v.big : null, valid };
+        return { kind: 'num', type: to, length: n, values: out, big: to === 'long' ? big : null, valid: v.valid };
       }
       case 'timestamp': {
         const out = new Float64Array(n);
@@ -581,14 +613,18 @@ function parseStrings(v: StrVec, to: DataType, n: number): Vec {
         if (t !== '') {
           const num = Number(t);
           if (!Number.isNaN(num) || t === 'NaN') {
-            if (to === 'int') x = Number.isFinite(num) ? Math.trunc(num) | 0 : null;
+            // Out of range is null, as Spark's string casts (they do not wrap).
+            const whole = Math.trunc(num) + 0;
+            if (to === 'int') x = whole >= -2147483648 && whole <= 2147483647 ? whole : null;
             else if (to === 'long') {
-              if (/^-?\d+$/.test(t) && !Number.isSafeInteger(num)) {
-                const b = BigInt.asIntN(64, BigInt(t));
-                big ??= new BigInt64Array(n);
-                big[i] = b;
-                x = Number(b);
-              } else x = Number.isFinite(num) ? Math.trunc(num) : null;
+              if (/^[+-]?\d+$/.test(t) && !Number.isSafeInteger(num)) {
+                const b = BigInt(t);
+                if (b === BigInt.asIntN(64, b)) {
+                  big ??= new BigInt64Array(n);
+                  big[i] = b;
+                  x = Number(b);
+                }
+              } else x = whole >= -9223372036854775808 && whole < 9223372036854775808 ? whole : null;
             } else x = num;
           }
         }

@@ -1,11 +1,12 @@
 /**
- * Typed open-addressing hash tables: per-batch string dictionaries (strings hashed as bytes, decoded once per distinct
- * value) and the group table that maps composite keys to dense group ids. Keys are rows of `width` doubles; hashing and
- * equality read their raw 32-bit words, so `long` keys stored as raw int64 bits are exact.
+ * Typed open-addressing hash tables: string dictionaries (per batch, `dictEncode`, or for an operator's lifetime,
+ * `StringDict`; both hash the UTF-8 bytes in place, no string per row) and the group table that maps composite keys to
+ * dense group ids. Keys are rows of `width` doubles; hashing and equality read their raw 32-bit words, so `long` keys
+ * stored as raw int64 bits are exact.
  *
  * @module
  */
-import { TWO32, utf8Decoder, type StrVec, type Vec } from './vec.js';
+import { TWO32, utf8Decoder, utf8Encoder, type StrVec, type Vec } from './vec.js';
 
 /** Mixes a 32-bit word into a running hash (murmur3-style). */
 export function mix(h: number, w: number): number {
@@ -129,43 +130,240 @@ export function dictEncode(v: StrVec): DictEncoded {
 }
 
 /**
- * A dictionary of strings that lives as long as an operator's state: string ↔ dense id. Batches reach it once per
- * distinct value (after `dictEncode`), never once per row.
+ * A dictionary of strings (or binaries) that lives as long as an operator's state: byte string ↔ dense id. Values are
+ * kept as UTF-8 bytes in one arena with an open-addressing table over their hashes, so encoding a batch hashes each
+ * row's bytes in place (no string per row or per distinct value), and decoding gathers bytes (no re-encoding). JS
+ * strings are made only on request (`valueOf`).
  *
  * @example
  * const d = new StringDict(); d.idOf('a'); // 0
+ * d.encode(strVecFromStrings(['b', 'a', null])); // Int32Array [1, 0, -1]
  */
 export class StringDict {
-  private readonly ids = new Map<string, number>();
-  readonly values: string[] = [];
+  private arena = new Uint8Array(4096);
+  private used = 0;
+  /** Bytes of id `i` are `arena[starts[i] … starts[i + 1])`. */
+  private starts = new Int32Array(1025);
+  private hashes = new Int32Array(1024);
+  private slots = new Int32Array(2048);
+  private mask = 2047;
+  private strings: (string | undefined)[] = [];
+  size = 0;
+
+  /** Every value as a string (decoded once each). */
+  get values(): string[] {
+    const out: string[] = new Array(this.size);
+    for (let i = 0; i < this.size; i++) out[i] = this.valueOf(i);
+    return out;
+  }
+
+  /** The value of an id as a string (UTF-8). */
+  valueOf(id: number): string {
+    let s = this.strings[id];
+    if (s === undefined) {
+      s = utf8Decoder.decode(this.arena.subarray(this.starts[id]!, this.starts[id + 1]!));
+      this.strings[id] = s;
+    }
+    return s;
+  }
+
+  /** The bytes of an id (a view: valid until the dictionary is dropped). */
+  bytesOf(id: number): Uint8Array {
+    return this.arena.subarray(this.starts[id]!, this.starts[id + 1]!);
+  }
 
   idOf(s: string): number {
-    let id = this.ids.get(s);
-    if (id === undefined) {
-      id = this.values.length;
-      this.values.push(s);
-      this.ids.set(s, id);
+    const b = utf8Encoder.encode(s);
+    return this.idOfBytes(b, 0, b.length);
+  }
+
+  /** The id of `bytes[a … b)`, added when new. */
+  idOfBytes(bytes: Uint8Array, a: number, b: number): number {
+    const h = hashBytes(bytes, a, b);
+    const len = b - a;
+    const arena = this.arena;
+    const starts = this.starts;
+    let s = h & this.mask;
+    for (;;) {
+      const g = this.slots[s]!;
+      if (g === 0) return this.add(bytes, a, b, h);
+      if (this.hashes[g - 1] === h) {
+        const p = starts[g - 1]!;
+        if (starts[g]! - p === len) {
+          let k = 0;
+          while (k < len && arena[p + k] === bytes[a + k]) k++;
+          if (k === len) return g - 1;
+        }
+      }
+      s = (s + 1) & this.mask;
+    }
+  }
+
+  private add(bytes: Uint8Array, a: number, b: number, h: number): number {
+    const id = this.size++;
+    const len = b - a;
+    if (this.used + len > this.arena.length) {
+      let cap = this.arena.length * 2;
+      while (cap < this.used + len) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.arena.subarray(0, this.used));
+      this.arena = next;
+    }
+    this.arena.set(bytes.subarray(a, b), this.used);
+    this.used += len;
+    if (id + 1 >= this.starts.length) {
+      const st = new Int32Array(this.starts.length * 2);
+      st.set(this.starts);
+      this.starts = st;
+    }
+    if (id >= this.hashes.length) {
+      const hs = new Int32Array(this.hashes.length * 2);
+      hs.set(this.hashes);
+      this.hashes = hs;
+    }
+    this.starts[id + 1] = this.used;
+    this.hashes[id] = h;
+    if (this.size * 2 > this.slots.length) {
+      const cap = this.slots.length * 2;
+      const slots = new Int32Array(cap);
+      const mask = cap - 1;
+      for (let g = 0; g < this.size; g++) {
+        let t = this.hashes[g]! & mask;
+        while (slots[t] !== 0) t = (t + 1) & mask;
+        slots[t] = g + 1;
+      }
+      this.slots = slots;
+      this.mask = mask;
+    } else {
+      let t = h & this.mask;
+      while (this.slots[t] !== 0) t = (t + 1) & this.mask;
+      this.slots[t] = id + 1;
     }
     return id;
   }
 
-  /** Global ids of every row of a string column (-1 for null), through a per-batch dictionary. */
+  /** Ids of every row of a string or binary column (-1 for null). */
   encode(v: StrVec): Int32Array {
-    const { codes, firstRow, size } = dictEncode(v);
-    const map = new Int32Array(size);
-    // Binary values are kept as latin1 text: one char per byte, so they decode back exactly.
-    const binary = v.type === 'binary';
-    for (let k = 0; k < size; k++) {
-      const r = firstRow[k]!;
-      const bytes = v.bytes.subarray(v.offsets[r]!, v.offsets[r + 1]!);
-      map[k] = this.idOf(binary ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1') : utf8Decoder.decode(bytes));
-    }
-    const out = new Int32Array(codes.length);
-    for (let i = 0; i < codes.length; i++) {
-      const c = codes[i]!;
-      out[i] = c < 0 ? -1 : map[c]!;
+    const n = v.length;
+    const out = new Int32Array(n);
+    const offs = v.offsets;
+    const bytes = v.bytes;
+    const valid = v.valid;
+    // Hot loop: hashBytes and the probe inlined, table arrays in locals (reloaded after an insert).
+    let slots = this.slots;
+    let mask = this.mask;
+    let hashes = this.hashes;
+    let starts = this.starts;
+    let arena = this.arena;
+    for (let i = 0; i < n; i++) {
+      if (valid !== null && valid[i] === 0) {
+        out[i] = -1;
+        continue;
+      }
+      const a = offs[i]!;
+      const b = offs[i + 1]!;
+      const len = b - a;
+      let h = 0x9747b28c ^ len;
+      let p = a;
+      for (; p + 4 <= b; p += 4) {
+        let k = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
+        k = Math.imul(k, 0xcc9e2d51);
+        k = (k << 15) | (k >>> 17);
+        h ^= Math.imul(k, 0x1b873593);
+        h = (h << 13) | (h >>> 19);
+        h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      }
+      let tail = 0;
+      for (let sh = 0; p < b; p++, sh += 8) tail |= bytes[p]! << sh;
+      tail = Math.imul(tail, 0xcc9e2d51);
+      tail = (tail << 15) | (tail >>> 17);
+      h ^= Math.imul(tail, 0x1b873593);
+      h = (h << 13) | (h >>> 19);
+      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+      let s = h & mask;
+      let id = -1;
+      for (;;) {
+        const g = slots[s]!;
+        if (g === 0) break;
+        if (hashes[g - 1] === h) {
+          const q = starts[g - 1]!;
+          if (starts[g]! - q === len) {
+            let k = 0;
+            while (k < len && arena[q + k] === bytes[a + k]) k++;
+            if (k === len) {
+              id = g - 1;
+              break;
+            }
+          }
+        }
+        s = (s + 1) & mask;
+      }
+      if (id < 0) {
+        id = this.add(bytes, a, b, h);
+        slots = this.slots;
+        mask = this.mask;
+        hashes = this.hashes;
+        starts = this.starts;
+        arena = this.arena;
+      }
+      out[i] = id;
     }
     return out;
+  }
+
+  /** A string (or binary) column of the values of `ids` (`valid[i] = 0`: null). */
+  gather(ids: ArrayLike<number>, valid: Uint8Array | null, type: 'string' | 'binary'): StrVec {
+    const n = ids.length;
+    const offsets = new Int32Array(n + 1);
+    const starts = this.starts;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      if (valid === null || valid[i] === 1) {
+        const id = ids[i]!;
+        total += starts[id + 1]! - starts[id]!;
+      }
+      offsets[i + 1] = total;
+    }
+    const out = new Uint8Array(total);
+    const arena = this.arena;
+    for (let i = 0; i < n; i++) {
+      const o = offsets[i]!;
+      const len = offsets[i + 1]! - o;
+      const p = len > 0 ? starts[ids[i]!]! : 0;
+      for (let k = 0; k < len; k++) out[o + k] = arena[p + k]!;
+    }
+    return { kind: 'str', type, length: n, offsets, bytes: out, valid };
+  }
+
+  /** Bytes held. */
+  get memoryBytes(): number {
+    return this.arena.byteLength + this.starts.byteLength + this.hashes.byteLength + this.slots.byteLength;
+  }
+}
+
+/** The group-table hash of each of `rows` key rows (`W2` 32-bit words each): murmur3 over the words. */
+function hashKeyRows(kw: Int32Array, rows: number, W2: number, out: Int32Array): void {
+  for (let i = 0; i < rows; i++) {
+    const base = i * W2;
+    let h = 0x2f1a3b4c;
+    for (let w = 0; w < W2; w++) {
+      let k = Math.imul(kw[base + w]!, 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      h ^= Math.imul(k, 0x1b873593);
+      h = (h << 13) | (h >>> 19);
+      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    }
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    out[i] = h;
   }
 }
 
@@ -186,6 +384,8 @@ export class GroupTable {
   private slots: Int32Array;
   private mask: number;
   size = 0;
+  /** Scratch of `findOrInsert`: the hash of each input row. */
+  private rowHashes = new Int32Array(0);
 
   constructor(width: number, capacity = 1024) {
     this.width = width;
@@ -247,21 +447,14 @@ export class GroupTable {
     let words = this.words;
     let size = this.size;
     let cap = hashes.length;
+    // Hash every row first, then probe: the probe loop then has independent loads the CPU can overlap, instead of
+    // waiting for each cache miss after a burst of arithmetic.
+    if (this.rowHashes.length < rows) this.rowHashes = new Int32Array(Math.max(rows, 1024));
+    const rh = this.rowHashes;
+    hashKeyRows(kw, rows, W2, rh);
     for (let i = 0; i < rows; i++) {
       const base = i * W2;
-      let h = 0x2f1a3b4c;
-      for (let w = 0; w < W2; w++) {
-        let k = Math.imul(kw[base + w]!, 0xcc9e2d51);
-        k = (k << 15) | (k >>> 17);
-        h ^= Math.imul(k, 0x1b873593);
-        h = (h << 13) | (h >>> 19);
-        h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-      }
-      h ^= h >>> 16;
-      h = Math.imul(h, 0x85ebca6b);
-      h ^= h >>> 13;
-      h = Math.imul(h, 0xc2b2ae35);
-      h ^= h >>> 16;
+      const h = rh[i]!;
       let s = h & mask;
       for (;;) {
         const g = slots[s]!;

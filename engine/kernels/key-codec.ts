@@ -2,14 +2,15 @@
  * Encodes grouping keys of any type as rows of doubles whose bits identify the key exactly, for `GroupTable`, and
  * decodes group keys back into columns. Numbers are stored as values (−0 folded into 0, one NaN), `long`s as their raw
  * 64 bits, strings as ids of an operator-lifetime `StringDict`, other types through their JSON text. The last slot holds
- * a bit per key that is null.
+ * a bit per key that is null, and a null key's own slot is always 0, so nulls form one group whatever their column
+ * holds underneath.
  *
  * @module
  */
 import type { DataType } from '../types/data-type.js';
 import { ColumnBuilder, jsonValueAt } from '../types/values.js';
 import { StringDict } from './hash-kernel.js';
-import { binVecFromArrays, strVecFromStrings, TWO32, vecFromData, type NumType, type Vec } from './vec.js';
+import { TWO32, vecFromData, type NumType, type Vec } from './vec.js';
 
 type SlotKind = 'num' | 'i64' | 'bool' | 'str' | 'json';
 
@@ -119,6 +120,10 @@ export class KeyCodec {
           break;
         }
       }
+      if (valid !== null && kind !== 'json') {
+        // Whatever lies under a null (stale builder values, arithmetic on garbage) must not split the null group.
+        for (let i = 0; i < m; i++) if (valid[rows === null ? i : rows[i]!] === 0) out[i * W + c] = 0;
+      }
     }
     return out;
   }
@@ -169,19 +174,15 @@ export class KeyCodec {
         return { kind: 'bool', type: 'boolean', length: n, values: out, valid };
       }
       case 'str': {
-        const dict = this.dicts[c]!.values;
-        const strs: (string | null)[] = new Array(n);
-        for (let i = 0; i < n; i++) strs[i] = valid !== null && valid[i] === 0 ? null : dict[keys[gids[i]! * W + c]!]!;
-        if (t === 'binary') {
-          return binVecFromArrays(strs.map((x) => (x === null ? null : Buffer.from(x, 'latin1'))));
-        }
-        return strVecFromStrings(strs);
+        const ids = new Int32Array(n);
+        for (let i = 0; i < n; i++) ids[i] = keys[gids[i]! * W + c]!;
+        return this.dicts[c]!.gather(ids, valid, t as 'string' | 'binary');
       }
       case 'json': {
-        const dict = this.dicts[c]!.values;
+        const dict = this.dicts[c]!;
         const b = new ColumnBuilder(t, n);
         for (let i = 0; i < n; i++) {
-          b.append(valid !== null && valid[i] === 0 ? null : JSON.parse(dict[keys[gids[i]! * W + c]!]!));
+          b.append(valid !== null && valid[i] === 0 ? null : JSON.parse(dict.valueOf(keys[gids[i]! * W + c]!)));
         }
         return vecFromData(b.finish(), t);
       }

@@ -164,11 +164,30 @@ export function castLiteral(value: unknown, from: DataType | 'null', to: DataTyp
       if (value.trim() === '' || Number.isNaN(n)) return null;
     } else if (typeof value === 'boolean') n = value ? 1 : 0;
     else return null;
-    if (from === 'timestamp') n = n / 1000;
-    if (to === 'double') return n;
-    if (!Number.isFinite(n)) return null;
-    const t = Math.trunc(n);
-    return to === 'int' ? t | 0 : t;
+    if (to === 'double') return from === 'timestamp' ? n / 1000 : n;
+    // As castVec: timestamps give epoch seconds rounded down, longs wrap into ints, text out of range is null, and
+    // doubles truncate with NaN → 0, saturating at the bounds (the JVM's casts).
+    if (typeof value === 'bigint') return to === 'int' ? Number(BigInt.asIntN(32, value)) : value;
+    if (from === 'timestamp') {
+      const sec = Math.floor(n / 1000);
+      return to === 'int' ? sec | 0 : sec;
+    }
+    if (from === 'long' || from === 'int' || from === 'boolean') return to === 'int' ? n | 0 : n;
+    const whole = Math.trunc(n) + 0;
+    if (typeof value === 'string') {
+      const text = value.trim();
+      if (to === 'long' && /^[+-]?\d+$/.test(text) && !Number.isSafeInteger(n)) {
+        const b = BigInt(text);
+        return b === BigInt.asIntN(64, b) ? b : null;
+      }
+      if (to === 'int') return whole >= -2147483648 && whole <= 2147483647 ? whole : null;
+      return whole >= -9223372036854775808 && whole < 9223372036854775808 ? whole : null;
+    }
+    if (n !== n) return 0;
+    if (to === 'int') return n >= 2147483647 ? 2147483647 : n <= -2147483648 ? -2147483648 : whole;
+    if (n >= 9223372036854775807) return 9223372036854775807n;
+    if (n <= -9223372036854775808) return -9223372036854775808n;
+    return whole;
   }
   if (to === 'string') {
     if (from === 'timestamp' && typeof value === 'number') return new Date(value).toISOString().replace('T', ' ').replace('Z', '');

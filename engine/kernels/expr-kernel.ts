@@ -29,6 +29,8 @@ import {
 export interface EvalEnv {
   /** `current_timestamp()`: the batch's timestamp (stable when a batch is re-run). */
   readonly batchTimestampMs: number;
+  /** Row number (within the micro-batch) of the evaluated batch's first row, for error messages. */
+  readonly rowBase?: number;
 }
 
 /** Raised by `failFast` parsing and other row-level evaluation errors. */
@@ -669,9 +671,9 @@ function evalCall(b: Extract<Bound, { k: 'call' }>, batch: RecordBatch, schema: 
       return { kind: 'struct', type: b.type as StructType, length: n, fields: vs.map((v, i) => (v.kind === 'null' ? nullVec((b.type as StructType).fields[i]!.type, n) : v)), valid: null };
     }
     case 'fromJson':
-      return fromJson(evalNode(b.args[0]!, batch, schema, env, n), b.type as StructType, b.options ?? {}, n);
+      return fromJson(evalNode(b.args[0]!, batch, schema, env, n), b.type as StructType, b.options ?? {}, n, env.rowBase ?? 0);
     case 'fromCsv':
-      return fromCsv(evalNode(b.args[0]!, batch, schema, env, n), b.type as StructType, b.options ?? {}, n);
+      return fromCsv(evalNode(b.args[0]!, batch, schema, env, n), b.type as StructType, b.options ?? {}, n, env.rowBase ?? 0);
     case 'toJson': {
       const v = evalNode(b.args[0]!, batch, schema, env, n);
       const strs: (string | null)[] = new Array(n);
@@ -833,6 +835,7 @@ function parseIntoStruct(
   options: Readonly<Record<string, unknown>>,
   n: number,
   what: string,
+  rowBase: number,
   values: (text: string) => readonly unknown[] | null,
 ): Vec {
   if (src.kind === 'null') return nullVec(type, n);
@@ -861,7 +864,7 @@ function parseIntoStruct(
     if (!ok) {
       if (mode === 'failfast') {
         throw new EvaluationError(
-          `Malformed ${what} in row ${i}: ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)} does not match ` +
+          `Malformed ${what} in row ${rowBase + i}: ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)} does not match ` +
             `${type.fields.map((f) => `${f.name}: ${typeof f.type === 'string' ? f.type : f.type.kind}`).join(', ')}. ` +
             `Use mode 'permissive' (null struct) or 'dropMalformed' to keep going.`,
         );
@@ -884,8 +887,8 @@ function parseIntoStruct(
   return out;
 }
 
-function fromJson(src: Vec, type: StructType, options: Readonly<Record<string, unknown>>, n: number): Vec {
-  return parseIntoStruct(src, type, options, n, 'JSON', (text) => {
+function fromJson(src: Vec, type: StructType, options: Readonly<Record<string, unknown>>, n: number, rowBase: number): Vec {
+  return parseIntoStruct(src, type, options, n, 'JSON', rowBase, (text) => {
     let obj: unknown;
     try {
       obj = JSON.parse(text);
@@ -898,9 +901,9 @@ function fromJson(src: Vec, type: StructType, options: Readonly<Record<string, u
   });
 }
 
-function fromCsv(src: Vec, type: StructType, options: Readonly<Record<string, unknown>>, n: number): Vec {
+function fromCsv(src: Vec, type: StructType, options: Readonly<Record<string, unknown>>, n: number, rowBase: number): Vec {
   const sep = String(options['delimiter'] ?? options['sep'] ?? ',');
-  return parseIntoStruct(src, type, options, n, 'CSV', (text) => splitCsvLine(text, sep).map((p) => (p === '' ? null : p)));
+  return parseIntoStruct(src, type, options, n, 'CSV', rowBase, (text) => splitCsvLine(text, sep).map((p) => (p === '' ? null : p)));
 }
 
 /** Splits one CSV record (quotes with doubled-quote escapes). */

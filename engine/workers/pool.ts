@@ -11,6 +11,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { FaultSpec, WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
+import { EvaluationError } from '../kernels/expr-kernel.js';
+import { AnalysisError } from '../logical/resolve-expr.js';
+import { CorruptCheckpointError } from '../checkpoint/atomic-file.js';
+import { MissingStateError } from '../state/state-store.js';
+
+/** Error classes a worker's error keeps across the thread boundary (by name), so callers can catch them. */
+const KNOWN_ERRORS: Record<string, new (message: string) => Error> = {
+  EvaluationError,
+  AnalysisError,
+  CorruptCheckpointError,
+  MissingStateError,
+};
 
 /** Test hook: the next task of the given kind fails in its worker (thrown error or thread exit). */
 export const workerFaults: { next: FaultSpec | null } = { next: null };
@@ -95,6 +107,15 @@ export class WorkerPool {
       return (await this.pools[index]!.run(message, { transferList: transfer })) as WorkerResult;
     } catch (e) {
       const err = e as Error;
+      // A known error thrown by the worker keeps its class and message; its stack is the worker's.
+      const tagged = /^\[(\w+)\] ([\s\S]*)$/.exec(err.message ?? '');
+      const Known = tagged ? KNOWN_ERRORS[tagged[1]!] : undefined;
+      if (tagged) err.message = tagged[2]!;
+      if (Known) {
+        const k = new Known(err.message);
+        if (err.stack) k.stack = `${err.stack}\n--- in worker ${index} ('${task.type}')`;
+        throw k;
+      }
       const w = new WorkerError(`Worker ${index} failed in '${task.type}': ${err.message}`, { cause: err });
       if (err.stack) w.stack = `${w.name}: ${w.message}\n--- worker stack ---\n${err.stack}`;
       throw w;

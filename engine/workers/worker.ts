@@ -119,6 +119,14 @@ export default async function run(message: WorkerMessage): Promise<WorkerResult>
     if (message.fault.mode === 'exit') process.exit(3);
     throw new Error(`injected worker fault in '${message.task.type}' (test hook)`);
   }
-  return handle(message.task);
+  try {
+    return await handle(message.task);
+  } catch (e) {
+    // Structured cloning keeps an error's message and stack but not its class: carry the class name in the message.
+    const err = e instanceof Error ? e : new Error(String(e));
+    const wrapped = new Error(`[${err.name}] ${err.message}`);
+    wrapped.stack = err.stack;
+    throw wrapped;
+  }
 }
 

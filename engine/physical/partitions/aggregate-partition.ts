@@ -15,6 +15,11 @@ import type { NumVec, Vec } from '../../kernels/vec.js';
 import { AggregateState, type AggregateLayout } from '../../state/aggregate-state.js';
 import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
 
+/** The evaluation environment of a batch whose first row has arrival sequence `seqBase`. */
+export function envOf(info: BatchInfo, seqBase: number): EvalEnv {
+  return { batchTimestampMs: info.batchTimestampMs, rowBase: seqBase - info.batchId * 2 ** 30 };
+}
+
 /** Builds the state layout of an analyzed aggregation. */
 export function aggregateLayout(a: AggregateAnalysis): AggregateLayout {
   const w = a.window;
@@ -144,7 +149,7 @@ export class AggregatePartition implements PartitionOperator {
 
   absorb(batch: RecordBatch, seqBase: number, info: BatchInfo): void {
     if (batch.numRows === 0) return;
-    const { keyVecs, inputs, rows, starts, m, late } = this.pairs(batch, info, { batchTimestampMs: info.batchTimestampMs });
+    const { keyVecs, inputs, rows, starts, m, late } = this.pairs(batch, info, envOf(info, seqBase));
     if (late) this.countLate([...(late.starts ? [late.starts] : []), ...keyVecs], late.rows);
     const keyCols: (Vec | Float64Array)[] = starts ? [starts.subarray(0, m), ...keyVecs] : keyVecs;
     this.state.absorb(keyCols, rows, m, inputs, seqBase);
@@ -159,8 +164,7 @@ export class AggregatePartition implements PartitionOperator {
 
   partial(batch: RecordBatch, seqBase: number, info: BatchInfo, partitions: number): PartialResult {
     const scratch = new AggregatePartition(this.analysis, this.inputSchema);
-    const env = { batchTimestampMs: info.batchTimestampMs };
-    const { keyVecs, inputs, rows, starts, m, late } = scratch.pairs(batch, info, env);
+    const { keyVecs, inputs, rows, starts, m, late } = scratch.pairs(batch, info, envOf(info, seqBase));
     const keyCols: (Vec | Float64Array)[] = starts ? [starts.subarray(0, m), ...keyVecs] : keyVecs;
     scratch.state.absorb(keyCols, rows, m, inputs, seqBase);
     const all = scratch.state.stateBatch(scratch.state.allGroups());

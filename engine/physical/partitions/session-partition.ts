@@ -13,7 +13,7 @@ import { WINDOW_TYPE, type Schema } from '../../types/data-type.js';
 import { parseDuration } from '../../types/duration.js';
 import { batchFromVecs, columnVec } from '../../types/values.js';
 import { SessionState } from '../../state/session-state.js';
-import { split } from './aggregate-partition.js';
+import { envOf, split } from './aggregate-partition.js';
 import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
 
 type SessionWindow = Extract<NonNullable<AggregateAnalysis['window']>, { kind: 'session' }>;
@@ -84,9 +84,9 @@ export class SessionPartition implements PartitionOperator {
     return { gaps: out, valid: null };
   }
 
-  private rows(batch: RecordBatch, info: BatchInfo) {
+  private rows(batch: RecordBatch, info: BatchInfo, seqBase: number) {
     const a = this.analysis;
-    const env = { batchTimestampMs: info.batchTimestampMs };
+    const env = envOf(info, seqBase);
     const keyVecs = a.keys.map((k) => evaluate(k.bound, batch, this.inputSchema, env));
     const inputs = a.aggs.map((x) => (x.input ? evaluate(x.input, batch, this.inputSchema, env) : null));
     const tv = evaluate(this.window.time, batch, this.inputSchema, env) as NumVec;
@@ -120,14 +120,14 @@ export class SessionPartition implements PartitionOperator {
 
   absorb(batch: RecordBatch, seqBase: number, info: BatchInfo): void {
     if (batch.numRows === 0) return;
-    const r = this.rows(batch, info);
+    const r = this.rows(batch, info, seqBase);
     this.late += r.late;
     this.state.absorb(r.keyVecs, r.rows, r.starts, r.ends, r.m, r.inputs, seqBase);
   }
 
   partial(batch: RecordBatch, seqBase: number, info: BatchInfo, partitions: number): PartialResult {
     const scratch = new SessionPartition(this.analysis, this.inputSchema);
-    const r = scratch.rows(batch, info);
+    const r = scratch.rows(batch, info, seqBase);
     scratch.state.absorb(r.keyVecs, r.rows, r.starts, r.ends, r.m, r.inputs, seqBase);
     const all = scratch.state.allSessions();
     const partials = all.length === 0 ? new Array(partitions).fill(null) : split(scratch.state.stateBatch(all), this.stateSchema, this.partitionKeyColumns, partitions);

@@ -162,3 +162,21 @@ describe('Parallel execution on worker threads', () => {
     expect(normalizeRows(out.flat())).toEqual(golden);
   });
 });
+
+describe('Errors from worker threads', () => {
+  it('a failFast parse error inside a parallel aggregation keeps its class and names the batch row', async () => {
+    const { EvaluationError, fromJson } = await import('../../../engine/index.js');
+    const s = new Session({ conf: { parallelism: 2, parallelThresholdRows: 0 } });
+    const rows = Array.from({ length: 100_000 }, (_, i) => ({ j: i === 50_000 ? '{bad' : `{"ts": ${i}}`, ts: i * 1000 }));
+    const q = s
+      .createDataFrame(rows, { j: 'string', ts: 'timestamp' })
+      .groupBy(window(col('ts'), '1 minute'))
+      .agg(count(fromJson(col('j'), { ts: 'timestamp' }, { mode: 'failFast' })).as('n'));
+    const err = await q.collect().then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(EvaluationError);
+    expect(err!.message).toContain('row 50000');
+  });
+});

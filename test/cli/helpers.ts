@@ -18,6 +18,13 @@ import { Session, type PipelineSpec } from '../../engine/index.js';
 import { normalizeRows } from '../helpers/stream-test.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
+
+/** A folder with one small JSON Lines file of orders, for tests that only need a readable input. */
+export const ORDERS_DIR = (() => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-orders-'));
+  writeFileSync(join(dir, 'orders-0.jsonl'), '{"user":"a","amount":1.5,"ts":"2026-05-30T09:00:00Z"}\n');
+  return dir;
+})();
 export const BIN = join(ROOT, 'bin', 'sluice.js');
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'cli');
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;

@@ -20,9 +20,9 @@ import {
   window,
   type PipelineSpec,
 } from '../../engine/index.js';
-import { ROOT } from './helpers.js';
+import { ORDERS_DIR, ROOT } from './helpers.js';
 
-const ORDERS = `${ROOT}/data/demo/orders`;
+const ORDERS = ORDERS_DIR;
 
 /** The spec of the issue, verbatim plus the date partition column. */
 const KAFKA_SPEC = {

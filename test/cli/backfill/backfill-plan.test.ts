@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { col, count, Session, sessionWindow, toDate, upper, window } from '../../../engine/index.js';
 import { BackfillUnsupportedError, datesIn, findTimePartition, inputTimeRange, partitionPredicate, widenToDays } from '../../../cli/backfill/backfill-plan.js';
-import { ROOT } from '../helpers.js';
+import { ORDERS_DIR, ROOT } from '../helpers.js';
 
 const t = (s: string) => Date.parse(s);
 
 describe('backfill plan', () => {
   const session = new Session();
-  const events = session.read.format('jsonl').schema({ user: 'string', amount: 'double', ts: 'timestamp' }).load(`${ROOT}/data/demo/orders`);
+  const events = session.read.format('jsonl').schema({ user: 'string', amount: 'double', ts: 'timestamp' }).load(ORDERS_DIR);
   const perWindow = events.groupBy(window(col('ts'), '5 minutes'), col('user')).agg(count('*').as('n'));
 
   it('widens a range to whole UTC days, and keeps an aligned one', () => {

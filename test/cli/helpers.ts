@@ -1,5 +1,5 @@
 /**
- * What the CLI tests share: generated order files over several days, a sales pipeline spec, running `bin/sluice.js`
+ * What the CLI tests share: generated order files over several days, a sales pipeline spec, running `engine/cli/sluice.js`
  * in a child process (to completion, or in the background with a way to wait for an output line), and reading a
  * Delta table back.
  *
@@ -25,7 +25,7 @@ export const ORDERS_DIR = (() => {
   writeFileSync(join(dir, 'orders-0.jsonl'), '{"user":"a","amount":1.5,"ts":"2026-05-30T09:00:00Z"}\n');
   return dir;
 })();
-export const BIN = join(ROOT, 'bin', 'sluice.js');
+export const BIN = join(ROOT, 'engine', 'cli', 'sluice.js');
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'cli');
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseTimeOption } from '../../cli/commands/backfill.js';
-import { parseTriggerOption } from '../../cli/commands/run.js';
-import { randomSizes } from '../../cli/commands/diff.js';
-import { inputOverride } from '../../cli/input-range.js';
-import { CliError } from '../../cli/exit-codes.js';
+import { parseTimeOption } from '../../engine/cli/commands/backfill.js';
+import { parseTriggerOption } from '../../engine/cli/commands/run.js';
+import { randomSizes } from '../../engine/cli/commands/diff.js';
+import { inputOverride } from '../../engine/cli/input-range.js';
+import { CliError } from '../../engine/cli/exit-codes.js';
 import type { PipelineSpec } from '../../engine/index.js';
 
 const kafka: PipelineSpec = { source: { format: 'kafka', options: { subscribe: 'orders' } } };

@@ -1,4 +1,4 @@
-// Executes every notebooks/*.ipynb on the tslab kernel (through scripts/notebooks/run.mjs, i.e. nbconvert), one `it`
+// Executes every notebooks/*.ipynb on the tslab kernel (through test/setup/notebooks/run.mjs, i.e. nbconvert), one `it`
 // per notebook; a cell error fails the test and the failing cell and its error are shown. Notebooks import the built
 // package, so dist/ is rebuilt first when it is missing or older than the sources (`npm test` builds anyway).
 //
@@ -16,7 +16,7 @@ const NOTEBOOKS = join(ROOT, 'notebooks');
 const IS_CI = process.env.CI === 'true';
 const VENV = process.env.SLUICE_NOTEBOOK_VENV || join(ROOT, '.cache', 'notebooks-venv');
 const PYTHON = join(VENV, 'bin', 'python3');
-const SETUP_HINT = 'run `bash scripts/notebooks/setup.sh` (npm test does this before vitest)';
+const SETUP_HINT = 'run `bash test/setup/notebooks/setup.sh` (npm test does this before vitest)';
 
 interface NotebookFile {
   readonly name: string;
@@ -61,9 +61,9 @@ function newestSource(dirs: readonly string[]): number {
 
 function ensureBuilt(): void {
   const entry = join(ROOT, 'dist', 'engine', 'index.js');
-  const stale = !existsSync(entry) || statSync(entry).mtimeMs < newestSource(['engine', 'connectors', 'cli']);
+  const stale = !existsSync(entry) || statSync(entry).mtimeMs < newestSource(['engine', 'connectors']);
   if (!stale) return;
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'engine/tsconfig.build.json'], {
     cwd: ROOT,
     encoding: 'utf8',
   });
@@ -85,10 +85,10 @@ function checkKernel(): void {
   }
 }
 
-/** `node scripts/notebooks/run.mjs <file>`: resolves with its exit code and combined output. */
+/** `node test/setup/notebooks/run.mjs <file>`: resolves with its exit code and combined output. */
 function runNotebook(file: string, env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [join(ROOT, 'scripts', 'notebooks', 'run.mjs'), '--timeout=120', file], {
+    const child = spawn(process.execPath, [join(ROOT, 'test', 'setup', 'notebooks', 'run.mjs'), '--timeout=120', file], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -113,7 +113,7 @@ describe('notebooks', () => {
   it('are committed with their outputs', () => {
     expect(all.length).toBeGreaterThan(0);
     const bare = all.filter((nb) => nb.outputs === 0).map((nb) => nb.name);
-    expect(bare, 'run `node scripts/notebooks/run.mjs --inplace <file>` and commit the outputs').toEqual([]);
+    expect(bare, 'run `node test/setup/notebooks/run.mjs --inplace <file>` and commit the outputs').toEqual([]);
   });
 
   for (const nb of all) {

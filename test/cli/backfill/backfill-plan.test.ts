@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { col, count, Session, sessionWindow, toDate, upper, window } from '../../../engine/index.js';
-import { BackfillUnsupportedError, datesIn, findTimePartition, inputTimeRange, partitionPredicate, widenToDays } from '../../../cli/backfill/backfill-plan.js';
+import { BackfillUnsupportedError, datesIn, findTimePartition, inputTimeRange, partitionPredicate, widenToDays } from '../../../engine/cli/backfill/backfill-plan.js';
 import { ORDERS_DIR, ROOT } from '../helpers.js';
 
 const t = (s: string) => Date.parse(s);

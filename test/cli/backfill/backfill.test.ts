@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeltaTable } from '../../../connectors/lakehouse/index.js';
 import { dataFrameFromSpec, Session, type PipelineSpec } from '../../../engine/index.js';
 import { normalizeRows } from '../../helpers/stream-test.js';
-import { backfillHooks, runBackfill } from '../../../cli/backfill/backfill.js';
-import { checkpointQueryId } from '../../../cli/backfill/live-query.js';
+import { backfillHooks, runBackfill } from '../../../engine/cli/backfill/backfill.js';
+import { checkpointQueryId } from '../../../engine/cli/backfill/live-query.js';
 import {
   DAY1,
   DAY2,

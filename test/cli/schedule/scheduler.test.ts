@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../engine/index.js';
-import { Scheduler, type ScheduleEvent } from '../../../cli/schedule/scheduler.js';
+import { Scheduler, type ScheduleEvent } from '../../../engine/cli/schedule/scheduler.js';
 
 const t = (s: string) => Date.parse(s);
 const HOUR = 3_600_000;

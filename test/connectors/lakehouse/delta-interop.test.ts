@@ -30,7 +30,7 @@ function jsonRows(rows: readonly Record<string, unknown>[]): Record<string, unkn
 }
 
 // -------------------------------------------------------------------------------------------------------------
-// delta-rs availability: SLUICE_PYTHON, else the project venv (scripts/lakehouse/setup.sh), else python3.
+// delta-rs availability: SLUICE_PYTHON, else the project venv (test/setup/lakehouse/setup.sh), else python3.
 
 const VENV_PY = join(process.cwd(), '.cache', 'lakehouse-venv', 'bin', 'python');
 const PYTHON = process.env.SLUICE_PYTHON ?? (existsSync(VENV_PY) ? VENV_PY : 'python3');
@@ -41,7 +41,7 @@ const MUST_RUN = process.env.CI === 'true';
 if (!HAS_DELTALAKE && !MUST_RUN) {
   console.warn(
     `[delta-interop] skipping the delta-rs checks: '${PYTHON}' cannot import deltalake (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()}). ` +
-      'Install it with: bash scripts/lakehouse/setup.sh (or pip install -r scripts/lakehouse/requirements.txt).',
+      'Install it with: bash test/setup/lakehouse/setup.sh (or pip install -r test/setup/lakehouse/requirements.txt).',
   );
 }
 

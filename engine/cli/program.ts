@@ -1,0 +1,246 @@
+/**
+ * The `sluice` command line (commander): `run`, `batch`, `backfill`, `schedule`, `status`, `diff`. `main(argv)`
+ * resolves with the exit code; errors become a message on stderr and a documented code, never a stack trace (set
+ * `SLUICE_DEBUG=1` for one).
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { SpecError } from '../index.js';
+import { isSpecProblem } from '../spec/spec-to-plan.js';
+import { backfillCommand } from './commands/backfill.js';
+import { batchCommand } from './commands/batch.js';
+import { diffCommand } from './commands/diff.js';
+import { runCommand } from './commands/run.js';
+import { scheduleCommand } from './commands/schedule.js';
+import { CliError, EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { Output } from './output.js';
+import { formatCheckpointStatus, inspectCheckpoint } from './status/checkpoint-inspector.js';
+
+function version(): string {
+  // engine/cli/ when run from sources, dist/engine/cli/ when built: walk up to the package.json.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'sluice') return pkg.version ?? '0.0.0';
+    } catch {
+      // keep walking up
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+const PIPELINE_HELP = 'a pipeline spec (.json) or a module exporting a query (.ts/.js)';
+
+/** Maps an error to its exit code and prints it. */
+export function reportError(e: unknown, out: Output): ExitCodeValue {
+  if (process.env['SLUICE_DEBUG'] === '1' && e instanceof Error) out.error(e.stack ?? e.message);
+  if (e instanceof CliError) {
+    out.error(`sluice: ${e.message}`);
+    return e.exitCode;
+  }
+  if (e instanceof SpecError) {
+    out.error(e.message);
+    return ExitCode.usage;
+  }
+  if (isSpecProblem(e)) {
+    out.error(`sluice: ${e.message}`);
+    return ExitCode.usage;
+  }
+  out.error(`sluice: ${e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e)}`);
+  return ExitCode.failed;
+}
+
+/**
+ * Builds the program; `done(code)` receives each command's exit code.
+ *
+ * @example
+ * const program = buildProgram(new Output(), (code) => (exit = code));
+ */
+export function buildProgram(out: Output, done: (code: ExitCodeValue) => void): Command {
+  const program = new Command('sluice')
+    .description('Run sluice pipelines: live, as a batch, as backfills on a schedule; inspect checkpoints.')
+    .version(version(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.stdout.write(s), writeErr: (s) => out.stderr.write(s) })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ sluice run pipelines/sales.json
+  $ sluice backfill pipelines/sales.json --from 2026-05-28 --to 2026-05-30 --dry-run
+  $ sluice status checkpoints/sales
+
+${EXIT_CODES_HELP}
+
+Pipeline specs: engine/spec/README.md. Commands: engine/cli/README.md.`,
+    );
+  const json = () => new Option('--json', 'print machine-readable JSON instead of text');
+
+  program
+    .command('run')
+    .description('run a pipeline as a streaming query until stopped (SIGINT/SIGTERM stop it after the current batch)')
+    .argument('<pipeline>', PIPELINE_HELP)
+    .option('-t, --trigger <trigger>', 'once | available-now | an interval such as "1 second" (default: the spec\'s trigger)')
+    .option('-c, --checkpoint <dir>', 'checkpoint folder (default: the spec\'s checkpoint)')
+    .addOption(json())
+    .addHelpText(
+      'after',
+      `
+Prints one line per batch (rows in/out, watermark, late rows, duration); with --trigger available-now on a
+terminal, a progress bar. Restarting with the same checkpoint continues where the query stopped.
+
+Example:
+  $ sluice run pipelines/sales.json --trigger "10 seconds"
+  batch 0: 5000 rows in, 0 rows out, watermark 1970-01-01T00:00:00.000Z, 412 ms
+  ^C SIGINT: stopping after the current batch…      (exit code 130)
+
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (file: string, o) => done(await runCommand(file, o, new Output(out.stdout, out.stderr, o.json))));
+
+  program
+    .command('batch')
+    .description('run the same query over bounded input as a batch and write the result to its sink')
+    .argument('<pipeline>', PIPELINE_HELP)
+    .option('-i, --input <path|range>', 'files to read (file sources) or <start>..<end> offsets/times (Kafka); default: the spec\'s source')
+    .option('-m, --mode <mode>', 'append | overwrite | errorIfExists | ignore', 'append')
+    .addOption(json())
+    .addHelpText(
+      'after',
+      `
+The watermark is ignored (a batch has no late data): every window is written.
+
+Examples:
+  $ sluice batch pipelines/sales.json --input data/orders/2026-05-30/
+  $ sluice batch pipelines/kafka-sales.json --input "2026-05-30T00:00Z..2026-05-31T00:00Z"
+  $ sluice batch pipelines/kafka-sales.json --input 'earliest..{"orders":{"0":1000}}'
+
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (file: string, o) => done(await batchCommand(file, o, out)));
+
+  program
+    .command('backfill')
+    .description('recompute an event-time range and replace the affected partitions of the Delta sink in one commit')
+    .argument('<pipeline>', PIPELINE_HELP)
+    .requiredOption('--from <time>', 'start of the range (ISO-8601, 2026-05-30, epoch ms, now-2days)')
+    .requiredOption('--to <time>', 'end of the range, exclusive')
+    .option('-n, --dry-run', 'print the plan (ranges, partitions to replace, rows to read) and do nothing')
+    .option('-c, --checkpoint <dir>', 'the live query\'s checkpoint (default: the spec\'s checkpoint)')
+    .option('--ignore-checkpoint', 'no live query will run on the checkpoint again: do not keep its open windows')
+    .option('--lookback <duration>', 'Kafka: start reading this long before the range (default: the watermark delay)')
+    .option('--allow-empty', 'replace partitions even if the recompute produced no rows for them')
+    .addOption(json())
+    .addHelpText(
+      'after',
+      `
+The range widens to whole partitions of the date column derived from the window start (toDate(window.start)).
+Every window starting in the widened range is recomputed from the source with the watermark disabled and the
+partitions are replaced in one Delta commit (replaceWhere). With a live query on the same table, windows it has not
+emitted yet (ending after the watermark of its last batch in the table) are left to it.
+
+Example:
+  $ sluice backfill pipelines/sales.json --from 2026-05-29T00:00Z --to 2026-05-30T00:00Z --dry-run
+
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (file: string, o) => done(await backfillCommand(file, o, out)));
+
+  program
+    .command('schedule')
+    .description('backfill the trailing window on a cron schedule (runs never overlap; skipped and missed slots reported)')
+    .argument('<pipeline>', PIPELINE_HELP)
+    .requiredOption('--cron <pattern>', 'cron pattern (croner; 5 or 6 fields), e.g. "0 3 * * *"')
+    .requiredOption('--backfill-window <duration>', 'each run backfills [slot - window, slot), e.g. "2 days"')
+    .option('--timezone <tz>', 'IANA time zone of the cron pattern (default: local)')
+    .option('--log <file>', 'JSON Lines log of every event (default: <name>.schedule.jsonl)')
+    .option('--catch-up', 'at start, run the newest slot missed while sluice was not running')
+    .option('-c, --checkpoint <dir>', 'the live query\'s checkpoint (default: the spec\'s checkpoint)')
+    .option('--ignore-checkpoint', 'no live query will run on the checkpoint again')
+    .addOption(json())
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ sluice schedule pipelines/sales.json --cron "0 3 * * *" --backfill-window "2 days" --timezone UTC
+  run   slot 2026-05-30T03:00:00.000Z (started 2026-05-30T03:00:00.004Z)
+  done  slot 2026-05-30T03:00:00.000Z in 4.2 s: replaced 3 partition(s) …
+
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (file: string, o) => done(await scheduleCommand(file, o, out)));
+
+  program
+    .command('status')
+    .description('inspect a checkpoint: query id, last batches, watermark, state size, what a restart will do')
+    .argument('<checkpoint>', 'the checkpoint folder')
+    .option('-b, --batches <n>', 'how many recent batches to list', '5')
+    .addOption(json())
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ sluice status checkpoints/sales
+  restart:    batch 7 is committed: a restart starts batch 8 from the end offsets of batch 7, with watermark …
+
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (dir: string, o) => {
+      const n = Number(o.batches);
+      if (!Number.isInteger(n) || n < 1) throw new CliError(`--batches ${o.batches}: a whole number ≥ 1.`);
+      const s = await inspectCheckpoint(dir, n);
+      if (o.json) out.printJson(s);
+      else out.line(formatCheckpointStatus(s));
+      done(ExitCode.ok);
+    });
+
+  program
+    .command('diff')
+    .description('run the query as a batch and as a stream (random micro-batches) over the same input and compare')
+    .argument('<pipeline>', PIPELINE_HELP)
+    .option('-i, --input <path|range>', 'the input (default: the spec\'s source)')
+    .option('--seed <n>', 'seed of the random micro-batch sizes (printed; reuse it to reproduce)')
+    .option('--batches <n>', 'about how many micro-batches', '10')
+    .addOption(json())
+    .addHelpText(
+      'after',
+      `
+Exits 0 when identical, 3 when the results differ (with the rows that differ and why).
+
+Example:
+  $ sluice diff pipelines/sales.json --input data/orders/ --seed 7
+
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (file: string, o) => done(await diffCommand(file, o, out)));
+
+  return program;
+}
+
+/**
+ * Runs the CLI with `argv` (as `process.argv`: node and script first); resolves with the exit code.
+ *
+ * @example
+ * process.exitCode = await main(process.argv);
+ */
+export async function main(argv: readonly string[], out = new Output()): Promise<ExitCodeValue> {
+  let code: ExitCodeValue = ExitCode.ok;
+  const program = buildProgram(out, (c) => (code = c));
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    return reportError(e, out);
+  }
+}

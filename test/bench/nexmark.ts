@@ -124,16 +124,16 @@ export function generateBids(from: number, n: number, seed = 7): { batch: Record
 
 /** The queries over a bid stream. */
 export const QUERIES: Record<string, { build: (bids: DataFrame) => DataFrame; mode: 'append' | 'update'; sql: string }> = {
-  q0: { build: (b) => b.select('*'), mode: 'append', sql: 'SELECT count(*) FROM (SELECT * FROM bids)' },
+  q0: { build: (b) => b.select('*'), mode: 'append', sql: 'SELECT * FROM bids' },
   q1: {
     build: (b) => b.select('auction', 'bidder', col('price').mul(0.908).as('price'), 'dateTime'),
     mode: 'append',
-    sql: 'SELECT sum(price) FROM (SELECT auction, bidder, 0.908 * price AS price, dateTime FROM bids)',
+    sql: 'SELECT auction, bidder, 0.908 * price AS price, dateTime FROM bids',
   },
   q2: {
     build: (b) => b.where(col('auction').mod(123).eq(0)).select('auction', 'price'),
     mode: 'append',
-    sql: 'SELECT count(*) FROM (SELECT auction, price FROM bids WHERE auction % 123 = 0)',
+    sql: 'SELECT auction, price FROM bids WHERE auction % 123 = 0',
   },
   q5: {
     build: (b) => b.withWatermark('dateTime', '1 second').groupBy(window(col('dateTime'), '10 seconds', '2 seconds'), col('auction')).agg(count('*').as('num')),
@@ -192,15 +192,22 @@ async function child(query: string, parallelism: number, events: number, batchRo
   input.addBatches([batches[0]!]);
   await q.processAllAvailable();
   const timedEvents = generated - batchRows;
-  const perTrigger = 8;
+  // Peak RSS sampled in this process (ru_maxrss would include the parent's pages from before exec).
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+  const perTrigger = Number(process.env.NEXMARK_PER_TRIGGER ?? 8);
   const t0 = performance.now();
   for (let i = 1; i < batches.length; i += perTrigger) {
     input.addBatches(batches.slice(i, i + perTrigger));
     await q.processAllAvailable();
   }
   const ms = performance.now() - t0;
+  clearInterval(sampler);
+  const phaseTotals: Record<string, number> = {};
+  for (const pr of q.recentProgress) for (const [k, v] of Object.entries(pr.durationMs)) phaseTotals[k] = (phaseTotals[k] ?? 0) + v;
+  if (process.env.NEXMARK_PHASES) console.error(JSON.stringify({ batches: q.recentProgress.length, phaseTotals, partitions: q.lastProgress?.stateOperators.map((o) => o.numShufflePartitions) }));
   await q.stop();
-  const rss = process.resourceUsage().maxRSS * 1024;
+  const rss = peakRss;
   console.log(JSON.stringify({ query, parallelism, events: timedEvents, bids, ms, eventsPerSec: (timedEvents / ms) * 1000, rss, out: sink.rows }));
 }
 
@@ -210,9 +217,11 @@ async function duckdb(parquet: string, threads: number, sql: string): Promise<nu
   const c = await db.connect();
   await c.run(`SET threads=${threads}`);
   await c.run(`CREATE TABLE bids AS SELECT * FROM read_parquet('${parquet}')`);
-  await c.runAndReadAll(sql); // warm-up
+  // The result is materialised into a table (as sluice hands every row to its sink), not fetched into JS.
+  const run = `CREATE OR REPLACE TEMP TABLE out AS ${sql}`;
+  await c.run(run); // warm-up
   const t0 = performance.now();
-  await c.runAndReadAll(sql);
+  await c.run(run);
   const ms = performance.now() - t0;
   c.closeSync();
   return ms;
@@ -239,7 +248,10 @@ async function main(): Promise<void> {
   }
   const rows: string[][] = [];
   const results: unknown[] = [];
+  const onlyArg = args.find((a) => a.startsWith('--queries='));
+  const wanted = onlyArg ? onlyArg.slice('--queries='.length).split(',') : null;
   for (const [name, q] of Object.entries(QUERIES)) {
+    if (wanted && !wanted.includes(name)) continue;
     const run = (p: number) => {
       const r = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', name, String(p), '--events', String(events)], {
         encoding: 'utf8',

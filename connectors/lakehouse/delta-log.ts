@@ -11,6 +11,7 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { fsyncDir } from '../../engine/checkpoint/atomic-file.js';
 import type { Schema } from '../../engine/types/data-type.js';
 import {
   commitFileName,
@@ -301,18 +302,6 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  let h: fs.FileHandle | null = null;
-  try {
-    h = await fs.open(dir, fsc.O_RDONLY);
-    await h.sync();
-  } catch {
-    // Some file systems refuse to fsync a folder; the link is still atomic.
-  } finally {
-    await h?.close();
   }
 }
 

@@ -15,7 +15,8 @@ export class CorruptCheckpointError extends Error {
 /** Test hook: called before each checkpoint write with the target path; throwing simulates a crash or a full disk. */
 export const checkpointFaults: { beforeWrite: ((path: string) => void) | null } = { beforeWrite: null };
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Makes a folder's entries durable (after a rename or link); a file system that refuses is left as is. */
+export async function fsyncDir(dir: string): Promise<void> {
   let h: fs.FileHandle | null = null;
   try {
     h = await fs.open(dir, fsc.O_RDONLY);

@@ -1,6 +1,6 @@
 /**
- * Typed open-addressing hash tables: string dictionaries (per batch, `dictEncode`, or for an operator's lifetime,
- * `StringDict`; both hash the UTF-8 bytes in place, no string per row) and the group table that maps composite keys to
+ * Typed open-addressing hash tables: string dictionaries for an operator's lifetime (`StringDict`, hashing the UTF-8
+ * bytes in place, no string per row) and the group table that maps composite keys to
  * dense group ids. Keys are rows of `width` doubles; hashing and equality read their raw 32-bit words, so `long` keys
  * stored as raw int64 bits are exact.
  *
@@ -38,95 +38,6 @@ export function hashBytes(bytes: Uint8Array, a: number, b: number): number {
   let tail = 0;
   for (let s = 0; p < b; p++, s += 8) tail |= bytes[p]! << s;
   return fmix(mix(h, tail));
-}
-
-/** Result of dictionary-encoding a string column. */
-export interface DictEncoded {
-  /** Per row: index into `firstRow` (the distinct value), or -1 for null. */
-  readonly codes: Int32Array;
-  /** For each distinct value, a row that holds it. */
-  readonly firstRow: Int32Array;
-  readonly size: number;
-}
-
-/**
- * Dictionary-encodes a string (or binary) column by hashing its bytes: one pass, no string per row.
- *
- * @example
- * const { codes, size } = dictEncode(strVecFromStrings(['a', 'b', 'a'])); // codes [0, 1, 0], size 2
- */
-export function dictEncode(v: StrVec): DictEncoded {
-  const n = v.length;
-  const codes = new Int32Array(n);
-  let cap = 16;
-  while (cap < n * 2) cap <<= 1;
-  cap = Math.min(cap, 1 << 22);
-  let mask = cap - 1;
-  let slots = new Int32Array(cap);
-  let firstRow = new Int32Array(64);
-  let hashes = new Int32Array(64);
-  let size = 0;
-  const offs = v.offsets;
-  const bytes = v.bytes;
-  const valid = v.valid;
-  for (let i = 0; i < n; i++) {
-    if (valid !== null && valid[i] === 0) {
-      codes[i] = -1;
-      continue;
-    }
-    const a = offs[i]!;
-    const b = offs[i + 1]!;
-    const h = hashBytes(bytes, a, b);
-    let s = h & mask;
-    for (;;) {
-      const g = slots[s]!;
-      if (g === 0) {
-        if (size === firstRow.length) {
-          const f = new Int32Array(size * 2);
-          f.set(firstRow);
-          firstRow = f;
-          const hh = new Int32Array(size * 2);
-          hh.set(hashes);
-          hashes = hh;
-        }
-        firstRow[size] = i;
-        hashes[size] = h;
-        slots[s] = ++size;
-        codes[i] = size - 1;
-        if (size * 2 > cap) {
-          cap <<= 1;
-          mask = cap - 1;
-          slots = new Int32Array(cap);
-          for (let k = 0; k < size; k++) {
-            let t = hashes[k]! & mask;
-            while (slots[t] !== 0) t = (t + 1) & mask;
-            slots[t] = k + 1;
-          }
-        }
-        break;
-      }
-      const r = firstRow[g - 1]!;
-      if (hashes[g - 1] === h) {
-        const ra = offs[r]!;
-        const len = offs[r + 1]! - ra;
-        if (len === b - a) {
-          let same = true;
-          for (let p = 0; p < len; p++) {
-            if (bytes[ra + p] !== bytes[a + p]) {
-              same = false;
-              break;
-            }
-          }
-          if (same) {
-            codes[i] = g - 1;
-            break;
-          }
-        }
-      }
-      s = (s + 1) & mask;
-    }
-  }
-  return { codes, firstRow: firstRow.subarray(0, size), size };
 }
 
 /**
@@ -554,19 +465,6 @@ export class GroupTable {
   clear(): void {
     this.size = 0;
     this.slots.fill(0);
-  }
-}
-
-/** Partition index of each key row (for hash partitioning across workers): same hash as the group table. */
-export function partitionOf(keyMatrix: Float64Array, rows: number, width: number, partitions: number, out: Int32Array): void {
-  const W2 = width * 2;
-  const kw = new Int32Array(keyMatrix.buffer, keyMatrix.byteOffset, rows * W2);
-  for (let i = 0; i < rows; i++) {
-    const base = i * W2;
-    let h = 0x2f1a3b4c;
-    for (let w = 0; w < W2; w++) h = mix(h, kw[base + w]!);
-    h = fmix(h);
-    out[i] = (h >>> 0) % partitions;
   }
 }
 

@@ -181,7 +181,7 @@ export class PartitionRunner {
         });
       }
       this.inflight.push(Promise.all([done, ...this.chains]).then(() => {}, () => {}));
-      await this.drain(2);
+      await this.drain(4);
       return;
     }
     // Split by key hash here; rows straight to their owners.
@@ -198,7 +198,7 @@ export class PartitionRunner {
       this.enqueue(p, () => pool.run(p, { type: 'absorb', opKey: this.opKey, batch: bytes, seqBase: seqBase + sel[0]!, info }, transferables([bytes])));
     });
     this.inflight.push(Promise.all(this.chains).then(() => {}));
-    await this.drain(2);
+    await this.drain(4);
   }
 
   async finish(info: BatchInfo): Promise<{ outputs: RecordBatch[]; metrics: PartitionMetrics; partitions: number }> {

@@ -15,6 +15,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { field, schemaOf, typeToString, type DataType, type Schema } from '../../engine/types/data-type.js';
 import { ColumnBuilder, batchFromColumns, parseTimestamp } from '../../engine/types/values.js';
 import { CORRUPT_RECORD, MalformedRecordError, ReaderOptionError, outputSchema, type ParseMode, type ReadStats } from './text-options.js';
+import { appendCorruptRow } from './text-options.js';
 
 /** Parsed CSV options. */
 export interface CsvOptions {
@@ -281,10 +282,7 @@ export function parseCsv(text: string, file: string, schema: Schema, o: CsvOptio
         stats.dropped++;
         continue;
       }
-      for (let c = 0; c < out.fields.length; c++) {
-        if (c === corruptIdx) builders[c]!.append(rec.raw);
-        else builders[c]!.appendNull();
-      }
+      appendCorruptRow(builders, corruptIdx, rec.raw);
     } else if (corruptIdx >= 0) builders[corruptIdx]!.appendNull();
     rows++;
     stats.rows++;

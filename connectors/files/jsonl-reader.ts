@@ -14,6 +14,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { field, schemaOf, structType, typeToString, type DataType, type Field, type Schema } from '../../engine/types/data-type.js';
 import { ColumnBuilder, batchFromColumns, parseTimestamp } from '../../engine/types/values.js';
 import { CORRUPT_RECORD, MalformedRecordError, outputSchema, type ParseMode, type ReadStats } from './text-options.js';
+import { appendCorruptRow } from './text-options.js';
 
 type Inferred = DataType | 'null' | 'conflict';
 
@@ -231,10 +232,7 @@ export function parseJsonLines(text: string, file: string, schema: Schema, opts:
         stats.dropped++;
         continue;
       }
-      for (let c = 0; c < fields.length; c++) {
-        if (c === corruptIdx) builders[c]!.append(line);
-        else builders[c]!.appendNull();
-      }
+      appendCorruptRow(builders, corruptIdx, line);
     } else if (corruptIdx >= 0) builders[corruptIdx]!.appendNull();
     rows++;
     stats.rows++;

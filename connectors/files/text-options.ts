@@ -63,3 +63,11 @@ export function intOption(v: string | undefined, dflt: number, name: string): nu
   if (!Number.isInteger(n) || n <= 0) throw new ReaderOptionError(`Option '${name}' must be a positive integer, got '${v}'.`);
   return n;
 }
+
+/** Appends a malformed line as a row: its raw text in the corrupt-record column, nulls elsewhere (permissive mode). */
+export function appendCorruptRow(builders: readonly { append(v: unknown): boolean; appendNull(): void }[], corruptIdx: number, raw: string): void {
+  for (let c = 0; c < builders.length; c++) {
+    if (c === corruptIdx) builders[c]!.append(raw);
+    else builders[c]!.appendNull();
+  }
+}

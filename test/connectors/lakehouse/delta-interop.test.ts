@@ -35,7 +35,12 @@ function jsonRows(rows: readonly Record<string, unknown>[]): Record<string, unkn
 const VENV_PY = join(process.cwd(), '.cache', 'lakehouse-venv', 'bin', 'python');
 const PYTHON = process.env.SLUICE_PYTHON ?? (existsSync(VENV_PY) ? VENV_PY : 'python3');
 const SCRIPT = join(import.meta.dirname, 'read_with_deltalake.py');
-const probe = spawnSync(PYTHON, ['-c', 'import deltalake, pyarrow; print(deltalake.__version__)'], { encoding: 'utf8' });
+/**
+ * Ends inline Python scripts without the interpreter's teardown, where delta-rs/pyarrow's native threads sometimes
+ * abort ("terminate called without an active exception") after the work is done; read_with_deltalake.py does the same.
+ */
+const EXIT_NOW = '\nimport os as _os, sys as _sys\n_sys.stdout.flush(); _sys.stderr.flush(); _os._exit(0)\n';
+const probe = spawnSync(PYTHON, ['-c', 'import deltalake, pyarrow; print(deltalake.__version__)' + EXIT_NOW], { encoding: 'utf8' });
 const HAS_DELTALAKE = probe.status === 0;
 const MUST_RUN = process.env.CI === 'true';
 if (!HAS_DELTALAKE && !MUST_RUN) {
@@ -214,7 +219,7 @@ def table(base):
 write_deltalake(sys.argv[1], table(0), partition_by=['p'])
 write_deltalake(sys.argv[1], table(100), mode='append')
 `;
-    const w = spawnSync(PYTHON, ['-c', script, path], { encoding: 'utf8' });
+    const w = spawnSync(PYTHON, ['-c', script + EXIT_NOW, path], { encoding: 'utf8' });
     expect(w.status, w.stderr).toBe(0);
     const t = DeltaTable.forPath(path);
     expect((await t.schema()).fields.map((f) => `${f.name}:${typeof f.type === 'string' ? f.type : f.type.kind}`)).toEqual([
@@ -236,7 +241,7 @@ write_deltalake(sys.argv[1], table(100), mode='append')
     await t.write([allTypeBatch()], { txn: { appId: 'q', version: 1 } });
     const onlyX = allTypeRows().filter((r) => r.p === 'x');
     await t.write([batchFromRows(onlyX, await t.schema())], { mode: 'overwrite', replaceWhere: { p: { eq: 'x' } } });
-    const cp = spawnSync(PYTHON, ['-c', 'import sys; from deltalake import DeltaTable; DeltaTable(sys.argv[1]).create_checkpoint()', path], { encoding: 'utf8' });
+    const cp = spawnSync(PYTHON, ['-c', 'import sys; from deltalake import DeltaTable; DeltaTable(sys.argv[1]).create_checkpoint()' + EXIT_NOW, path], { encoding: 'utf8' });
     expect(cp.status, cp.stderr).toBe(0);
     await t.write([allTypeBatch()], { txn: { appId: 'q', version: 2 } });
     const expected = jsonRows(await readRows(t));

@@ -41,4 +41,5 @@ else
   log "pip install -r $REQ"
   "$VENV/bin/python" -m pip install -q -r "$REQ"
 fi
-"$VENV/bin/python" -c 'import deltalake, pyarrow; print("[lakehouse/setup] deltalake", deltalake.__version__, "pyarrow", pyarrow.__version__, "OK")'
+# os._exit: delta-rs/pyarrow's native threads sometimes abort the interpreter's teardown (see read_with_deltalake.py).
+"$VENV/bin/python" -c 'import os, sys, deltalake, pyarrow; print("[lakehouse/setup] deltalake", deltalake.__version__, "pyarrow", pyarrow.__version__, "OK"); sys.stdout.flush(); os._exit(0)'

@@ -218,7 +218,12 @@ export function dataFromVec(v: Vec, type: DataType): Data {
           break;
         case 'long':
         case 'timestamp':
-          data = f64ToInt64(v.values, v.big);
+          if (v.big === null) {
+            out = lazyInt64Data(arrowType, n, nullCount, nullBitmap, v.values);
+            vecCache.set(out, v);
+            return out;
+          }
+          data = v.big;
           break;
         default:
           throw new TypeError(`A numeric column cannot become ${String(type)}`);
@@ -263,6 +268,24 @@ export function dataFromVec(v: Vec, type: DataType): Data {
     }
   }
   vecCache.set(out, v);
+  return out;
+}
+
+/**
+ * An Int64/Timestamp `Data` over doubles whose Arrow buffer is written only when something reads `values` (IPC,
+ * Parquet, `vector.get`). The engine reads the cached `Vec`, so batches that never leave it skip the conversion.
+ */
+function lazyInt64Data(arrowType: ArrowDataType, n: number, nullCount: number, nullBitmap: Uint8Array | undefined, values: Float64Array): Data {
+  const out = makeData({ type: arrowType as never, length: n, nullCount, nullBitmap, data: new BigInt64Array(0) } as never) as Data;
+  let big: BigInt64Array | null = null;
+  Object.defineProperty(out, 'values', {
+    configurable: true,
+    enumerable: true,
+    get: () => (big ??= f64ToInt64(values, null)),
+    set: (b: BigInt64Array) => {
+      big = b;
+    },
+  });
   return out;
 }
 

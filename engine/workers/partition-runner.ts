@@ -19,7 +19,7 @@ import { makePartition, projectSpec, type BatchInfo, type PartitionMetrics, type
 import { partitionIds } from '../kernels/hash-kernel.js';
 import { gatherBatch } from '../kernels/select-kernel.js';
 import { StateStore } from '../state/state-store.js';
-import { fromIpc, toIpc, transferables } from './ipc.js';
+import { fromWire, toWire, wireTransferables } from './wire.js';
 import type { WorkerPool } from './pool.js';
 import { keepPartition, loadState } from './worker.js';
 import { columnVec } from '../types/values.js';
@@ -34,6 +34,9 @@ export interface WorkerContext {
 }
 
 let opCounter = 0;
+
+/** Above this many partial rows per input row, big inputs stop being pre-aggregated (see `route`). */
+const MAP_MAX_RATIO = 0.5;
 
 /**
  * The partitions of one operator.
@@ -107,8 +110,8 @@ export class PartitionRunner {
     await Promise.all(
       Array.from({ length: pool.size }, async (_, p) => {
         const mine = keepPartition(op, rows, p, pool.size);
-        const bytes = mine ? toIpc(mine) : null;
-        if (forceSnapshot || bytes) await pool.run(p, { type: 'load', opKey: this.opKey, rows: bytes }, transferables([bytes]));
+        const wire = mine ? toWire(mine, op.stateSchema) : null;
+        if (forceSnapshot || wire) await pool.run(p, { type: 'load', opKey: this.opKey, rows: wire }, wireTransferables([wire]));
       }),
     );
     this.local = null;
@@ -150,19 +153,18 @@ export class PartitionRunner {
           const a = c * step;
           const b = Math.min(n, a + step);
           if (a >= b) return Promise.resolve(null);
-          const bytes = toIpc(shipped.slice(a, b));
-          return pool.runAny({ type: 'map', spec, batch: bytes, seqBase: seqBase + a, info, partitions: P }, transferables([bytes]));
+          const wire = toWire(shipped, spec.inputSchema, a, b);
+          return pool.runAny({ type: 'map', spec, batch: wire, seqBase: seqBase + a, info, partitions: P }, wireTransferables([wire]));
         }),
       );
       const done = maps.then((results) => {
+        // Partial rows out per input row in: near 1 (e.g. sliding windows over many keys), pre-aggregating only
+        // adds a second hash probe per row.
         let partialRows = 0;
-        for (const r of results) if (r?.type === 'partials') for (const b of r.partials) if (b) partialRows += b.byteLength;
-        // Compare bytes of partials with bytes shipped: a proxy for rows out / rows in.
-        let shippedBytes = 0;
-        for (let c = 0; c < shipped.numCols; c++) shippedBytes += shipped.getChildAt(c)!.data.reduce((s, d) => s + (d.values?.byteLength ?? 0), 0);
-        const r = shippedBytes > 0 ? partialRows / shippedBytes : 0;
+        for (const r of results) if (r?.type === 'partials') for (const b of r.partials) if (b) partialRows += b.length;
+        const r = partialRows / n;
         this.ratio = this.ratio === 0 ? r : 0.7 * this.ratio + 0.3 * r;
-        if (this.ratio > 0.6) this.route = 'direct';
+        if (this.ratio > MAP_MAX_RATIO) this.route = 'direct';
       });
       // Merge: each owner takes the slices' partials in slice order (dedup keeps the earliest row that way).
       for (let p = 0; p < P; p++) {
@@ -175,7 +177,7 @@ export class PartitionRunner {
             await pool.run(
               p,
               { type: 'merge', opKey: this.opKey, partial, lateKeys, lateRows: p === 0 ? r.lateRows : 0, info },
-              transferables([partial, lateKeys]),
+              wireTransferables([partial, lateKeys]),
             );
           }
         });
@@ -194,8 +196,8 @@ export class PartitionRunner {
     sels.forEach((sel, p) => {
       if (sel.length === 0) return;
       // The gather renumbers rows; first/last compare (seqBase + row), and sequences stay increasing per partition.
-      const bytes = toIpc(gatherBatch(shipped, spec.inputSchema, sel));
-      this.enqueue(p, () => pool.run(p, { type: 'absorb', opKey: this.opKey, batch: bytes, seqBase: seqBase + sel[0]!, info }, transferables([bytes])));
+      const wire = toWire(gatherBatch(shipped, spec.inputSchema, sel), spec.inputSchema);
+      this.enqueue(p, () => pool.run(p, { type: 'absorb', opKey: this.opKey, batch: wire, seqBase: seqBase + sel[0]!, info }, wireTransferables([wire])));
     });
     this.inflight.push(Promise.all(this.chains).then(() => {}));
     await this.drain(4);
@@ -220,7 +222,7 @@ export class PartitionRunner {
     const metrics: PartitionMetrics = { numRowsTotal: 0, numRowsUpdated: 0, numRowsRemoved: 0, numRowsDroppedByWatermark: 0, memoryUsedBytes: 0 };
     for (const r of results) {
       if (r.type !== 'finished') continue;
-      if (r.output) outputs.push(fromIpc(r.output));
+      if (r.output) outputs.push(fromWire(r.output));
       for (const k of Object.keys(metrics) as (keyof PartitionMetrics)[]) metrics[k] += r.metrics[k];
     }
     return { outputs, metrics, partitions: pool.size };

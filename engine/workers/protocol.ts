@@ -1,13 +1,12 @@
 /**
- * Every message between the engine and its worker threads, as one typed union. Batches cross as Arrow IPC stream
- * bytes whose `ArrayBuffer`s are transferred, never cloned row arrays.
+ * Every message between the engine and its worker threads, as one typed union. Batches cross as raw column
+ * buffers (`WireBatch`: the engine's typed-array columns) whose `ArrayBuffer`s are transferred, never cloned row
+ * arrays.
  *
  * @module
  */
 import type { BatchInfo, PartitionMetrics, PartitionSpec } from '../physical/partitions/index.js';
-
-/** Arrow IPC stream bytes of one batch (transferred). */
-export type IpcBytes = Uint8Array;
+import type { WireBatch } from './wire.js';
 
 /** Test-only: make the worker fail at the next task of a kind (`throw` an error, or `exit` the thread). */
 export interface FaultSpec {
@@ -21,15 +20,15 @@ export type WorkerTask =
   | { readonly type: 'init'; readonly opKey: string; readonly spec: PartitionSpec }
   | { readonly type: 'start'; readonly opKey: string; readonly info: BatchInfo }
   /** Raw input rows for this partition (small batches take this route). */
-  | { readonly type: 'absorb'; readonly opKey: string; readonly batch: IpcBytes; readonly seqBase: number; readonly info: BatchInfo }
+  | { readonly type: 'absorb'; readonly opKey: string; readonly batch: WireBatch; readonly seqBase: number; readonly info: BatchInfo }
   /** Map side: partial aggregation of a chunk, split by owner (stateless; any worker). */
-  | { readonly type: 'map'; readonly spec: PartitionSpec; readonly batch: IpcBytes; readonly seqBase: number; readonly info: BatchInfo; readonly partitions: number }
+  | { readonly type: 'map'; readonly spec: PartitionSpec; readonly batch: WireBatch; readonly seqBase: number; readonly info: BatchInfo; readonly partitions: number }
   /** Reduce side: one chunk's partial result for this partition. */
   | {
       readonly type: 'merge';
       readonly opKey: string;
-      readonly partial: IpcBytes | null;
-      readonly lateKeys: IpcBytes | null;
+      readonly partial: WireBatch | null;
+      readonly lateKeys: WireBatch | null;
       readonly lateRows: number;
       readonly info: BatchInfo;
     }
@@ -46,14 +45,14 @@ export type WorkerTask =
       readonly partitions: number;
     }
   /** Loads state rows handed over by the engine (state moving from the main thread to workers). */
-  | { readonly type: 'load'; readonly opKey: string; readonly rows: IpcBytes | null }
+  | { readonly type: 'load'; readonly opKey: string; readonly rows: WireBatch | null }
   | { readonly type: 'purge'; readonly opKey: string; readonly dir: string; readonly minVersion: number }
   | { readonly type: 'drop'; readonly opKey: string };
 
 export type WorkerResult =
   | { readonly type: 'ok' }
-  | { readonly type: 'partials'; readonly partials: (IpcBytes | null)[]; readonly lateKeys: (IpcBytes | null)[]; readonly lateRows: number }
-  | { readonly type: 'finished'; readonly output: IpcBytes | null; readonly metrics: PartitionMetrics };
+  | { readonly type: 'partials'; readonly partials: (WireBatch | null)[]; readonly lateKeys: (WireBatch | null)[]; readonly lateRows: number }
+  | { readonly type: 'finished'; readonly output: WireBatch | null; readonly metrics: PartitionMetrics };
 
 /** A task with its optional test fault. */
 export interface WorkerMessage {

@@ -10,7 +10,7 @@ import { partitionIds } from '../kernels/hash-kernel.js';
 import { concatVecs, gatherBatch } from '../kernels/select-kernel.js';
 import { StateStore } from '../state/state-store.js';
 import { batchFromVecs, columnVec } from '../types/values.js';
-import { fromIpc, toIpc } from './ipc.js';
+import { fromWire, toWire } from './wire.js';
 import type { WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
 
 const partitions = new Map<string, { op: PartitionOperator; spec: PartitionSpec; forceSnapshot: boolean }>();
@@ -58,25 +58,27 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
       get(task.opKey).op.startBatch(task.info);
       return { type: 'ok' };
     case 'absorb':
-      get(task.opKey).op.absorb(fromIpc(task.batch), task.seqBase, task.info);
+      get(task.opKey).op.absorb(fromWire(task.batch), task.seqBase, task.info);
       return { type: 'ok' };
     case 'map': {
-      const r = makePartition(task.spec).partial(fromIpc(task.batch), task.seqBase, task.info, task.partitions);
+      const op = makePartition(task.spec);
+      const r = op.partial(fromWire(task.batch), task.seqBase, task.info, task.partitions);
+      const lateSchema = { fields: op.stateSchema.fields.slice(0, op.stateKeyCount) };
       return {
         type: 'partials',
-        partials: r.partials.map((b) => (b ? toIpc(b) : null)),
-        lateKeys: r.lateKeys.map((b) => (b ? toIpc(b) : null)),
+        partials: r.partials.map((b) => (b ? toWire(b, op.partialSchema) : null)),
+        lateKeys: r.lateKeys.map((b) => (b ? toWire(b, lateSchema) : null)),
         lateRows: r.lateRows,
       };
     }
     case 'merge': {
       const op = get(task.opKey).op as PartitionOperator & { absorbPartial(p: RecordBatch | null, l: RecordBatch | null, n: number, info?: unknown): void };
-      op.absorbPartial(task.partial ? fromIpc(task.partial) : null, task.lateKeys ? fromIpc(task.lateKeys) : null, task.lateRows, task.info);
+      op.absorbPartial(task.partial ? fromWire(task.partial) : null, task.lateKeys ? fromWire(task.lateKeys) : null, task.lateRows, task.info);
       return { type: 'ok' };
     }
     case 'finish': {
       const { output, metrics } = get(task.opKey).op.finish(task.info);
-      return { type: 'finished', output: output ? toIpc(output) : null, metrics };
+      return { type: 'finished', output: output ? toWire(output, get(task.opKey).op.outputSchema) : null, metrics };
     }
     case 'commit': {
       const p = get(task.opKey);
@@ -98,7 +100,7 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
     }
     case 'load': {
       const p = get(task.opKey);
-      p.op.restore(task.rows ? fromIpc(task.rows) : null);
+      p.op.restore(task.rows ? fromWire(task.rows) : null);
       p.forceSnapshot = true;
       return { type: 'ok' };
     }

@@ -78,6 +78,12 @@ export class AggregatePartition implements PartitionOperator {
     this.windowSlots = analysis.window?.kind === 'time' ? 1 : 0;
   }
 
+  get partialSchema(): Schema {
+    return this.stateSchema;
+  }
+  get outputSchema(): Schema {
+    return this.analysis.schema;
+  }
   get stateSchema(): Schema {
     return this.state.stateSchema;
   }

@@ -46,6 +46,12 @@ export class DedupPartition implements PartitionOperator {
     });
   }
 
+  get partialSchema(): Schema {
+    return this.inputSchema;
+  }
+  get outputSchema(): Schema {
+    return this.inputSchema;
+  }
   get stateSchema(): Schema {
     return this.state.stateSchema;
   }

@@ -41,6 +41,10 @@ export interface PartitionOperator {
   /** State rows: key columns first (`stateKeyCount` of them), then values. */
   readonly stateSchema: Schema;
   readonly stateKeyCount: number;
+  /** The rows `finish` emits. */
+  readonly outputSchema: Schema;
+  /** The rows `partial` sends each owner (state rows, or input rows for dedup); late keys are state key columns. */
+  readonly partialSchema: Schema;
   /** Before the first input of a batch. */
   startBatch(info: BatchInfo): void;
   /** Folds raw input rows (of the operator's input schema) into the state. */

@@ -39,6 +39,12 @@ export class SessionPartition implements PartitionOperator {
     );
   }
 
+  get partialSchema(): Schema {
+    return this.stateSchema;
+  }
+  get outputSchema(): Schema {
+    return this.analysis.schema;
+  }
   get stateSchema(): Schema {
     return this.state.stateSchema;
   }

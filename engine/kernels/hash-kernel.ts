@@ -278,6 +278,9 @@ function hashKeyRows(kw: Int32Array, rows: number, W2: number, out: Int32Array):
   }
 }
 
+/** Rows whose slots and keys `findOrInsert` touches ahead of probing them. */
+const PREFETCH = 256;
+
 /**
  * Composite keys → dense group ids. A key is `width` doubles; ids are assigned in first-seen order. Removal is by
  * `compact(keep)`, which rebuilds the table and returns the old→new id map for the accumulators.
@@ -297,6 +300,8 @@ export class GroupTable {
   size = 0;
   /** Scratch of `findOrInsert`: the hash of each input row. */
   private rowHashes = new Int32Array(0);
+  /** Where the prefetching loads of `findOrInsert` land (kept, so the compiler cannot drop them). */
+  private touched = 0;
 
   constructor(width: number, capacity = 1024) {
     this.width = width;
@@ -305,7 +310,7 @@ export class GroupTable {
     this.keys = new Float64Array(cap * width);
     this.words = new Int32Array(this.keys.buffer);
     this.hashes = new Int32Array(cap);
-    this.slots = new Int32Array(cap * 2);
+    this.slots = new Int32Array(cap * 4);
     this.mask = cap * 2 - 1;
   }
 
@@ -330,16 +335,19 @@ export class GroupTable {
     this.rehash(cap * 2);
   }
 
+  /** Rebuilds the slot array with `slotCap` slots (a power of two). */
   private rehash(slotCap: number): void {
-    this.slots = new Int32Array(slotCap);
+    this.slots = new Int32Array(slotCap * 2);
     this.mask = slotCap - 1;
     const mask = this.mask;
     const slots = this.slots;
     const hashes = this.hashes;
     for (let g = 0; g < this.size; g++) {
-      let s = hashes[g]! & mask;
-      while (slots[s] !== 0) s = (s + 1) & mask;
-      slots[s] = g + 1;
+      const h = hashes[g]!;
+      let s = h & mask;
+      while (slots[2 * s] !== 0) s = (s + 1) & mask;
+      slots[2 * s] = g + 1;
+      slots[2 * s + 1] = h;
     }
   }
 
@@ -363,12 +371,24 @@ export class GroupTable {
     if (this.rowHashes.length < rows) this.rowHashes = new Int32Array(Math.max(rows, 1024));
     const rh = this.rowHashes;
     hashKeyRows(kw, rows, W2, rh);
+    let touched = 0;
     for (let i = 0; i < rows; i++) {
+      if ((i & (PREFETCH - 1)) === 0) {
+        // Touch the next rows' slots, then their groups' keys, in loops of independent loads: the cache misses
+        // overlap there instead of stalling the probe loop one by one.
+        const end = Math.min(rows, i + PREFETCH);
+        for (let j = i; j < end; j++) touched ^= slots[2 * (rh[j]! & mask)]!;
+        for (let j = i; j < end; j++) {
+          const g = slots[2 * (rh[j]! & mask)]!;
+          if (g !== 0) touched ^= words[(g - 1) * W2]!;
+        }
+      }
       const base = i * W2;
       const h = rh[i]!;
       let s = h & mask;
       for (;;) {
-        const g = slots[s]!;
+        // A slot is (group id + 1, hash): one cache line answers most probes without touching the group's key.
+        const g = slots[2 * s]!;
         if (g === 0) {
           if (size === cap) {
             this.size = size;
@@ -379,17 +399,18 @@ export class GroupTable {
             words = this.words;
             cap = hashes.length;
             s = h & mask;
-            while (slots[s] !== 0) s = (s + 1) & mask;
+            while (slots[2 * s] !== 0) s = (s + 1) & mask;
           }
           const id = size++;
           hashes[id] = h;
           const kb = id * W2;
           for (let w = 0; w < W2; w++) words[kb + w] = kw[base + w]!;
-          slots[s] = id + 1;
+          slots[2 * s] = id + 1;
+          slots[2 * s + 1] = h;
           out[i] = id;
           break;
         }
-        if (hashes[g - 1] === h) {
+        if (slots[2 * s + 1] === h) {
           const kb = (g - 1) * W2;
           let w = 0;
           while (w < W2 && words[kb + w] === kw[base + w]) w++;
@@ -402,6 +423,7 @@ export class GroupTable {
       }
     }
     this.size = size;
+    this.touched = touched;
     return size - before;
   }
 
@@ -418,9 +440,9 @@ export class GroupTable {
       let s = h & this.mask;
       out[i] = -1;
       for (;;) {
-        const g = this.slots[s]!;
+        const g = this.slots[2 * s]!;
         if (g === 0) break;
-        if (this.hashes[g - 1] === h) {
+        if (this.slots[2 * s + 1] === h) {
           const kb = (g - 1) * W2;
           let same = true;
           for (let w = 0; w < W2; w++) {
@@ -457,7 +479,7 @@ export class GroupTable {
       } else remap[g] = -1;
     }
     this.size = next;
-    this.rehash(this.slots.length);
+    this.rehash(this.slots.length / 2);
     return remap;
   }
 

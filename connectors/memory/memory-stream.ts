@@ -21,6 +21,7 @@ export class MemoryStream {
   readonly schema: Schema;
   readonly id = counter++;
   private readonly batches: RecordBatch[] = [];
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly session: Session,
@@ -32,13 +33,25 @@ export class MemoryStream {
   /** Appends rows (plain objects converted to the schema); returns the new offset. @example input.addData([{ value: 1 }]) */
   addData(rows: readonly Record<string, unknown>[]): number {
     this.batches.push(batchFromRows(rows, this.schema));
+    this.notify();
     return this.batches.length;
   }
 
   /** Appends ready-made Arrow batches (canonical layout). @example input.addBatches([batch]) */
   addBatches(batches: readonly RecordBatch[]): number {
     this.batches.push(...batches);
+    this.notify();
     return this.batches.length;
+  }
+
+  private notify(): void {
+    for (const l of this.listeners) l();
+  }
+
+  /** Calls `listener` after each `addData`/`addBatches`; returns the unsubscribe function. @example const off = input.onNewData(() => {}) */
+  onNewData(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Number of `addData` calls so far. */
@@ -81,6 +94,9 @@ class MemoryStreamSource implements StreamSource {
   }
   reportLatestOffset(): Offset | null {
     return this.stream.latest === 0 ? null : this.stream.latest;
+  }
+  onNewData(listener: () => void): () => void {
+    return this.stream.onNewData(listener);
   }
   async *getBatch(start: Offset | null, end: Offset): AsyncIterable<RecordBatch> {
     yield* this.stream.slice(start === null ? 0 : (start as number), end as number);

@@ -123,6 +123,11 @@ export class MicroBatchExecution {
   private lastBatchRan = false;
   private lastProgressAt = 0;
   private iteration = 0;
+  /** A source said data arrived since this iteration began (see `StreamSource.onNewData`). */
+  private newData = false;
+  /** Ends the current idle sleep early, while there is one. */
+  private wake: (() => void) | null = null;
+  private readonly unsubscribe: (() => void)[] = [];
   private idleIteration = -1;
   status: StreamingQueryStatus = { message: 'Initializing sources', isDataAvailable: false, isTriggerActive: false };
   private lockHeld = false;
@@ -272,6 +277,11 @@ export class MicroBatchExecution {
         const dir = this.paths.sourceDir(i);
         await fs.mkdir(dir, { recursive: true });
         await this.sources[i]!.source.open?.({ metadataDir: dir, index: i, queryId: this.id });
+        const off = this.sources[i]!.source.onNewData?.(() => {
+          this.newData = true;
+          this.wake?.();
+        });
+        if (off) this.unsubscribe.push(off);
       }
       await this.checkStateCompatibility();
       this.events.onStarted(this.id, this.runId);
@@ -281,6 +291,7 @@ export class MicroBatchExecution {
       }
       await this.loop(signal);
     } finally {
+      for (const off of this.unsubscribe.splice(0)) off();
       for (const s of this.sources) await s.source.stop?.().catch(() => {});
       await this.o.sink.close?.().catch(() => {});
       await this.pool?.destroy();
@@ -364,6 +375,7 @@ export class MicroBatchExecution {
     const clock = this.o.clock;
     while (!signal.aborted) {
       this.iteration++;
+      this.newData = false;
       const started = clock.now();
       this.status = { message: 'Getting offsets from sources', isDataAvailable: false, isTriggerActive: true };
       const tOffsets = performance.now();
@@ -403,8 +415,18 @@ export class MicroBatchExecution {
           const next = Math.floor(started / interval) * interval + interval;
           const wait = next - clock.now();
           if (wait > 0) await clock.sleep(wait, signal);
-        } else if (!(hasData || noData)) {
-          await clock.sleep(this.o.conf.pollingDelayMs, signal);
+        } else if (!(hasData || noData) && !this.newData) {
+          // Idle: poll again after pollingDelayMs, or as soon as a source says data arrived.
+          const woken = new AbortController();
+          const onStop = () => woken.abort();
+          signal.addEventListener('abort', onStop, { once: true });
+          this.wake = onStop;
+          try {
+            await clock.sleep(this.o.conf.pollingDelayMs, woken.signal);
+          } finally {
+            signal.removeEventListener('abort', onStop);
+            this.wake = null;
+          }
         }
       }
     }

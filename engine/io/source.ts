@@ -55,6 +55,12 @@ export interface StreamSource {
   commit?(end: Offset): Promise<void>;
   /** Per-batch numbers for progress (`sources[i].metrics`). */
   metrics?(end: Offset | null): Record<string, string>;
+  /**
+   * For sources that are told of new data (an in-process stream): calls `listener` when data arrives, so a query
+   * idling with a `processingTime: 0` trigger starts the next batch at once instead of after `pollingDelayMs`.
+   * Returns the unsubscribe function.
+   */
+  onNewData?(listener: () => void): () => void;
   stop?(): Promise<void>;
 }
 

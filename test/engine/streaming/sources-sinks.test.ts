@@ -210,6 +210,21 @@ describe('ManualClock and processAllAvailable', () => {
     expect(removed).toBe(12);
   });
 
+  it('an idle query starts the next batch as soon as a MemoryStream gets data, not after pollingDelayMs', async () => {
+    // With a stopped clock the idle poll would never end: only the source's wake-up can start batch 1.
+    const session = new Session({ clock: new ManualClock(0), conf: { pollingDelayMs: 60_000 } });
+    const input = new MemoryStream(session, { v: 'int' });
+    const q = input.toDF().writeStream.format('memory').queryName('woken').start();
+    input.addData([{ v: 1 }]);
+    await q.processAllAvailable();
+    await new Promise((r) => setTimeout(r, 50)); // the query is idle, asleep
+    input.addData([{ v: 2 }]);
+    await q.processAllAvailable();
+    expect((await session.table('woken').collect()).map((r) => r['v'])).toEqual([1, 2]);
+    expect(q.lastProgress?.batchId).toBe(1);
+    await q.stop();
+  }, 20_000);
+
   it('processAllAvailable returns at once on an idle query with nothing pending, even on a stopped clock', async () => {
     const session = new Session({ clock: new ManualClock(0) });
     const input = new MemoryStream(session, { v: 'int' });

@@ -3,7 +3,9 @@
 // delta-rs for the lake interop test), then runs every test with vitest. The Kafka broker is started by vitest's
 // global setup (test/setup/kafka-global-setup.ts). Extra arguments go to vitest, e.g. `npm test -- test/engine`.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const args = process.argv.slice(2);
 const ci = process.env.CI === 'true';
@@ -24,4 +26,12 @@ function run(cmd, cmdArgs, { optional = false, label } = {}) {
 run('npm', ['run', 'build'], { label: 'npm run build' });
 run('bash', ['test/setup/notebooks/setup.sh'], { optional: true, label: 'notebook kernel setup' });
 if (existsSync('test/setup/lakehouse/setup.sh')) run('bash', ['test/setup/lakehouse/setup.sh'], { optional: true, label: 'delta-rs setup' });
+// Every temporary folder of the tests (checkpoints, tables, the broker's log dir) goes under one folder of this run,
+// removed afterwards; a failed run keeps it for a look and prints where it is.
+const tmpRoot = mkdtempSync(join(tmpdir(), 'sluice-test-run-'));
+process.env.TMPDIR = tmpRoot;
+process.on('exit', (code) => {
+  if (code === 0) rmSync(tmpRoot, { recursive: true, force: true });
+  else console.error(`(the tests' temporary files are kept in ${tmpRoot})`);
+});
 run('npx', ['vitest', 'run', '--config', 'test/vitest.config.ts', ...args], { label: `vitest run ${args.join(' ')}` });

@@ -4,7 +4,11 @@
  * with a discarding sink, with parallelism 1 and 2, each in its own child process (clean peak RSS). The same bids are
  * written once to Parquet and the same queries run in DuckDB with 1 and 2 threads.
  *
- *   npx tsx test/bench/nexmark.ts [--quick] [--events N] [--json out.json]
+ *   npx tsx test/bench/nexmark.ts [--quick] [--events N] [--repeat R] [--queries=q5,q7] [--json out.json]
+ *
+ * Each sluice configuration runs R times (default 2, 1 with --quick) and the best rate counts. "2 copies of p=1"
+ * runs two single-threaded children at once and divides their summed rate by the p=1 rate: how far this machine
+ * scales the query's own work over two cores, the ceiling for the p=2 speed-up.
  *
  * Queries (Nexmark numbering; the Flink SQL forms adapted to sluice):
  *   q0  pass-through (every bid column)
@@ -16,8 +20,8 @@
  *   q11 bidder sessions (10 s gap): bids per session
  *   q12 processing-time 10 s windows per bidder (window over the batch timestamp)
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordBatch } from 'apache-arrow';
@@ -207,6 +211,7 @@ async function child(query: string, parallelism: number, events: number, batchRo
   for (const pr of q.recentProgress) for (const [k, v] of Object.entries(pr.durationMs)) phaseTotals[k] = (phaseTotals[k] ?? 0) + v;
   if (process.env.NEXMARK_PHASES) console.error(JSON.stringify({ batches: q.recentProgress.length, phaseTotals, partitions: q.lastProgress?.stateOperators.map((o) => o.numShufflePartitions) }));
   await q.stop();
+  rmSync(ckpt, { recursive: true, force: true });
   const rss = peakRss;
   console.log(JSON.stringify({ query, parallelism, events: timedEvents, bids, ms, eventsPerSec: (timedEvents / ms) * 1000, rss, out: sink.rows }));
 }
@@ -233,6 +238,8 @@ async function main(): Promise<void> {
   const ei = args.indexOf('--events');
   const events = ei >= 0 ? Number(args[ei + 1]) : quick ? 2_000_000 : 10_000_000;
   const batchRows = 131_072;
+  const ri = args.indexOf('--repeat');
+  const repeat = ri >= 0 ? Number(args[ri + 1]) : quick ? 1 : 2;
   const ci = args.indexOf('--child');
   if (ci >= 0) {
     await child(args[ci + 1]!, Number(args[ci + 2]), events, batchRows);
@@ -261,18 +268,34 @@ async function main(): Promise<void> {
       if (!line) throw new Error(`${name} p=${p} failed: ${r.stderr.slice(-2000)}`);
       return JSON.parse(line) as { eventsPerSec: number; rss: number; bids: number; out: number };
     };
-    const p1 = run(1);
-    const p2 = run(2);
+    // Best of `repeat` rounds, interleaved (p=1, p=2, two copies of p=1 at once), so a slow spell of the (shared)
+    // machine hits every configuration alike rather than one.
+    type Run = ReturnType<typeof run>;
+    const best = (a: Run | null, b: Run) => (a === null || b.eventsPerSec > a.eventsPerSec ? b : a);
+    let p1: Run | null = null;
+    let p2: Run | null = null;
+    let pairRate = 0;
+    for (let round = 0; round < repeat; round++) {
+      p1 = best(p1, run(1));
+      p2 = best(p2, run(2));
+      // The machine's own ceiling for this query: two single-threaded copies at once, each on its own core. Their
+      // summed rate over one copy's rate bounds any 2-worker speed-up (memory and caches are shared).
+      const pair = await Promise.all([childAsync(name, 1, events), childAsync(name, 1, events)]);
+      pairRate = Math.max(pairRate, pair[0]!.eventsPerSec + pair[1]!.eventsPerSec);
+    }
+    if (p1 === null || p2 === null) throw new Error('no rounds');
+    const ceiling = pairRate / p1.eventsPerSec;
     const d1 = await duckdb(parquet, 1, q.sql);
     const d2 = await duckdb(parquet, 2, q.sql);
     const duck1 = (events / d1) * 1000;
     const duck2 = (events / d2) * 1000;
-    results.push({ query: name, p1, p2, duck1, duck2 });
+    results.push({ query: name, p1, p2, ceiling, duck1, duck2 });
     rows.push([
       name,
       fmt(p1.eventsPerSec),
       fmt(p2.eventsPerSec),
       `${(p2.eventsPerSec / p1.eventsPerSec).toFixed(2)}×`,
+      `${ceiling.toFixed(2)}×`,
       `${Math.round(p1.rss / 2 ** 20)} / ${Math.round(p2.rss / 2 ** 20)}`,
       fmt(duck1),
       fmt(duck2),
@@ -280,10 +303,29 @@ async function main(): Promise<void> {
     ]);
     console.error(`done ${name}`);
   }
-  const header = ['query', 'sluice p=1 ev/s', 'sluice p=2 ev/s', 'speed-up', 'peak RSS MB (p1/p2)', 'DuckDB 1t ev/s', 'DuckDB 2t ev/s', 'sluice/DuckDB (1/2)'];
+  const header = ['query', 'sluice p=1 ev/s', 'sluice p=2 ev/s', 'speed-up', '2 copies of p=1', 'peak RSS MB (p1/p2)', 'DuckDB 1t ev/s', 'DuckDB 2t ev/s', 'sluice/DuckDB (1/2)'];
   printTable(`Nexmark, ${events.toLocaleString()} events (bids: 92 %), 2 cores`, header, rows);
   const ji = args.indexOf('--json');
   if (ji >= 0) writeFileSync(args[ji + 1]!, JSON.stringify(results, null, 2));
+}
+
+/** One child run without blocking the event loop (so two can run at once). */
+function childAsync(name: string, p: number, events: number): Promise<{ eventsPerSec: number }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', name, String(p), '--events', String(events)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('error', reject);
+    c.on('close', () => {
+      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+      if (!line) reject(new Error(`${name} p=${p} failed: ${err.slice(-2000)}`));
+      else resolve(JSON.parse(line) as { eventsPerSec: number });
+    });
+  });
 }
 
 function fmt(v: number): string {

@@ -33,6 +33,8 @@ export class KeyCodec {
   readonly width: number;
   private readonly kinds: SlotKind[];
   private readonly dicts: (StringDict | null)[];
+  /** The buffer `encode` returns views of (one per codec: no allocation per batch). */
+  private scratch = new Float64Array(0);
 
   constructor(readonly types: readonly DataType[]) {
     this.kinds = types.map(slotKind);
@@ -42,12 +44,15 @@ export class KeyCodec {
 
   /**
    * Encodes `m` key rows: row `i` takes its values from row `rows[i]` (or `i`) of each key column. A column given as a
-   * `Float64Array` is read directly by position `i` (e.g. window starts already expanded per row).
+   * `Float64Array` is read directly by position `i` (e.g. window starts already expanded per row). The result is a
+   * view of the codec's own buffer, valid until its next `encode`: hand it to a `GroupTable` (which copies keys).
    */
   encode(cols: readonly (Vec | Float64Array)[], rows: Int32Array | null, m: number): Float64Array {
     const W = this.width;
-    const out = new Float64Array(m * W);
-    const words = new Int32Array(out.buffer);
+    if (this.scratch.length < m * W) this.scratch = new Float64Array(Math.max(m * W, this.scratch.length * 2));
+    const out = this.scratch.subarray(0, m * W);
+    out.fill(0);
+    const words = new Int32Array(out.buffer, 0, m * W * 2);
     const nullSlot = W - 1;
     for (let c = 0; c < cols.length; c++) {
       const col = cols[c]!;

@@ -17,9 +17,8 @@
 import type { RecordBatch } from 'apache-arrow';
 import { makePartition, projectSpec, type BatchInfo, type PartitionMetrics, type PartitionOperator, type PartitionSpec } from '../physical/partitions/index.js';
 import { partitionIds } from '../kernels/hash-kernel.js';
-import { gatherBatch } from '../kernels/select-kernel.js';
 import { StateStore } from '../state/state-store.js';
-import { fromWire, toWire, wireTransferables } from './wire.js';
+import { fromWire, gatherToWire, toWire, wireTransferables } from './wire.js';
 import type { WorkerPool } from './pool.js';
 import { keepPartition, loadState } from './worker.js';
 import { columnVec } from '../types/values.js';
@@ -196,7 +195,7 @@ export class PartitionRunner {
     sels.forEach((sel, p) => {
       if (sel.length === 0) return;
       // The gather renumbers rows; first/last compare (seqBase + row), and sequences stay increasing per partition.
-      const wire = toWire(gatherBatch(shipped, spec.inputSchema, sel), spec.inputSchema);
+      const wire = gatherToWire(shipped, spec.inputSchema, sel);
       this.enqueue(p, () => pool.run(p, { type: 'absorb', opKey: this.opKey, batch: wire, seqBase: seqBase + sel[0]!, info }, wireTransferables([wire])));
     });
     this.inflight.push(Promise.all(this.chains).then(() => {}));

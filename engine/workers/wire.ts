@@ -10,6 +10,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { Schema } from '../types/data-type.js';
 import { batchFromVecs, columnVec } from '../types/values.js';
 import type { Vec } from '../kernels/vec.js';
+import { gatherVec } from '../kernels/select-kernel.js';
 
 /** One batch on the wire: its schema, row count and one `Vec` per field, each typed array owning its buffer. */
 export interface WireBatch {
@@ -84,6 +85,21 @@ function collect(v: Vec, out: ArrayBuffer[]): void {
  */
 export function toWire(batch: RecordBatch, schema: Schema, from = 0, to = batch.numRows): WireBatch {
   return { schema, length: to - from, vecs: schema.fields.map((_, i) => sliceVec(columnVec(batch, schema, i), from, to)) };
+}
+
+/**
+ * The rows `sel` of a batch as a `WireBatch`, gathered straight into fresh buffers (one copy, not a gather and then a
+ * copy for the wire).
+ *
+ * @example
+ * const w = gatherToWire(batch, schema, Int32Array.of(0, 5, 7));
+ */
+export function gatherToWire(batch: RecordBatch, schema: Schema, sel: Int32Array): WireBatch {
+  let identity = sel.length === batch.numRows;
+  for (let i = 0; identity && i < sel.length; i++) identity = sel[i] === i;
+  // An identity gather would hand out the batch's own arrays: copy those instead.
+  if (identity) return toWire(batch, schema);
+  return { schema, length: sel.length, vecs: schema.fields.map((_, i) => gatherVec(columnVec(batch, schema, i), sel)) };
 }
 
 /**

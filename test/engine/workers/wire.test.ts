@@ -1,6 +1,6 @@
 import { tableFromIPC, tableToIPC, Table } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { fromWire, toWire, wireTransferables } from '../../../engine/workers/wire.js';
+import { fromWire, gatherToWire, toWire, wireTransferables } from '../../../engine/workers/wire.js';
 import { field, schemaOf, structType, type ArrayType } from '../../../engine/types/data-type.js';
 import { batchFromRows, batchFromVecs, columnVec, rowsFromBatch as rowsOf } from '../../../engine/types/values.js';
 import { numVec, vecFromData } from '../../../engine/kernels/vec.js';
@@ -42,6 +42,17 @@ describe('WireBatch (batches between threads as raw column buffers)', () => {
       const received = structuredClone(wire, { transfer: wireTransferables([wire]) });
       expect(wire.vecs.every((v) => v.kind !== 'num' || v.values.length === 0)).toBe(true);
       expect(rowsOf(fromWire(received), schema)).toEqual(before.slice(a, b));
+    }
+    expect(rowsOf(batch, schema)).toEqual(before);
+  });
+
+  it('gathers chosen rows straight into a wire batch, copying (never handing out) the source on an identity pick', () => {
+    const batch = batchFromRows(rows, schema);
+    const before = rowsOf(batch, schema);
+    for (const sel of [Int32Array.of(7, 0, 4, 4), Int32Array.from(before.keys())]) {
+      const wire = gatherToWire(batch, schema, sel);
+      const received = structuredClone(wire, { transfer: wireTransferables([wire]) });
+      expect(rowsOf(fromWire(received), schema)).toEqual([...sel].map((i) => before[i]));
     }
     expect(rowsOf(batch, schema)).toEqual(before);
   });

@@ -195,6 +195,12 @@ async function child(query: string, parallelism: number, events: number, batchRo
   // Warm-up: the first input batch (starts the workers when parallel) runs outside the timing.
   input.addBatches([batches[0]!]);
   await q.processAllAvailable();
+  if (process.env.NEXMARK_SYNC) {
+    // Run with a twin (the "2 copies" ceiling): say ready, then start timing when the parent says go.
+    process.stdout.write('ready\n');
+    await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+    process.stdin.pause();
+  }
   const timedEvents = generated - batchRows;
   // Peak RSS sampled in this process (ru_maxrss would include the parent's pages from before exec).
   let peakRss = process.memoryUsage().rss;
@@ -280,7 +286,7 @@ async function main(): Promise<void> {
       p2 = best(p2, run(2));
       // The machine's own ceiling for this query: two single-threaded copies at once, each on its own core. Their
       // summed rate over one copy's rate bounds any 2-worker speed-up (memory and caches are shared).
-      const pair = await Promise.all([childAsync(name, 1, events), childAsync(name, 1, events)]);
+      const pair = await twins(name, events);
       pairRate = Math.max(pairRate, pair[0]!.eventsPerSec + pair[1]!.eventsPerSec);
     }
     if (p1 === null || p2 === null) throw new Error('no rounds');
@@ -309,23 +315,39 @@ async function main(): Promise<void> {
   if (ji >= 0) writeFileSync(args[ji + 1]!, JSON.stringify(results, null, 2));
 }
 
-/** One child run without blocking the event loop (so two can run at once). */
-function childAsync(name: string, p: number, events: number): Promise<{ eventsPerSec: number }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', name, String(p), '--events', String(events)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('error', reject);
-    c.on('close', () => {
-      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-      if (!line) reject(new Error(`${name} p=${p} failed: ${err.slice(-2000)}`));
-      else resolve(JSON.parse(line) as { eventsPerSec: number });
-    });
-  });
+/**
+ * Two single-threaded children of one query whose timed parts start together: each generates its input and warms
+ * up, says `ready`, and starts timing when both are ready.
+ */
+function twins(name: string, events: number): Promise<{ eventsPerSec: number }[]> {
+  let ready = 0;
+  const children = [0, 1].map(() =>
+    spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', name, '1', '--events', String(events)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, NEXMARK_SYNC: '1' },
+    }),
+  );
+  return Promise.all(
+    children.map(
+      (c) =>
+        new Promise<{ eventsPerSec: number }>((resolve, reject) => {
+          let out = '';
+          let err = '';
+          c.stdout.on('data', (d: Buffer) => {
+            const before = out;
+            out += d.toString();
+            if (!before.includes('ready\n') && out.includes('ready\n') && ++ready === 2) for (const t of children) t.stdin.write('go\n');
+          });
+          c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+          c.on('error', reject);
+          c.on('close', () => {
+            const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+            if (!line) reject(new Error(`${name} (twin) failed: ${err.slice(-2000)}`));
+            else resolve(JSON.parse(line) as { eventsPerSec: number });
+          });
+        }),
+    ),
+  );
 }
 
 function fmt(v: number): string {

@@ -16,6 +16,12 @@ export interface SessionConf {
   pollingDelayMs: number;
   /** Minimum rows of a batch before it is split across workers (default 65536). */
   parallelThresholdRows: number;
+  /**
+   * A streaming query's stateful operator first runs on the calling thread, timed; it moves to the workers only if
+   * it costs at least this many nanoseconds per input row there (default 150), since handing rows to a worker
+   * costs more than a cheaper operator saves. 0: move as soon as a batch has `parallelThresholdRows` rows.
+   */
+  parallelMinRowNs: number;
   /** Emit an idle progress event at most this often, ms (default 10000). */
   noDataProgressEventIntervalMs: number;
 }
@@ -28,6 +34,7 @@ const DEFAULTS: SessionConf = {
   stateSnapshotInterval: 10,
   pollingDelayMs: 10,
   parallelThresholdRows: 65536,
+  parallelMinRowNs: 150,
   noDataProgressEventIntervalMs: 10_000,
 };
 
@@ -78,7 +85,7 @@ export class RuntimeConf {
     if (typeof def === 'number') {
       v = typeof value === 'string' ? Number(value.replace(/ms$/, '')) : value;
       const infiniteOk = k === 'parallelThresholdRows' && v === Infinity;
-      if (typeof v !== 'number' || (!Number.isFinite(v) && !infiniteOk) || v < (k === 'pollingDelayMs' || k === 'parallelThresholdRows' ? 0 : 1)) {
+      if (typeof v !== 'number' || (!Number.isFinite(v) && !infiniteOk) || v < (k === 'pollingDelayMs' || k === 'parallelThresholdRows' || k === 'parallelMinRowNs' ? 0 : 1)) {
         throw new ConfError(`Setting '${key}' needs a positive number, got ${JSON.stringify(value)}.`);
       }
       if (k !== 'pollingDelayMs' && !infiniteOk) v = Math.floor(v as number);

@@ -32,6 +32,8 @@ export async function* executeBatch(
     workers: {
       parallelism: parallel.parallelism,
       thresholdRows: parallel.thresholdRows,
+      // One batch: nothing to time it by first, so a big input is split at once.
+      minRowNs: 0,
       pool: () => (pool ??= new WorkerPool(parallel.parallelism)),
     },
   };

@@ -147,6 +147,7 @@ export class MicroBatchExecution {
     this.workers = {
       parallelism: o.conf.parallelism,
       thresholdRows: o.conf.parallelThresholdRows,
+      minRowNs: o.conf.parallelMinRowNs,
       pool: () => (this.pool ??= new WorkerPool(o.conf.parallelism)),
     };
   }

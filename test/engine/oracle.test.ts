@@ -337,7 +337,7 @@ describe('Windowed aggregations agree with DuckDB on worker threads', () => {
   // One 120k-row batch and no threshold: partial aggregates cross threads as state rows and merge at their owners.
   let parallelDf: DataFrame;
   beforeAll(async () => {
-    const s = new Session({ conf: { parallelism: 2, parallelThresholdRows: 0 } });
+    const s = new Session({ conf: { parallelism: 2, parallelThresholdRows: 0, parallelMinRowNs: 0 } });
     parallelDf = s.createDataFrame(await s.createDataFrame(rows, SCHEMA).toBatches());
   });
   const cases: [string, string][] = [

@@ -62,7 +62,7 @@ async function run(
   restart?: { at: number; parallelism: number },
 ): Promise<string[]> {
   const ckpt = mkdtempSync(join(tmpdir(), 'sluice-par-'));
-  let session = new Session({ conf: { parallelism, parallelThresholdRows: threshold } });
+  let session = new Session({ conf: { parallelism, parallelThresholdRows: threshold, parallelMinRowNs: 0 } });
   let stream = new MemoryStream(session, SCHEMA);
   const rows: Record<string, unknown>[][] = [];
   const start = () => {
@@ -77,7 +77,7 @@ async function run(
     if (restart && i === restart.at) {
       await q.stop();
       // A new session and stream with the earlier batches replayed, so the restarted query sees the same offsets.
-      session = new Session({ conf: { parallelism: restart.parallelism, parallelThresholdRows: threshold } });
+      session = new Session({ conf: { parallelism: restart.parallelism, parallelThresholdRows: threshold, parallelMinRowNs: 0 } });
       const again = new MemoryStream(session, SCHEMA);
       for (let k = 0; k < i; k++) again.addData(input[k]!);
       stream = again;
@@ -115,7 +115,7 @@ describe('Parallel execution on worker threads', () => {
 
   it('a batch query gives the same rows with parallelism 1 and 2', async () => {
     const rows = input.flat();
-    const make = (p: number) => new Session({ conf: { parallelism: p, parallelThresholdRows: 100 } });
+    const make = (p: number) => new Session({ conf: { parallelism: p, parallelThresholdRows: 100, parallelMinRowNs: 0 } });
     for (const q of [QUERIES['tumbling']!.build, QUERIES['session']!.build]) {
       const a = await q(make(1).createDataFrame(rows, SCHEMA)).collect();
       const b = await q(make(2).createDataFrame(rows, SCHEMA)).collect();
@@ -128,7 +128,7 @@ describe('Parallel execution on worker threads', () => {
     const golden = await run(build, 'append', input, 1, Infinity);
     const ckpt = mkdtempSync(join(tmpdir(), 'sluice-crash-'));
     const out: Record<string, unknown>[][] = [];
-    const session = new Session({ conf: { parallelism: 2, parallelThresholdRows: 1 } });
+    const session = new Session({ conf: { parallelism: 2, parallelThresholdRows: 1, parallelMinRowNs: 0 } });
     const stream = new MemoryStream(session, SCHEMA);
     const start = () =>
       build(stream.toDF())
@@ -163,10 +163,42 @@ describe('Parallel execution on worker threads', () => {
   });
 });
 
+describe('Moving to the workers only when it pays', () => {
+  async function partitionsPerBatch(minRowNs: number): Promise<{ partitions: number[]; rows: string[] }> {
+    const session = new Session({ conf: { parallelism: 2, parallelThresholdRows: 10, parallelMinRowNs: minRowNs } });
+    const stream = new MemoryStream(session, SCHEMA);
+    const out: Record<string, unknown>[][] = [];
+    const build = QUERIES['tumbling']!.build;
+    const q = build(stream.toDF()).writeStream.foreachBatch(async (df, id) => {
+      out[id] = await df.collect();
+    }).outputMode('update').start();
+    const partitions: number[] = [];
+    for (const b of batches(5, 5, 40)) {
+      stream.addData(b);
+      await q.processAllAvailable();
+      partitions.push(q.lastProgress!.stateOperators[0]!.numShufflePartitions);
+    }
+    await q.stop();
+    return { partitions, rows: normalizeRows(out.flat()) };
+  }
+
+  it('times the operator inline first (its first call aside) and moves it when it costs at least parallelMinRowNs per row', async () => {
+    // Batch 0 runs cold code (not timed), batch 1 is timed, batch 2 starts on the workers.
+    const cheapEnough = await partitionsPerBatch(1);
+    expect(cheapEnough.partitions).toEqual([1, 1, 2, 2, 2]);
+    // No operator costs 10 s per row: it stays on the calling thread, with the same results.
+    const tooCheap = await partitionsPerBatch(1e10);
+    expect(tooCheap.partitions).toEqual([1, 1, 1, 1, 1]);
+    expect(tooCheap.rows).toEqual(cheapEnough.rows);
+    // 0 skips the timing: the first big batch moves.
+    expect((await partitionsPerBatch(0)).partitions).toEqual([2, 2, 2, 2, 2]);
+  });
+});
+
 describe('Errors from worker threads', () => {
   it('a failFast parse error inside a parallel aggregation keeps its class and names the batch row', async () => {
     const { EvaluationError, fromJson } = await import('../../../engine/index.js');
-    const s = new Session({ conf: { parallelism: 2, parallelThresholdRows: 0 } });
+    const s = new Session({ conf: { parallelism: 2, parallelThresholdRows: 0, parallelMinRowNs: 0 } });
     const rows = Array.from({ length: 100_000 }, (_, i) => ({ j: i === 50_000 ? '{bad' : `{"ts": ${i}}`, ts: i * 1000 }));
     const q = s
       .createDataFrame(rows, { j: 'string', ts: 'timestamp' })

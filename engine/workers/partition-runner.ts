@@ -108,11 +108,6 @@ export class PartitionRunner {
     return this.timedNs / this.timedRows >= w.minRowNs;
   }
 
-  /** Nanoseconds per input row of the timed inline calls (NaN before any). */
-  get inlineRowNs(): number {
-    return this.timedNs / this.timedRows;
-  }
-
   /** 1 while inline, else the number of worker partitions. */
   get partitions(): number {
     return this.pool ? this.pool.size : 1;

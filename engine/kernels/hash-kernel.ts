@@ -494,6 +494,25 @@ const f64 = new Float64Array(1);
 const f64w = new Int32Array(f64.buffer);
 
 /**
+ * The rows of each partition, in row order, from `partitionIds`' output.
+ *
+ * @example
+ * rowsByPartition(Int32Array.of(1, 0, 1), 2); // [Int32Array [1], Int32Array [0, 2]]
+ */
+export function rowsByPartition(ids: Int32Array, partitions: number): Int32Array[] {
+  const n = ids.length;
+  const counts = new Int32Array(partitions);
+  for (let i = 0; i < n; i++) counts[ids[i]!]!++;
+  const sels = Array.from(counts, (c) => new Int32Array(c));
+  const pos = new Int32Array(partitions);
+  for (let i = 0; i < n; i++) {
+    const p = ids[i]!;
+    sels[p]![pos[p]!++] = i;
+  }
+  return sels;
+}
+
+/**
  * The partition (0 … partitions−1) of each row by a hash of its key **values** (string bytes, number bits, the int64
  * of longs): stable across processes and runs, unlike dictionary ids, so state can be re-partitioned on restart and
  * partial aggregates meet their owner. No key columns: every row is partition 0.

@@ -124,7 +124,8 @@ export function gatherBatch(batch: RecordBatch, schema: Schema, sel: Int32Array)
   return batchFromVecs(schema, vecs, sel.length);
 }
 
-function isIdentity(sel: Int32Array): boolean {
+/** Whether a selection picks rows 0, 1, 2, … in order. @example isIdentity(Int32Array.of(0, 1)) // true */
+export function isIdentity(sel: Int32Array): boolean {
   for (let i = 0; i < sel.length; i++) if (sel[i] !== i) return false;
   return true;
 }

@@ -207,6 +207,10 @@ export function dataFromVec(v: Vec, type: DataType): Data {
   let out: Data;
   switch (v.kind) {
     case 'num': {
+      if ((type === 'long' || type === 'timestamp') && v.big === null) {
+        out = lazyInt64Data(arrowType, n, nullCount, nullBitmap, v.values);
+        break;
+      }
       let data: Float64Array | Int32Array | BigInt64Array;
       switch (type) {
         case 'double':
@@ -218,12 +222,7 @@ export function dataFromVec(v: Vec, type: DataType): Data {
           break;
         case 'long':
         case 'timestamp':
-          if (v.big === null) {
-            out = lazyInt64Data(arrowType, n, nullCount, nullBitmap, v.values);
-            vecCache.set(out, v);
-            return out;
-          }
-          data = v.big;
+          data = v.big!;
           break;
         default:
           throw new TypeError(`A numeric column cannot become ${String(type)}`);

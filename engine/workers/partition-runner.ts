@@ -18,7 +18,7 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import { makePartition, projectSpec, type BatchInfo, type PartitionMetrics, type PartitionOperator, type PartitionSpec } from '../physical/partitions/index.js';
-import { partitionIds } from '../kernels/hash-kernel.js';
+import { partitionIds, rowsByPartition } from '../kernels/hash-kernel.js';
 import { StateStore } from '../state/state-store.js';
 import { fromWire, gatherToWire, toWire, wireTransferables } from './wire.js';
 import type { WorkerPool } from './pool.js';
@@ -209,12 +209,7 @@ export class PartitionRunner {
       return;
     }
     // Split by key hash here; rows straight to their owners.
-    const ids = partitionIds(this.inputKeys(shipped, info, spec), null, n, P);
-    const counts = new Int32Array(P);
-    for (let i = 0; i < n; i++) counts[ids[i]!]!++;
-    const sels = Array.from(counts, (c) => new Int32Array(c));
-    const pos = new Int32Array(P);
-    for (let i = 0; i < n; i++) sels[ids[i]!]![pos[ids[i]!]!++] = i;
+    const sels = rowsByPartition(partitionIds(this.inputKeys(shipped, info, spec), null, n, P), P);
     sels.forEach((sel, p) => {
       if (sel.length === 0) return;
       // The gather renumbers rows; first/last compare (seqBase + row), and sequences stay increasing per partition.

@@ -10,7 +10,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { Schema } from '../types/data-type.js';
 import { batchFromVecs, columnVec } from '../types/values.js';
 import type { Vec } from '../kernels/vec.js';
-import { gatherVec } from '../kernels/select-kernel.js';
+import { gatherVec, isIdentity } from '../kernels/select-kernel.js';
 
 /** One batch on the wire: its schema, row count and one `Vec` per field, each typed array owning its buffer. */
 export interface WireBatch {
@@ -95,10 +95,8 @@ export function toWire(batch: RecordBatch, schema: Schema, from = 0, to = batch.
  * const w = gatherToWire(batch, schema, Int32Array.of(0, 5, 7));
  */
 export function gatherToWire(batch: RecordBatch, schema: Schema, sel: Int32Array): WireBatch {
-  let identity = sel.length === batch.numRows;
-  for (let i = 0; identity && i < sel.length; i++) identity = sel[i] === i;
   // An identity gather would hand out the batch's own arrays: copy those instead.
-  if (identity) return toWire(batch, schema);
+  if (sel.length === batch.numRows && isIdentity(sel)) return toWire(batch, schema);
   return { schema, length: sel.length, vecs: schema.fields.map((_, i) => gatherVec(columnVec(batch, schema, i), sel)) };
 }
 

@@ -6,7 +6,7 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import { makePartition, type PartitionOperator, type PartitionSpec } from '../physical/partitions/index.js';
-import { partitionIds } from '../kernels/hash-kernel.js';
+import { partitionIds, rowsByPartition } from '../kernels/hash-kernel.js';
 import { concatVecs, gatherBatch } from '../kernels/select-kernel.js';
 import { StateStore } from '../state/state-store.js';
 import { batchFromVecs, columnVec } from '../types/values.js';
@@ -26,10 +26,8 @@ export function keepPartition(op: PartitionOperator, rows: RecordBatch | null, p
   if (rows === null || rows.numRows === 0) return null;
   if (n <= 1) return rows;
   const schema = op.stateSchema;
-  const ids = partitionIds(op.partitionKeyColumns.map((c) => columnVec(rows, schema, c)), null, rows.numRows, n);
-  const sel: number[] = [];
-  for (let i = 0; i < ids.length; i++) if (ids[i] === partition) sel.push(i);
-  return sel.length === 0 ? null : gatherBatch(rows, schema, Int32Array.from(sel));
+  const sel = rowsByPartition(partitionIds(op.partitionKeyColumns.map((c) => columnVec(rows, schema, c)), null, rows.numRows, n), n)[partition]!;
+  return sel.length === 0 ? null : gatherBatch(rows, schema, sel);
 }
 
 /** Loads version `version` of several partition folders into one batch of state rows. */
@@ -77,8 +75,9 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
       return { type: 'ok' };
     }
     case 'finish': {
-      const { output, metrics } = get(task.opKey).op.finish(task.info);
-      return { type: 'finished', output: output ? toWire(output, get(task.opKey).op.outputSchema) : null, metrics };
+      const { op } = get(task.opKey);
+      const { output, metrics } = op.finish(task.info);
+      return { type: 'finished', output: output ? toWire(output, op.outputSchema) : null, metrics };
     }
     case 'commit': {
       const p = get(task.opKey);

@@ -6,7 +6,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { AggregateAnalysis } from '../../logical/analyzer.js';
 import { evaluate, type EvalEnv } from '../../kernels/expr-kernel.js';
-import { GroupTable, partitionIds } from '../../kernels/hash-kernel.js';
+import { GroupTable, partitionIds, rowsByPartition } from '../../kernels/hash-kernel.js';
 import { gatherBatch, gatherVec } from '../../kernels/select-kernel.js';
 import { assignWindows } from '../../kernels/window-kernel.js';
 import { WINDOW_TYPE, type Schema } from '../../types/data-type.js';
@@ -279,14 +279,6 @@ function identity(n: number): Int32Array {
 export function split(batch: RecordBatch, schema: Schema, keyColumns: readonly number[], partitions: number): (RecordBatch | null)[] {
   const n = batch.numRows;
   if (partitions <= 1) return [n > 0 ? batch : null];
-  const ids = partitionIds(keyColumns.map((c) => columnVec(batch, schema, c)), null, n, partitions);
-  const counts = new Int32Array(partitions);
-  for (let i = 0; i < n; i++) counts[ids[i]!]!++;
-  const sels = Array.from(counts, (c) => new Int32Array(c));
-  const pos = new Int32Array(partitions);
-  for (let i = 0; i < n; i++) {
-    const p = ids[i]!;
-    sels[p]![pos[p]!++] = i;
-  }
+  const sels = rowsByPartition(partitionIds(keyColumns.map((c) => columnVec(batch, schema, c)), null, n, partitions), partitions);
   return sels.map((sel) => (sel.length === 0 ? null : gatherBatch(batch, schema, sel)));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupTable, StringDict } from '../../../engine/kernels/hash-kernel.js';
+import { GroupTable, rowsByPartition, StringDict } from '../../../engine/kernels/hash-kernel.js';
 import { binVecFromArrays, strVecFromStrings } from '../../../engine/kernels/vec.js';
 
 /** Key rows of `width` doubles: row i is [f(i, 0), f(i, 1), …]. */
@@ -119,5 +119,11 @@ describe('StringDict', () => {
     const back = d.gather(Int32Array.of(2, 0, 1), Uint8Array.of(1, 1, 0), 'binary');
     expect([...back.offsets]).toEqual([0, 2, 5, 5]);
     expect([...back.bytes]).toEqual([0xc3, 0xbc, 0xff, 0x00, 0xc3]);
+  });
+});
+
+describe('rowsByPartition', () => {
+  it('lists each partition\'s rows in row order, empty partitions included', () => {
+    expect(rowsByPartition(Int32Array.of(2, 0, 2, 2, 0), 4).map((a) => [...a])).toEqual([[1, 4], [], [0, 2, 3], []]);
   });
 });

@@ -51,13 +51,19 @@ export function hashBytes(bytes: Uint8Array, a: number, b: number): number {
  * d.encode(strVecFromStrings(['b', 'a', null])); // Int32Array [1, 0, -1]
  */
 export class StringDict {
+  /** Values' bytes, each starting on a 4-byte boundary, zero-padded to one: compared a word at a time. */
   private arena = new Uint8Array(4096);
+  private arenaWords = new Int32Array(this.arena.buffer);
   private used = 0;
-  /** Bytes of id `i` are `arena[starts[i] … starts[i + 1])`. */
-  private starts = new Int32Array(1025);
+  /** Bytes of id `i` are `arena[starts[i] … starts[i] + lens[i])`. */
+  private starts = new Int32Array(1024);
+  private lens = new Int32Array(1024);
   private hashes = new Int32Array(1024);
-  private slots = new Int32Array(2048);
+  /** Slot `s` is (id + 1, hash) at `2s`, `2s + 1`: a probe compares hashes without a second array's cache line. */
+  private slots = new Int32Array(4096);
   private mask = 2047;
+  /** A row's bytes as little-endian words (zero-padded), filled while hashing, for the word-wise compare. */
+  private rowWords = new Int32Array(64);
   private strings: (string | undefined)[] = [];
   size = 0;
 
@@ -72,15 +78,16 @@ export class StringDict {
   valueOf(id: number): string {
     let s = this.strings[id];
     if (s === undefined) {
-      s = utf8Decoder.decode(this.arena.subarray(this.starts[id]!, this.starts[id + 1]!));
+      s = utf8Decoder.decode(this.bytesOf(id));
       this.strings[id] = s;
     }
     return s;
   }
 
-  /** The bytes of an id (a view: valid until the dictionary is dropped). */
+  /** The bytes of an id (a view: valid until the dictionary grows). */
   bytesOf(id: number): Uint8Array {
-    return this.arena.subarray(this.starts[id]!, this.starts[id + 1]!);
+    const p = this.starts[id]!;
+    return this.arena.subarray(p, p + this.lens[id]!);
   }
 
   idOf(s: string): number {
@@ -93,18 +100,15 @@ export class StringDict {
     const h = hashBytes(bytes, a, b);
     const len = b - a;
     const arena = this.arena;
-    const starts = this.starts;
     let s = h & this.mask;
     for (;;) {
-      const g = this.slots[s]!;
+      const g = this.slots[2 * s]!;
       if (g === 0) return this.add(bytes, a, b, h);
-      if (this.hashes[g - 1] === h) {
-        const p = starts[g - 1]!;
-        if (starts[g]! - p === len) {
-          let k = 0;
-          while (k < len && arena[p + k] === bytes[a + k]) k++;
-          if (k === len) return g - 1;
-        }
+      if (this.slots[2 * s + 1] === h && this.lens[g - 1] === len) {
+        const p = this.starts[g - 1]!;
+        let k = 0;
+        while (k < len && arena[p + k] === bytes[a + k]) k++;
+        if (k === len) return g - 1;
       }
       s = (s + 1) & this.mask;
     }
@@ -113,42 +117,50 @@ export class StringDict {
   private add(bytes: Uint8Array, a: number, b: number, h: number): number {
     const id = this.size++;
     const len = b - a;
-    if (this.used + len > this.arena.length) {
+    const padded = (len + 3) & ~3;
+    if (this.used + padded > this.arena.length) {
       let cap = this.arena.length * 2;
-      while (cap < this.used + len) cap *= 2;
+      while (cap < this.used + padded) cap *= 2;
       const next = new Uint8Array(cap);
       next.set(this.arena.subarray(0, this.used));
       this.arena = next;
+      this.arenaWords = new Int32Array(next.buffer);
     }
     this.arena.set(bytes.subarray(a, b), this.used);
-    this.used += len;
-    if (id + 1 >= this.starts.length) {
-      const st = new Int32Array(this.starts.length * 2);
+    if (id >= this.hashes.length) {
+      const cap = this.hashes.length * 2;
+      const st = new Int32Array(cap);
       st.set(this.starts);
       this.starts = st;
-    }
-    if (id >= this.hashes.length) {
-      const hs = new Int32Array(this.hashes.length * 2);
+      const ln = new Int32Array(cap);
+      ln.set(this.lens);
+      this.lens = ln;
+      const hs = new Int32Array(cap);
       hs.set(this.hashes);
       this.hashes = hs;
     }
-    this.starts[id + 1] = this.used;
+    this.starts[id] = this.used;
+    this.lens[id] = len;
     this.hashes[id] = h;
-    if (this.size * 2 > this.slots.length) {
-      const cap = this.slots.length * 2;
-      const slots = new Int32Array(cap);
+    this.used += padded;
+    if (this.size * 2 > this.mask + 1) {
+      const cap = (this.mask + 1) * 2;
+      const slots = new Int32Array(cap * 2);
       const mask = cap - 1;
       for (let g = 0; g < this.size; g++) {
-        let t = this.hashes[g]! & mask;
-        while (slots[t] !== 0) t = (t + 1) & mask;
-        slots[t] = g + 1;
+        const hg = this.hashes[g]!;
+        let t = hg & mask;
+        while (slots[2 * t] !== 0) t = (t + 1) & mask;
+        slots[2 * t] = g + 1;
+        slots[2 * t + 1] = hg;
       }
       this.slots = slots;
       this.mask = mask;
     } else {
       let t = h & this.mask;
-      while (this.slots[t] !== 0) t = (t + 1) & this.mask;
-      this.slots[t] = id + 1;
+      while (this.slots[2 * t] !== 0) t = (t + 1) & this.mask;
+      this.slots[2 * t] = id + 1;
+      this.slots[2 * t + 1] = h;
     }
     return id;
   }
@@ -160,12 +172,17 @@ export class StringDict {
     const offs = v.offsets;
     const bytes = v.bytes;
     const valid = v.valid;
-    // Hot loop: hashBytes and the probe inlined, table arrays in locals (reloaded after an insert).
+    let maxLen = 0;
+    for (let i = 0; i < n; i++) maxLen = Math.max(maxLen, offs[i + 1]! - offs[i]!);
+    if (this.rowWords.length * 4 < maxLen + 4) this.rowWords = new Int32Array((maxLen >> 2) + 2);
+    const rw = this.rowWords;
+    // Hot loop: hashBytes and the probe inlined, table arrays in locals (reloaded after an insert). The hash loop
+    // keeps the row's words, so a candidate is compared a word at a time against the padded arena.
     let slots = this.slots;
     let mask = this.mask;
-    let hashes = this.hashes;
     let starts = this.starts;
-    let arena = this.arena;
+    let lens = this.lens;
+    let aw = this.arenaWords;
     for (let i = 0; i < n; i++) {
       if (valid !== null && valid[i] === 0) {
         out[i] = -1;
@@ -176,8 +193,10 @@ export class StringDict {
       const len = b - a;
       let h = 0x9747b28c ^ len;
       let p = a;
+      let nw = 0;
       for (; p + 4 <= b; p += 4) {
         let k = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
+        rw[nw++] = k;
         k = Math.imul(k, 0xcc9e2d51);
         k = (k << 15) | (k >>> 17);
         h ^= Math.imul(k, 0x1b873593);
@@ -186,6 +205,8 @@ export class StringDict {
       }
       let tail = 0;
       for (let sh = 0; p < b; p++, sh += 8) tail |= bytes[p]! << sh;
+      rw[nw] = tail;
+      if ((len & 3) !== 0) nw++;
       tail = Math.imul(tail, 0xcc9e2d51);
       tail = (tail << 15) | (tail >>> 17);
       h ^= Math.imul(tail, 0x1b873593);
@@ -199,17 +220,15 @@ export class StringDict {
       let s = h & mask;
       let id = -1;
       for (;;) {
-        const g = slots[s]!;
+        const g = slots[2 * s]!;
         if (g === 0) break;
-        if (hashes[g - 1] === h) {
-          const q = starts[g - 1]!;
-          if (starts[g]! - q === len) {
-            let k = 0;
-            while (k < len && arena[q + k] === bytes[a + k]) k++;
-            if (k === len) {
-              id = g - 1;
-              break;
-            }
+        if (slots[2 * s + 1] === h && lens[g - 1] === len) {
+          const q = starts[g - 1]! >> 2;
+          let k = 0;
+          while (k < nw && aw[q + k] === rw[k]) k++;
+          if (k === nw) {
+            id = g - 1;
+            break;
           }
         }
         s = (s + 1) & mask;
@@ -218,9 +237,9 @@ export class StringDict {
         id = this.add(bytes, a, b, h);
         slots = this.slots;
         mask = this.mask;
-        hashes = this.hashes;
         starts = this.starts;
-        arena = this.arena;
+        lens = this.lens;
+        aw = this.arenaWords;
       }
       out[i] = id;
     }
@@ -231,17 +250,15 @@ export class StringDict {
   gather(ids: ArrayLike<number>, valid: Uint8Array | null, type: 'string' | 'binary'): StrVec {
     const n = ids.length;
     const offsets = new Int32Array(n + 1);
-    const starts = this.starts;
+    const lens = this.lens;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      if (valid === null || valid[i] === 1) {
-        const id = ids[i]!;
-        total += starts[id + 1]! - starts[id]!;
-      }
+      if (valid === null || valid[i] === 1) total += lens[ids[i]!]!;
       offsets[i + 1] = total;
     }
     const out = new Uint8Array(total);
     const arena = this.arena;
+    const starts = this.starts;
     for (let i = 0; i < n; i++) {
       const o = offsets[i]!;
       const len = offsets[i + 1]! - o;
@@ -253,16 +270,21 @@ export class StringDict {
 
   /** Bytes held. */
   get memoryBytes(): number {
-    return this.arena.byteLength + this.starts.byteLength + this.hashes.byteLength + this.slots.byteLength;
+    return this.arena.byteLength + this.starts.byteLength + this.lens.byteLength + this.hashes.byteLength + this.slots.byteLength;
   }
 }
 
-/** The group-table hash of each of `rows` key rows (`W2` 32-bit words each): murmur3 over the words. */
-function hashKeyRows(kw: Int32Array, rows: number, W2: number, out: Int32Array): void {
+/**
+ * The group-table hash of each of `rows` key rows (`W2` 32-bit words each): murmur3 over words `from` … `W2 − 1`.
+ *
+ * @example
+ * hashKeyRows(new Int32Array(keyMatrix.buffer), rows, width * 2, hashes, 0);
+ */
+export function hashKeyRows(kw: Int32Array, rows: number, W2: number, out: Int32Array, from: number): void {
   for (let i = 0; i < rows; i++) {
     const base = i * W2;
     let h = 0x2f1a3b4c;
-    for (let w = 0; w < W2; w++) {
+    for (let w = from; w < W2; w++) {
       let k = Math.imul(kw[base + w]!, 0xcc9e2d51);
       k = (k << 15) | (k >>> 17);
       h ^= Math.imul(k, 0x1b873593);
@@ -278,6 +300,24 @@ function hashKeyRows(kw: Int32Array, rows: number, W2: number, out: Int32Array):
   }
 }
 
+/**
+ * What an aggregation's state needs of a group table: composite keys (rows of `width` doubles) → dense group ids in
+ * first-seen order, the keys matrix by id, and removal by `compact`. `GroupTable` is the general one; `WindowGroupTable`
+ * (window-table.ts) keeps one small table per window start.
+ */
+export interface GroupIndex {
+  readonly width: number;
+  /** Row-major keys by group id (`width` doubles each). */
+  readonly keys: Float64Array;
+  readonly size: number;
+  readonly memoryBytes: number;
+  /** Group ids of `rows` key rows into `out`, inserting absent keys; returns how many were new. */
+  findOrInsert(keyMatrix: Float64Array, rows: number, out: Int32Array): number;
+  /** Keeps groups with `keep[id]` = 1, renumbered in order; returns old id → new id (-1: removed). */
+  compact(keep: Uint8Array): Int32Array;
+  clear(): void;
+}
+
 /** Rows whose slots and keys `findOrInsert` touches ahead of probing them. */
 const PREFETCH = 256;
 
@@ -290,7 +330,7 @@ const PREFETCH = 256;
  * const ids = new Int32Array(rows);
  * t.findOrInsert(keyMatrix, rows, ids);
  */
-export class GroupTable {
+export class GroupTable implements GroupIndex {
   readonly width: number;
   keys: Float64Array;
   private words: Int32Array;
@@ -370,7 +410,7 @@ export class GroupTable {
     // waiting for each cache miss after a burst of arithmetic.
     if (this.rowHashes.length < rows) this.rowHashes = new Int32Array(Math.max(rows, 1024));
     const rh = this.rowHashes;
-    hashKeyRows(kw, rows, W2, rh);
+    hashKeyRows(kw, rows, W2, rh, 0);
     let touched = 0;
     for (let i = 0; i < rows; i++) {
       if ((i & (PREFETCH - 1)) === 0) {

@@ -6,13 +6,17 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import { Accumulators, type AggSpec } from '../kernels/agg-kernel.js';
-import { GroupTable } from '../kernels/hash-kernel.js';
+import { GroupTable, type GroupIndex } from '../kernels/hash-kernel.js';
+import { WindowGroupTable } from '../kernels/window-table.js';
 import { KeyCodec } from '../kernels/key-codec.js';
 import { concatVecs } from '../kernels/select-kernel.js';
 import { nullVec, type NumVec, type Vec } from '../kernels/vec.js';
 import { field, schemaOf, type DataType, type Schema } from '../types/data-type.js';
 import { batchFromVecs, columnVec } from '../types/values.js';
 import { OP_DELETE, OP_PUT, deltaSchema } from './state-store.js';
+
+/** Name of the key slot that holds a time window's start (the first slot when there is one). */
+export const WINDOW_START_KEY = '__window_start';
 
 /** How an aggregation's keys are laid out in its state. */
 export interface AggregateLayout {
@@ -38,7 +42,7 @@ export interface AggregateLayout {
  */
 export class AggregateState {
   readonly codec: KeyCodec;
-  readonly table: GroupTable;
+  readonly table: GroupIndex;
   readonly acc: Accumulators;
   /** Event time of each group (NaN: never expires). */
   evt = new Float64Array(1024);
@@ -53,7 +57,8 @@ export class AggregateState {
 
   constructor(readonly layout: AggregateLayout) {
     this.codec = new KeyCodec(layout.keyTypes);
-    this.table = new GroupTable(this.codec.width);
+    // Time-windowed groups (window start first) get one small table per window: the open windows stay in cache.
+    this.table = layout.keyNames[0] === WINDOW_START_KEY ? new WindowGroupTable(this.codec.width) : new GroupTable(this.codec.width);
     this.acc = new Accumulators(layout.specs);
   }
 

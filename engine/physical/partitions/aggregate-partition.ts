@@ -12,7 +12,7 @@ import { assignWindows } from '../../kernels/window-kernel.js';
 import { WINDOW_TYPE, type Schema } from '../../types/data-type.js';
 import { batchFromVecs, columnVec } from '../../types/values.js';
 import type { NumVec, Vec } from '../../kernels/vec.js';
-import { AggregateState, type AggregateLayout } from '../../state/aggregate-state.js';
+import { AggregateState, WINDOW_START_KEY, type AggregateLayout } from '../../state/aggregate-state.js';
 import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
 
 /** The evaluation environment of a batch whose first row has arrival sequence `seqBase`. */
@@ -24,7 +24,7 @@ export function envOf(info: BatchInfo, seqBase: number): EvalEnv {
 export function aggregateLayout(a: AggregateAnalysis): AggregateLayout {
   const w = a.window;
   const hasTimeWindow = w !== null && w.kind === 'time';
-  const keyNames = [...(hasTimeWindow ? ['__window_start'] : []), ...a.keys.map((k) => k.name)];
+  const keyNames = [...(hasTimeWindow ? [WINDOW_START_KEY] : []), ...a.keys.map((k) => k.name)];
   const keyTypes = [...(hasTimeWindow ? (['timestamp'] as const) : []), ...a.keys.map((k) => k.type)];
   let eventTimeSlot: number | null = null;
   if (a.eventTime === 'window') eventTimeSlot = 0;

@@ -110,6 +110,19 @@ describe('StringDict', () => {
     expect(d.values).toEqual(['x', '', 'Zürich', 'new']);
   });
 
+  it('a StringDict tells apart values whose padded words are equal, and compares long values in full', () => {
+    const d = new StringDict();
+    const long = 'k'.repeat(1000);
+    const vals = ['abc', 'abc\u0000', 'abcd', 'abcd\u0000', '', '\u0000', long, `${long}x`, `${long.slice(1)}x`, `x${long.slice(1)}`];
+    const ids = d.encode(strVecFromStrings([...vals, ...vals.slice().reverse()]));
+    expect([...ids]).toEqual([...vals.map((_, i) => i), ...vals.map((_, i) => vals.length - 1 - i)]);
+    expect(d.values).toEqual(vals);
+    // A fresh dictionary that saw the values one by one agrees with the batch encoding.
+    const e = new StringDict();
+    expect(vals.map((v) => e.idOf(v))).toEqual(vals.map((_, i) => i));
+    expect([...e.encode(strVecFromStrings(vals))]).toEqual(vals.map((_, i) => i));
+  });
+
   it('binary values round-trip byte for byte (not as UTF-8)', () => {
     const d = new StringDict();
     const bytes = [Uint8Array.of(0xff, 0x00, 0xc3), Uint8Array.of(), Uint8Array.of(0xc3, 0xbc)];

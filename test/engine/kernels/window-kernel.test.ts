@@ -102,3 +102,36 @@ describe('assignSessions', () => {
     expect(assignSessions(times([1, 2]), 0).count).toBe(0);
   });
 });
+
+describe('window starts without `%`', () => {
+  it('equal floorMod by `%` for random and boundary times, offsets, slides, and fractional milliseconds', () => {
+    let seed = 3;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const slides = [1, 7, 1000, 60_000, 3_600_000, 86_400_000, 604_800_000];
+    const ts: number[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const slide = slides[i % slides.length]!;
+      const base = Math.floor((rnd() - 0.5) * 2 ** 44);
+      const k = Math.floor(base / slide) * slide;
+      // Random times, exact multiples, one ms either side, and fractions of a ms.
+      ts.push(base, k, k - 1, k + 1, k - 0.25, base + 0.5);
+    }
+    for (const slide of slides) {
+      for (const startMs of [0, 300, -700, 59_999]) {
+        const want = ts.map((t) => {
+          let r = (t - startMs) % slide;
+          if (r < 0) r += slide;
+          return t - r;
+        });
+        const got = assignWindows(times(ts), slide, slide, startMs);
+        expect(got.count).toBe(ts.length);
+        let bad = 0;
+        for (let i = 0; i < ts.length; i++) if (got.starts[i] !== want[i] || windowStartOf(ts[i]!, slide, startMs) !== want[i]) bad++;
+        expect(bad).toBe(0);
+      }
+    }
+  });
+});

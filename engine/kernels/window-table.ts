@@ -1,0 +1,207 @@
+/**
+ * A group table for time-windowed aggregation that stays in cache: one small open-addressing table per window start.
+ *
+ * A windowed aggregation's groups are (window, key) pairs, and a batch of event-time-ordered rows touches only the few
+ * windows that are open. One table over every group scatters those few windows' groups across a table sized for all of
+ * them (tens of MB after a day of windows), so nearly every probe misses the cache and the TLB. Here each window start
+ * has its own slot array sized for its groups: the open windows' slots fit in L2, and a closed window's slots are never
+ * touched again. Group ids stay dense and global (the accumulators are indexed by them), and keys stay in one row-major
+ * matrix, as in `GroupTable`.
+ *
+ * @module
+ */
+import { hashKeyRows, type GroupIndex } from './hash-kernel.js';
+
+/** One window's slots: (group id + 1, hash of the key without its window) pairs, open addressing. */
+interface WindowSlots {
+  slots: Int32Array;
+  mask: number;
+  count: number;
+}
+
+/** Entries of the direct-mapped cache from a window start's bits to its slots (a power of two). */
+const CACHE_BITS = 6;
+const CACHE = 1 << CACHE_BITS;
+/** Slots of a new window's table. */
+const FIRST_SLOTS = 64;
+
+/**
+ * Composite keys whose first slot is a window start → dense group ids, ids assigned in first-seen order. Same contract
+ * as `GroupTable` (`findOrInsert`, `compact`, `clear`, the `keys` matrix); keys are compared on all their bits.
+ *
+ * @example
+ * const t = new WindowGroupTable(3); // window start, user, null bits
+ * const ids = new Int32Array(rows);
+ * t.findOrInsert(keyMatrix, rows, ids);
+ */
+export class WindowGroupTable implements GroupIndex {
+  readonly width: number;
+  keys: Float64Array;
+  private words: Int32Array;
+  size = 0;
+  private windows = new Map<number, WindowSlots>();
+  private cacheLo = new Int32Array(CACHE);
+  private cacheHi = new Int32Array(CACHE);
+  private cacheSlots: (WindowSlots | null)[] = new Array<WindowSlots | null>(CACHE).fill(null);
+  private rowHashes = new Int32Array(0);
+
+  constructor(width: number, capacity = 1024) {
+    if (width < 1) throw new RangeError('WindowGroupTable: the key needs its window start slot');
+    this.width = width;
+    let cap = 16;
+    while (cap < capacity) cap <<= 1;
+    this.keys = new Float64Array(cap * width);
+    this.words = new Int32Array(this.keys.buffer);
+  }
+
+  /** Bytes held by the keys and every window's slots. */
+  get memoryBytes(): number {
+    let b = this.keys.byteLength;
+    for (const w of this.windows.values()) b += w.slots.byteLength;
+    return b;
+  }
+
+  /** Number of windows that hold groups. */
+  get windowCount(): number {
+    return this.windows.size;
+  }
+
+  /** The slots of the window whose start has bits (lo, hi) and value `start`, created when new. */
+  private slotsOf(lo: number, hi: number, start: number): WindowSlots {
+    const c = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> (32 - CACHE_BITS);
+    const hit = this.cacheSlots[c]!;
+    if (hit !== null && this.cacheLo[c] === lo && this.cacheHi[c] === hi) return hit;
+    let w = this.windows.get(start);
+    if (w === undefined) {
+      w = { slots: new Int32Array(2 * FIRST_SLOTS), mask: FIRST_SLOTS - 1, count: 0 };
+      this.windows.set(start, w);
+    }
+    this.cacheLo[c] = lo;
+    this.cacheHi[c] = hi;
+    this.cacheSlots[c] = w;
+    return w;
+  }
+
+  private growKeys(): void {
+    const keys = new Float64Array(this.keys.length * 2);
+    keys.set(this.keys);
+    this.keys = keys;
+    this.words = new Int32Array(keys.buffer);
+  }
+
+  /** Doubles a window's slot array. */
+  private static grow(w: WindowSlots): void {
+    const old = w.slots;
+    const n = (w.mask + 1) * 2;
+    const slots = new Int32Array(2 * n);
+    const mask = n - 1;
+    for (let s = 0; s < old.length; s += 2) {
+      const g = old[s]!;
+      if (g === 0) continue;
+      const h = old[s + 1]!;
+      let t = h & mask;
+      while (slots[2 * t] !== 0) t = (t + 1) & mask;
+      slots[2 * t] = g;
+      slots[2 * t + 1] = h;
+    }
+    w.slots = slots;
+    w.mask = mask;
+  }
+
+  /**
+   * Looks up (inserting when absent) each of `rows` keys of `keyMatrix` (row-major, `width` doubles per row, the
+   * window start first) and writes the group ids to `out`. Returns the number of new groups.
+   */
+  findOrInsert(keyMatrix: Float64Array, rows: number, out: Int32Array): number {
+    const W = this.width;
+    const W2 = W * 2;
+    const kw = new Int32Array(keyMatrix.buffer, keyMatrix.byteOffset, rows * W2);
+    if (this.rowHashes.length < rows) this.rowHashes = new Int32Array(Math.max(rows, 1024));
+    const rh = this.rowHashes;
+    // The window is found by its own slot array: hash the rest of the key.
+    hashKeyRows(kw, rows, W2, rh, 2);
+    const before = this.size;
+    let size = this.size;
+    let words = this.words;
+    let cap = this.keys.length / W;
+    let cur: WindowSlots | null = null;
+    let curLo = 0;
+    let curHi = 0;
+    for (let i = 0; i < rows; i++) {
+      const base = i * W2;
+      const lo = kw[base]!;
+      const hi = kw[base + 1]!;
+      if (cur === null || lo !== curLo || hi !== curHi) {
+        cur = this.slotsOf(lo, hi, keyMatrix[i * W]!);
+        curLo = lo;
+        curHi = hi;
+      }
+      const h = rh[i]!;
+      const slots = cur.slots;
+      const mask = cur.mask;
+      let s = h & mask;
+      for (;;) {
+        const g = slots[2 * s]!;
+        if (g === 0) {
+          if (size === cap) {
+            this.size = size;
+            this.growKeys();
+            words = this.words;
+            cap = this.keys.length / W;
+          }
+          const id = size++;
+          const kb = id * W2;
+          for (let w = 0; w < W2; w++) words[kb + w] = kw[base + w]!;
+          slots[2 * s] = id + 1;
+          slots[2 * s + 1] = h;
+          if (++cur.count * 2 > mask + 1) WindowGroupTable.grow(cur);
+          out[i] = id;
+          break;
+        }
+        if (slots[2 * s + 1] === h) {
+          const kb = (g - 1) * W2;
+          let w = 0;
+          while (w < W2 && words[kb + w] === kw[base + w]) w++;
+          if (w === W2) {
+            out[i] = g - 1;
+            break;
+          }
+        }
+        s = (s + 1) & mask;
+      }
+    }
+    this.size = size;
+    return size - before;
+  }
+
+  /**
+   * Keeps the groups for which `keep[id]` is 1, renumbering them densely in order; returns old id → new id (-1 for
+   * removed). Windows left without groups are dropped.
+   */
+  compact(keep: Uint8Array): Int32Array {
+    const W = this.width;
+    const remap = new Int32Array(this.size);
+    let next = 0;
+    for (let g = 0; g < this.size; g++) {
+      if (keep[g]) {
+        if (next !== g) this.keys.copyWithin(next * W, g * W, g * W + W);
+        remap[g] = next++;
+      } else remap[g] = -1;
+    }
+    const n = next;
+    this.clear();
+    if (n > 0) {
+      // Re-insert the kept keys (all distinct): findOrInsert over the key matrix assigns 0 … n−1 in order again.
+      const kept = this.keys.slice(0, n * W);
+      this.findOrInsert(kept, n, new Int32Array(n));
+    }
+    return remap;
+  }
+
+  /** Removes every group. */
+  clear(): void {
+    this.size = 0;
+    this.windows.clear();
+    this.cacheSlots.fill(null);
+  }
+}

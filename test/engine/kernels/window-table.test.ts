@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { GroupTable } from '../../../engine/kernels/hash-kernel.js';
+import { WindowGroupTable } from '../../../engine/kernels/window-table.js';
+
+/** mulberry32. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `rows` key rows of (window start, key, null bits): `windows` starts around 1970 and 2026, `keys` distinct keys. */
+function keyRows(r: () => number, rows: number, windows: number, keys: number): Float64Array {
+  const m = new Float64Array(rows * 3);
+  for (let i = 0; i < rows; i++) {
+    const w = Math.floor(r() * windows);
+    m[3 * i] = (w % 2 === 0 ? -1 : 1_767_225_600) * 1000 + w * 60_000;
+    const isNull = r() < 0.02;
+    m[3 * i + 1] = isNull ? 0 : Math.floor(r() * keys) - keys / 2;
+    m[3 * i + 2] = isNull ? 2 : 0;
+  }
+  return m;
+}
+
+describe('WindowGroupTable', () => {
+  it('assigns the same first-seen ids as GroupTable, across batches, growth and many windows', () => {
+    const r = prng(7);
+    const plain = new GroupTable(3);
+    const win = new WindowGroupTable(3);
+    const starts = new Set<number>();
+    for (let b = 0; b < 20; b++) {
+      const rows = 1 + Math.floor(r() * 5000);
+      const m = keyRows(r, rows, 1 + b * 5, 3000);
+      for (let i = 0; i < rows; i++) starts.add(m[3 * i]!);
+      const a = new Int32Array(rows);
+      const w = new Int32Array(rows);
+      const newA = plain.findOrInsert(m, rows, a);
+      const newW = win.findOrInsert(m, rows, w);
+      expect(newW).toBe(newA);
+      expect(Array.from(w)).toEqual(Array.from(a));
+    }
+    expect(win.size).toBe(plain.size);
+    expect(win.size).toBeGreaterThan(20_000);
+    expect(Array.from(win.keys.subarray(0, win.size * 3))).toEqual(Array.from(plain.keys.subarray(0, plain.size * 3)));
+    expect(starts.size).toBeGreaterThan(50);
+    expect(win.windowCount).toBe(starts.size);
+  });
+
+  it('compacts like GroupTable, drops emptied windows, and keeps finding the kept keys', () => {
+    const r = prng(11);
+    const plain = new GroupTable(3);
+    const win = new WindowGroupTable(3);
+    const m = keyRows(r, 30_000, 12, 500);
+    plain.findOrInsert(m, 30_000, new Int32Array(30_000));
+    win.findOrInsert(m, 30_000, new Int32Array(30_000));
+    // Remove every group of the first window start seen, and a random tenth of the others.
+    const first = win.keys[0]!;
+    const keep = new Uint8Array(win.size);
+    for (let g = 0; g < win.size; g++) keep[g] = win.keys[g * 3] === first || r() < 0.1 ? 0 : 1;
+    expect(Array.from(win.compact(keep))).toEqual(Array.from(plain.compact(keep)));
+    expect(win.size).toBe(plain.size);
+    expect(win.windowCount).toBe(11);
+    const again = keyRows(r, 10_000, 12, 600);
+    const a = new Int32Array(10_000);
+    const w = new Int32Array(10_000);
+    expect(win.findOrInsert(again, 10_000, w)).toBe(plain.findOrInsert(again, 10_000, a));
+    expect(Array.from(w)).toEqual(Array.from(a));
+  });
+
+  it('compares keys on every bit: keys equal in value but differing in a key bit stay apart', () => {
+    const t = new WindowGroupTable(3);
+    // Same window and key value, one marked null; a window start that differs only in its sign of zero is its own group.
+    const m = Float64Array.of(0, 5, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, -0, 0, 0);
+    const ids = new Int32Array(5);
+    expect(t.findOrInsert(m, 5, ids)).toBe(4);
+    expect(Array.from(ids)).toEqual([0, 0, 1, 2, 3]);
+    t.clear();
+    expect(t.size).toBe(0);
+    expect(t.findOrInsert(m, 2, ids)).toBe(1);
+  });
+});

@@ -53,24 +53,48 @@ export function assignWindows(
   startMs: number,
   sel: Int32Array | null = null,
 ): WindowAssignment {
-  const t = time.values;
-  const valid = time.valid;
   const n = sel ? sel.length : time.length;
   const k = Math.ceil(sizeMs / slideMs);
-  const exact = sizeMs % slideMs === 0;
   const rows = new Int32Array(n * k);
   const starts = new Float64Array(n * k);
-  let m = 0;
+  const count = assignWindowsInto(time, sizeMs, slideMs, startMs, sel, 0, n, rows, starts);
+  return { rows, starts, count };
+}
+
+/**
+ * `assignWindows` over entries `from … to − 1` of `sel` (or rows `from … to − 1`), into caller-owned arrays of at least
+ * `(to − from) · ceil(size / slide)` entries; returns the number of (row, start) pairs written. Lets an operator walk a
+ * big batch in cache-sized pieces with the same two arrays.
+ *
+ * @example
+ * const m = assignWindowsInto(timeVec, 60_000, 60_000, 0, null, 0, 4096, rows, starts);
+ */
+export function assignWindowsInto(
+  time: NumVec,
+  sizeMs: number,
+  slideMs: number,
+  startMs: number,
+  sel: Int32Array | null,
+  from: number,
+  to: number,
+  rows: Int32Array,
+  starts: Float64Array,
+): number {
+  const t = time.values;
+  const valid = time.valid;
+  const k = Math.ceil(sizeMs / slideMs);
+  const exact = sizeMs % slideMs === 0;
   const inv = 1 / slideMs;
+  let m = 0;
   if (k === 1 && sel === null) {
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < to; i++) {
       if (valid !== null && valid[i] === 0) continue;
       rows[m] = i;
       starts[m++] = startMs + floorTo(t[i]! - startMs, slideMs, inv);
     }
-    return { rows, starts, count: m };
+    return m;
   }
-  for (let j = 0; j < n; j++) {
+  for (let j = from; j < to; j++) {
     const i = sel ? sel[j]! : j;
     if (valid !== null && valid[i] === 0) continue;
     const ti = t[i]!;
@@ -82,7 +106,7 @@ export function assignWindows(
       starts[m++] = s;
     }
   }
-  return { rows, starts, count: m };
+  return m;
 }
 
 /** Per-row session bounds `[t, t + gap)`; rows with a null time or a null, unparseable or non-positive gap are dropped. */

@@ -212,12 +212,17 @@ async function child(query: string, parallelism: number, events: number, batchRo
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
   const perTrigger = Number(process.env.NEXMARK_PER_TRIGGER ?? 8);
+  // CPU of the whole process (every thread) and the busy time of this thread's event loop, over the timed part.
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   for (let i = WARM_UP; i < batches.length; i += perTrigger) {
     input.addBatches(batches.slice(i, i + perTrigger));
     await q.processAllAvailable();
   }
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const mainBusyMs = performance.eventLoopUtilization(elu0).active;
   clearInterval(sampler);
   const phaseTotals: Record<string, number> = {};
   for (const pr of q.recentProgress) for (const [k, v] of Object.entries(pr.durationMs)) phaseTotals[k] = (phaseTotals[k] ?? 0) + v;
@@ -225,7 +230,7 @@ async function child(query: string, parallelism: number, events: number, batchRo
   await q.stop();
   rmSync(ckpt, { recursive: true, force: true });
   const rss = peakRss;
-  console.log(JSON.stringify({ query, parallelism, events: timedEvents, bids, ms, eventsPerSec: (timedEvents / ms) * 1000, rss, out: sink.rows }));
+  console.log(JSON.stringify({ query, parallelism, events: timedEvents, bids, ms, eventsPerSec: (timedEvents / ms) * 1000, rss, out: sink.rows, cpuMs: (cpu.user + cpu.system) / 1000, mainBusyMs }));
 }
 
 async function duckdb(parquet: string, threads: number, sql: string): Promise<number> {

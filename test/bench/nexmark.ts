@@ -180,7 +180,7 @@ class DiscardSink implements StreamingSink {
 
 /** Runs one query at one parallelism in this process; prints a JSON line. */
 async function child(query: string, parallelism: number, events: number, batchRows: number): Promise<void> {
-  const session = new Session({ conf: { parallelism } });
+  const session = new Session({ conf: { parallelism, ...(process.env.NEXMARK_MIN_ROW_NS ? { parallelMinRowNs: Number(process.env.NEXMARK_MIN_ROW_NS) } : {}) } });
   const sink = new DiscardSink();
   session.formats.register({ name: 'discard', streamingSink: () => sink });
   const input = new MemoryStream(session, BID_SCHEMA);

@@ -9,6 +9,8 @@ import { RecordBatchReader, tableFromIPC, type RecordBatch } from 'apache-arrow'
 import { readSchema } from 'parquet-wasm';
 import { typeEquals, typeToString, type Schema } from '../../engine/types/data-type.js';
 import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
+import { batchFromColumns, batchFromVecs } from '../../engine/types/values.js';
+import { nullVec } from '../../engine/kernels/vec.js';
 import { scanParquetFile, ParquetError } from '../parquet/index.js';
 import { csvOptions, inferCsvSchema, readCsvFile } from './csv-reader.js';
 import { inferJsonSchema, readJsonLinesFile } from './jsonl-reader.js';
@@ -20,8 +22,12 @@ export interface FileFormat {
   readonly extensions: readonly string[];
   /** The schema rows will have (after `_corrupt_record` is added in permissive mode). */
   schemaOf(files: readonly string[], given: Schema | null, options: Readonly<Record<string, string>>): Schema;
-  /** Reads one file as batches of `schema` (the value `schemaOf` returned). */
-  read(file: string, schema: Schema, options: Readonly<Record<string, string>>, stats: ReadStats): AsyncIterable<RecordBatch>;
+  /**
+   * Reads one file as batches of `schema` (the value `schemaOf` returned). With `columns` (lower-cased names the query
+   * reads), a format that `prunesColumns` may leave the other columns null instead of decoding them.
+   */
+  read(file: string, schema: Schema, options: Readonly<Record<string, string>>, stats: ReadStats, columns?: ReadonlySet<string>): AsyncIterable<RecordBatch>;
+  readonly prunesColumns?: boolean;
 }
 
 const BATCH = 65536;
@@ -120,16 +126,38 @@ export const parquetFormat: FileFormat = {
     if (files.length === 0) throw new ReaderOptionError('A streaming Parquet source on an empty folder needs a schema: call .schema({ … }).');
     return parquetSchemaSync(files[0]!);
   },
-  async *read(file, schema, _o, stats) {
+  prunesColumns: true,
+  async *read(file, schema, _o, stats, columns) {
     const found = parquetSchemaSync(file);
     const names = schema.fields.map((f) => f.name);
     for (const n of names) if (!found.fields.some((f) => f.name === n)) checkSame(file, found, schema);
-    for await (const b of scanParquetFile(file, { columns: names })) {
+    const keep = columns === undefined ? names : names.filter((n) => columns.has(n.toLowerCase()));
+    if (keep.length === names.length) {
+      for await (const b of scanParquetFile(file, { columns: names })) {
+        stats.rows += b.numRows;
+        yield b;
+      }
+      return;
+    }
+    // Decode only the columns the query reads; the others are null columns of their type (never read).
+    const kept: Schema = { fields: schema.fields.filter((f) => keep.includes(f.name)) };
+    for await (const b of scanParquetFile(file, keep.length > 0 ? { columns: keep } : { columns: [names[0]!] })) {
       stats.rows += b.numRows;
-      yield b;
+      yield padColumns(b, kept, schema);
     }
   },
 };
+
+/** A batch of `full` from a batch of some of its columns (`part`, in `full`'s order): the others all null. */
+function padColumns(b: RecordBatch, part: Schema, full: Schema): RecordBatch {
+  const n = b.numRows;
+  const data = full.fields.map((f) => {
+    const j = part.fields.findIndex((p) => p.name === f.name);
+    if (j >= 0) return b.getChildAt(j)!.data[0]!;
+    return batchFromVecs({ fields: [{ ...f, nullable: true }] }, [nullVec(f.type, n)], n).getChildAt(0)!.data[0]!;
+  });
+  return batchFromColumns(full, data, n);
+}
 
 function ipcBatches(bytes: Uint8Array): RecordBatch[] {
   const reader = RecordBatchReader.from(bytes);

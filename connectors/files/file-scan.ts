@@ -25,8 +25,12 @@ export class FileScan implements BatchScan {
     return `${this.format.name} ${this.path} (${this.files.length} file${this.files.length === 1 ? '' : 's'})`;
   }
 
-  async *scan(): AsyncIterable<RecordBatch> {
-    for (const f of this.files) yield* this.format.read(f, this.schema, this.options, this.stats);
+  get prunesColumns(): boolean {
+    return this.format.prunesColumns === true;
+  }
+
+  async *scan(columns?: ReadonlySet<string>): AsyncIterable<RecordBatch> {
+    for (const f of this.files) yield* this.format.read(f, this.schema, this.options, this.stats, columns);
     if (this.stats.dropped > 0) {
       console.warn(`sluice: dropped ${this.stats.dropped} malformed row(s) reading ${this.path} (mode dropMalformed).`);
     }

@@ -68,5 +68,11 @@ export interface StreamSource {
 export interface BatchScan {
   readonly schema: Schema;
   readonly description: string;
-  scan(): AsyncIterable<RecordBatch>;
+  /** True when `scan` skips decoding columns outside the set it is given (shown by `explain`). */
+  readonly prunesColumns?: boolean;
+  /**
+   * Batches of `schema`. `columns` (lower-cased top-level names) lists what the query reads: a scan may leave every
+   * other column null instead of decoding it (positions and types stay those of `schema`).
+   */
+  scan(columns?: ReadonlySet<string>): AsyncIterable<RecordBatch>;
 }

@@ -33,6 +33,9 @@ export class KeyCodec {
   readonly width: number;
   private readonly kinds: SlotKind[];
   private readonly dicts: (StringDict | null)[];
+  /** The string column each slot last encoded, and its ids (valid for as long as the dictionary lives). */
+  private readonly lastStr: (Vec | null)[];
+  private readonly lastIds: (Int32Array | null)[];
   /** The buffer `encode` returns views of (one per codec: no allocation per batch). */
   private scratch = new Float64Array(0);
 
@@ -40,6 +43,8 @@ export class KeyCodec {
     this.kinds = types.map(slotKind);
     this.dicts = this.kinds.map((k) => (k === 'str' || k === 'json' ? new StringDict() : null));
     this.width = types.length + 1;
+    this.lastStr = types.map(() => null);
+    this.lastIds = types.map(() => null);
   }
 
   /**
@@ -108,7 +113,12 @@ export class KeyCodec {
           break;
         }
         case 'str': {
-          const ids = this.dicts[c]!.encode(col as Extract<Vec, { kind: 'str' }>);
+          // One column is often encoded piece by piece (`rows` a different slice each call): its ids are kept.
+          if (this.lastStr[c] !== col) {
+            this.lastStr[c] = col;
+            this.lastIds[c] = this.dicts[c]!.encode(col as Extract<Vec, { kind: 'str' }>);
+          }
+          const ids = this.lastIds[c]!;
           for (let i = 0; i < m; i++) {
             const id = ids[rows === null ? i : rows[i]!]!;
             out[i * W + c] = id < 0 ? 0 : id;

@@ -2,6 +2,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { BatchScan } from '../io/source.js';
 import type { Schema } from '../types/data-type.js';
 import { ExecNode, type ExecContext } from './exec-node.js';
+import type { ReadColumns } from '../planner/prune.js';
 
 /** Reads a bounded relation: batches held in memory or a `BatchScan` (files, tables). */
 export class LocalScanExec extends ExecNode {
@@ -11,15 +12,24 @@ export class LocalScanExec extends ExecNode {
     private readonly description: string,
     private readonly batches: readonly RecordBatch[] | null,
     private readonly scan: BatchScan | null,
+    /** The columns the plan reads (see `readColumnsOf`); the scan may leave the others null. */
+    private readonly columns: ReadColumns = 'all',
   ) {
     super();
   }
   async *execute(): AsyncIterable<RecordBatch> {
     if (this.batches) yield* this.batches;
-    else if (this.scan) yield* this.scan.scan();
+    else if (this.scan) yield* this.columns === 'all' ? this.scan.scan() : this.scan.scan(this.columns);
   }
   describe(): string {
-    return `ScanExec: ${this.description} [${this.schema.fields.map((f) => f.name).join(', ')}]`;
+    const all = this.schema.fields.map((f) => f.name);
+    const cols = this.columns;
+    let reads = '';
+    if (this.scan?.prunesColumns && cols !== 'all') {
+      const read = all.filter((n) => cols.has(n.toLowerCase()));
+      if (read.length < all.length) reads = ` reads [${read.join(', ')}]`;
+    }
+    return `ScanExec: ${this.description} [${all.join(', ')}]${reads}`;
   }
 }
 

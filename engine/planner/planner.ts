@@ -6,7 +6,8 @@
 import { analyze, analyzeAggregate, bindSortKey } from '../logical/analyzer.js';
 import { bindExpr, bindNamed, resolveColumn } from '../logical/resolve-expr.js';
 import { exprToString } from '../logical/expr.js';
-import { assertNever, type LogicalPlan } from '../logical/plan.js';
+import { assertNever, type LogicalPlan, type RelationNode } from '../logical/plan.js';
+import { readColumnsOf, type ReadColumns } from './prune.js';
 import { DedupExec } from '../physical/dedup-exec.js';
 import type { ExecNode } from '../physical/exec-node.js';
 import { FilterExec } from '../physical/filter-exec.js';
@@ -27,9 +28,14 @@ import { WindowAggregateExec } from '../physical/window-aggregate-exec.js';
  * console.log(exec.toString());
  */
 export function planPhysical(p: LogicalPlan): ExecNode {
+  return plan(p, readColumnsOf(p));
+}
+
+function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>): ExecNode {
+  const planPhysical = (c: LogicalPlan) => plan(c, read);
   switch (p.kind) {
     case 'relation':
-      return new LocalScanExec(p.schema, p.description, p.batches ?? null, p.scan ?? null);
+      return new LocalScanExec(p.schema, p.description, p.batches ?? null, p.scan ?? null, read.get(p) ?? 'all');
     case 'streamingRelation':
       return new StreamScanExec(p.schema, p.sourceKey, p.description);
     case 'project': {

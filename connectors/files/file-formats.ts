@@ -9,8 +9,7 @@ import { RecordBatchReader, tableFromIPC, type RecordBatch } from 'apache-arrow'
 import { readSchema } from 'parquet-wasm';
 import { typeEquals, typeToString, type Schema } from '../../engine/types/data-type.js';
 import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
-import { batchFromColumns, batchFromVecs } from '../../engine/types/values.js';
-import { nullVec } from '../../engine/kernels/vec.js';
+import { padColumns } from '../../engine/types/values.js';
 import { scanParquetFile, ParquetError } from '../parquet/index.js';
 import { csvOptions, inferCsvSchema, readCsvFile } from './csv-reader.js';
 import { inferJsonSchema, readJsonLinesFile } from './jsonl-reader.js';
@@ -147,17 +146,6 @@ export const parquetFormat: FileFormat = {
     }
   },
 };
-
-/** A batch of `full` from a batch of some of its columns (`part`, in `full`'s order): the others all null. */
-function padColumns(b: RecordBatch, part: Schema, full: Schema): RecordBatch {
-  const n = b.numRows;
-  const data = full.fields.map((f) => {
-    const j = part.fields.findIndex((p) => p.name === f.name);
-    if (j >= 0) return b.getChildAt(j)!.data[0]!;
-    return batchFromVecs({ fields: [{ ...f, nullable: true }] }, [nullVec(f.type, n)], n).getChildAt(0)!.data[0]!;
-  });
-  return batchFromColumns(full, data, n);
-}
 
 function ipcBatches(bytes: Uint8Array): RecordBatch[] {
   const reader = RecordBatchReader.from(bytes);

@@ -108,9 +108,10 @@ defaultFormats.register({
     return {
       schema,
       description: `DeltaScan[${options['path']}${version !== undefined ? `@v${version}` : ''}]`,
-      async *scan() {
+      prunesColumns: true,
+      async *scan(columns?: ReadonlySet<string>) {
         const scan = await deltaScanFromOptions(options);
-        yield* scan.scan();
+        yield* scan.scan(columns);
       },
     };
   },

@@ -13,6 +13,7 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import type { Schema } from '../../engine/types/data-type.js';
+import { padColumns } from '../../engine/types/values.js';
 import type { BatchScan, Offset, ReadLimit, StreamSource } from '../../engine/io/source.js';
 import type { AddAction } from './delta-actions.js';
 import { DeltaOptionsError, DeltaSchemaMismatchError } from './delta-errors.js';
@@ -227,6 +228,7 @@ export interface DeltaScanOptions {
  */
 export class DeltaScan implements BatchScan {
   readonly description: string;
+  readonly prunesColumns = true;
 
   private constructor(
     readonly table: DeltaTable,
@@ -263,12 +265,19 @@ export class DeltaScan implements BatchScan {
    * @example
    * for await (const b of scan.scan()) rows += b.numRows;
    */
-  scan(): AsyncIterable<RecordBatch> {
-    return this.table.read({
-      versionAsOf: this.version,
-      columns: this.schema.fields.map((f) => f.name),
-      ...(this.options.where !== undefined ? { where: this.options.where } : {}),
-    });
+  scan(columns?: ReadonlySet<string>): AsyncIterable<RecordBatch> {
+    const names = this.schema.fields.map((f) => f.name);
+    const keep = columns === undefined ? names : names.filter((n) => columns.has(n.toLowerCase()));
+    const read = (cols: readonly string[]) =>
+      this.table.read({ versionAsOf: this.version, columns: cols, ...(this.options.where !== undefined ? { where: this.options.where } : {}) });
+    if (keep.length === names.length) return read(names);
+    // Decode only the columns the query reads (at least one, for the row counts); the others are null columns.
+    const cols = keep.length > 0 ? keep : [names[0]!];
+    const part: Schema = { fields: this.schema.fields.filter((f) => cols.includes(f.name)) };
+    const full = this.schema;
+    return (async function* () {
+      for await (const b of read(cols)) yield padColumns(b, part, full);
+    })();
   }
 }
 

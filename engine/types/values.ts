@@ -17,6 +17,7 @@ import {
 import {
   bitmapFromValid,
   dataFromVec,
+  nullVec,
   strAt,
   TWO32,
   utf8Encoder,
@@ -492,6 +493,23 @@ export function batchFromVecs(schema: Schema, vecs: readonly Vec[], length?: num
     vecs.map((v, i) => dataFromVec(v, schema.fields[i]!.type)),
     n,
   );
+}
+
+/**
+ * A batch of `full` from a batch holding some of its columns (`part`, a subset of `full` by name): the missing columns
+ * are all-null columns of their type. Scans that skip columns a query never reads use it to keep the query's schema.
+ *
+ * @example
+ * padColumns(idsOnly, { fields: [idField] }, schema); // every other column null
+ */
+export function padColumns(batch: RecordBatch, part: Schema, full: Schema): RecordBatch {
+  const n = batch.numRows;
+  const data = full.fields.map((f) => {
+    const j = part.fields.findIndex((p) => p.name === f.name);
+    if (j >= 0) return batch.data.children[j]!;
+    return dataFromVec(nullVec(f.type, n), f.type);
+  });
+  return batchFromColumns(full, data, n);
 }
 
 /** The `Vec` of column `i` of a canonical batch. */

@@ -27,6 +27,21 @@ describe("format('delta') through the session API", () => {
     await expect(df.write.format('delta').save(path)).rejects.toThrow(/already exists|errorIfExists/i);
   });
 
+  it('a read decodes only the columns the query uses, partition columns included, with the answer of a full read', async () => {
+    const session = new Session();
+    const path = join(tmp(), 'wide');
+    const rows = Array.from({ length: 500 }, (_, i) => ({ day: `2026-05-${10 + (i % 3)}`, user: `u${i % 7}`, amount: i / 4, note: `n${i}`, id: i }));
+    await session.createDataFrame(rows, { day: 'date', user: 'string', amount: 'double', note: 'string', id: 'long' }).write.format('delta').partitionBy('day').save(path);
+    const t = () => session.read.format('delta').load(path);
+    const q = (d: ReturnType<typeof t>) => d.where(col('id').gt(10)).groupBy('day', 'user').agg(sum('amount').as('s'), count('*').as('n')).orderBy('day', 'user');
+    const scan = q(t()).explain({ print: false }).split('\n').find((l) => l.includes('DeltaScan'))!;
+    expect(scan).toMatch(/\] reads \[day, user, amount, id\]$/);
+    const want = await q(session.createDataFrame(rows, { day: 'date', user: 'string', amount: 'double', note: 'string', id: 'long' })).collect();
+    expect(await q(t()).collect()).toEqual(want);
+    expect(await t().count()).toBe(500);
+    expect(await t().select('note').where(col('note').eq('n499')).collect()).toEqual([{ note: 'n499' }]);
+  });
+
   it('a streaming windowed aggregation appends each batch once (txn per batch id) and a table feeds another query', async () => {
     const session = new Session();
     const input = new MemoryStream(session, { user: 'string', amount: 'double', ts: 'timestamp' });

@@ -318,6 +318,29 @@ export interface GroupIndex {
   clear(): void;
 }
 
+/**
+ * Linear probe of an open-addressing array of (group id + 1, hash) slot pairs for the key `kw[base … base + W2)`, the
+ * groups' keys being `W2` words each in `words`: the group id when present, else `−1 − s` for the empty slot `s` where
+ * it belongs.
+ *
+ * @example
+ * const r = probeSlots(slots, mask, h, words, keyWords, row * W2, W2); // r >= 0: found; else insert at -1 - r
+ */
+export function probeSlots(slots: Int32Array, mask: number, h: number, words: Int32Array, kw: Int32Array, base: number, W2: number): number {
+  let s = h & mask;
+  for (;;) {
+    const g = slots[2 * s]!;
+    if (g === 0) return -1 - s;
+    if (slots[2 * s + 1] === h) {
+      const kb = (g - 1) * W2;
+      let w = 0;
+      while (w < W2 && words[kb + w] === kw[base + w]) w++;
+      if (w === W2) return g - 1;
+    }
+    s = (s + 1) & mask;
+  }
+}
+
 /** Rows whose slots and keys `findOrInsert` touches ahead of probing them. */
 const PREFETCH = 256;
 
@@ -425,42 +448,30 @@ export class GroupTable implements GroupIndex {
       }
       const base = i * W2;
       const h = rh[i]!;
-      let s = h & mask;
-      for (;;) {
-        // A slot is (group id + 1, hash): one cache line answers most probes without touching the group's key.
-        const g = slots[2 * s]!;
-        if (g === 0) {
-          if (size === cap) {
-            this.size = size;
-            this.growGroups();
-            slots = this.slots;
-            mask = this.mask;
-            hashes = this.hashes;
-            words = this.words;
-            cap = hashes.length;
-            s = h & mask;
-            while (slots[2 * s] !== 0) s = (s + 1) & mask;
-          }
-          const id = size++;
-          hashes[id] = h;
-          const kb = id * W2;
-          for (let w = 0; w < W2; w++) words[kb + w] = kw[base + w]!;
-          slots[2 * s] = id + 1;
-          slots[2 * s + 1] = h;
-          out[i] = id;
-          break;
-        }
-        if (slots[2 * s + 1] === h) {
-          const kb = (g - 1) * W2;
-          let w = 0;
-          while (w < W2 && words[kb + w] === kw[base + w]) w++;
-          if (w === W2) {
-            out[i] = g - 1;
-            break;
-          }
-        }
-        s = (s + 1) & mask;
+      const found = probeSlots(slots, mask, h, words, kw, base, W2);
+      if (found >= 0) {
+        out[i] = found;
+        continue;
       }
+      let s = -1 - found;
+      if (size === cap) {
+        this.size = size;
+        this.growGroups();
+        slots = this.slots;
+        mask = this.mask;
+        hashes = this.hashes;
+        words = this.words;
+        cap = hashes.length;
+        s = h & mask;
+        while (slots[2 * s] !== 0) s = (s + 1) & mask;
+      }
+      const id = size++;
+      hashes[id] = h;
+      const kb = id * W2;
+      for (let w = 0; w < W2; w++) words[kb + w] = kw[base + w]!;
+      slots[2 * s] = id + 1;
+      slots[2 * s + 1] = h;
+      out[i] = id;
     }
     this.size = size;
     this.touched = touched;
@@ -471,34 +482,9 @@ export class GroupTable implements GroupIndex {
   find(keyMatrix: Float64Array, rows: number, out: Int32Array): void {
     const W2 = this.width * 2;
     const kw = new Int32Array(keyMatrix.buffer, keyMatrix.byteOffset, rows * W2);
-    const words = this.words;
-    for (let i = 0; i < rows; i++) {
-      const base = i * W2;
-      let h = 0x2f1a3b4c;
-      for (let w = 0; w < W2; w++) h = mix(h, kw[base + w]!);
-      h = fmix(h);
-      let s = h & this.mask;
-      out[i] = -1;
-      for (;;) {
-        const g = this.slots[2 * s]!;
-        if (g === 0) break;
-        if (this.slots[2 * s + 1] === h) {
-          const kb = (g - 1) * W2;
-          let same = true;
-          for (let w = 0; w < W2; w++) {
-            if (words[kb + w] !== kw[base + w]) {
-              same = false;
-              break;
-            }
-          }
-          if (same) {
-            out[i] = g - 1;
-            break;
-          }
-        }
-        s = (s + 1) & this.mask;
-      }
-    }
+    const rh = new Int32Array(rows);
+    hashKeyRows(kw, rows, W2, rh, 0);
+    for (let i = 0; i < rows; i++) out[i] = Math.max(-1, probeSlots(this.slots, this.mask, rh[i]!, this.words, kw, i * W2, W2));
   }
 
   /**
@@ -506,19 +492,8 @@ export class GroupTable implements GroupIndex {
    * removed).
    */
   compact(keep: Uint8Array): Int32Array {
-    const W = this.width;
-    const remap = new Int32Array(this.size);
-    let next = 0;
-    for (let g = 0; g < this.size; g++) {
-      if (keep[g]) {
-        if (next !== g) {
-          this.keys.copyWithin(next * W, g * W, g * W + W);
-          this.hashes[next] = this.hashes[g]!;
-        }
-        remap[g] = next++;
-      } else remap[g] = -1;
-    }
-    this.size = next;
+    const remap = compactKeys(this.keys, this.width, this.size, keep, this.hashes);
+    this.size = keptCount(remap);
     this.rehash(this.slots.length / 2);
     return remap;
   }
@@ -528,6 +503,35 @@ export class GroupTable implements GroupIndex {
     this.size = 0;
     this.slots.fill(0);
   }
+}
+
+/**
+ * Moves the key rows (`W` doubles each) of the groups with `keep[id]` = 1 to the front, in order, and with them each
+ * group's entry of `also`; returns old id → new id (-1: removed).
+ *
+ * @example
+ * const remap = compactKeys(keys, 3, size, keep, null); // keptCount(remap) groups remain
+ */
+export function compactKeys(keys: Float64Array, W: number, size: number, keep: Uint8Array, also: Int32Array | null): Int32Array {
+  const remap = new Int32Array(size);
+  let next = 0;
+  for (let g = 0; g < size; g++) {
+    if (keep[g]) {
+      if (next !== g) {
+        keys.copyWithin(next * W, g * W, g * W + W);
+        if (also !== null) also[next] = also[g]!;
+      }
+      remap[g] = next++;
+    } else remap[g] = -1;
+  }
+  return remap;
+}
+
+/** The number of ids a `compactKeys` remap keeps. */
+export function keptCount(remap: Int32Array): number {
+  let n = 0;
+  for (let g = 0; g < remap.length; g++) if (remap[g]! >= 0) n++;
+  return n;
 }
 
 const f64 = new Float64Array(1);

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { hashKeyRows, type GroupIndex } from './hash-kernel.js';
+import { compactKeys, hashKeyRows, keptCount, probeSlots, type GroupIndex } from './hash-kernel.js';
 
 /** One window's slots: (group id + 1, hash of the key without its window) pairs, open addressing. */
 interface WindowSlots {
@@ -137,38 +137,25 @@ export class WindowGroupTable implements GroupIndex {
         curHi = hi;
       }
       const h = rh[i]!;
-      const slots = cur.slots;
-      const mask = cur.mask;
-      let s = h & mask;
-      for (;;) {
-        const g = slots[2 * s]!;
-        if (g === 0) {
-          if (size === cap) {
-            this.size = size;
-            this.growKeys();
-            words = this.words;
-            cap = this.keys.length / W;
-          }
-          const id = size++;
-          const kb = id * W2;
-          for (let w = 0; w < W2; w++) words[kb + w] = kw[base + w]!;
-          slots[2 * s] = id + 1;
-          slots[2 * s + 1] = h;
-          if (++cur.count * 2 > mask + 1) WindowGroupTable.grow(cur);
-          out[i] = id;
-          break;
-        }
-        if (slots[2 * s + 1] === h) {
-          const kb = (g - 1) * W2;
-          let w = 0;
-          while (w < W2 && words[kb + w] === kw[base + w]) w++;
-          if (w === W2) {
-            out[i] = g - 1;
-            break;
-          }
-        }
-        s = (s + 1) & mask;
+      const found = probeSlots(cur.slots, cur.mask, h, words, kw, base, W2);
+      if (found >= 0) {
+        out[i] = found;
+        continue;
       }
+      if (size === cap) {
+        this.size = size;
+        this.growKeys();
+        words = this.words;
+        cap = this.keys.length / W;
+      }
+      const id = size++;
+      const kb = id * W2;
+      for (let w = 0; w < W2; w++) words[kb + w] = kw[base + w]!;
+      const s = -1 - found;
+      cur.slots[2 * s] = id + 1;
+      cur.slots[2 * s + 1] = h;
+      if (++cur.count * 2 > cur.mask + 1) WindowGroupTable.grow(cur);
+      out[i] = id;
     }
     this.size = size;
     return size - before;
@@ -180,15 +167,8 @@ export class WindowGroupTable implements GroupIndex {
    */
   compact(keep: Uint8Array): Int32Array {
     const W = this.width;
-    const remap = new Int32Array(this.size);
-    let next = 0;
-    for (let g = 0; g < this.size; g++) {
-      if (keep[g]) {
-        if (next !== g) this.keys.copyWithin(next * W, g * W, g * W + W);
-        remap[g] = next++;
-      } else remap[g] = -1;
-    }
-    const n = next;
+    const remap = compactKeys(this.keys, W, this.size, keep, null);
+    const n = keptCount(remap);
     this.clear();
     if (n > 0) {
       // Re-insert the kept keys (all distinct): findOrInsert over the key matrix assigns 0 … n−1 in order again.

@@ -21,6 +21,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Field, Float64, Int32, RecordBatch, Schema as ArrowSchema, Struct, TimestampMillisecond, Utf8, makeData } from 'apache-arrow';
 import { col, count, max, Session, sessionWindow, sum, window, type DataFrame } from '../../engine/index.js';
 import { writeParquetFile } from '../../connectors/parquet/index.js';
+import { prng } from '../helpers/prng.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -35,17 +36,6 @@ const KEY_KINDS = (arg('--keys') ?? 'string,int').split(',');
 const KEYS = 10_000;
 const BATCH = 65_536;
 const T0 = Date.UTC(2026, 0, 1);
-
-/** mulberry32. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Arrow batches of (ts, skey, ikey, v), built straight into typed arrays. */
 function generate(): RecordBatch[] {

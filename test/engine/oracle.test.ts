@@ -28,6 +28,7 @@ import {
   type Row,
 } from '../../engine/index.js';
 import { writeParquetFile } from '../../connectors/parquet/index.js';
+import { prng } from '../helpers/prng.js';
 
 // ------------------------------------------------------------------------------------------------------------ data
 
@@ -47,17 +48,6 @@ type Ev = {
   l: number | bigint | null;
   gap: number | null;
 };
-
-/** mulberry32: a small seeded PRNG, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIAL_KEYS = ['', 'ü', 'Zürich', '日本', 'emoji😀', 'comma,key', 'quote"key', 'line\nbreak', ' spaced ', 'a'];
 

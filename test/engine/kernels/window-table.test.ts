@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GroupTable } from '../../../engine/kernels/hash-kernel.js';
 import { WindowGroupTable } from '../../../engine/kernels/window-table.js';
-
-/** mulberry32. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../helpers/prng.js';
 
 /** `rows` key rows of (window start, key, null bits): `windows` starts around 1970 and 2026, `keys` distinct keys. */
 function keyRows(r: () => number, rows: number, windows: number, keys: number): Float64Array {

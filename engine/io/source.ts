@@ -65,6 +65,9 @@ export interface StreamSource {
 }
 
 /** A bounded input for `session.read`: the rows it holds, in the canonical Arrow layout of `schema`. */
+/** Lower-cased names of the columns a query reads from a bounded relation, or `all`. */
+export type ReadColumns = ReadonlySet<string> | 'all';
+
 export interface BatchScan {
   readonly schema: Schema;
   readonly description: string;

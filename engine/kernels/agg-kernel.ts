@@ -17,6 +17,7 @@ import { GroupTable, StringDict } from './hash-kernel.js';
 import { compareBytes } from './expr-kernel.js';
 import { ColumnBuilder } from '../types/values.js';
 import {
+  LastOf,
   MAX_EXACT,
   strAt,
   TWO32,
@@ -52,6 +53,8 @@ export function aggOutputType(fn: AggFn, input: DataType | null): DataType {
 }
 
 interface Acc {
+  /** Drops what the accumulator kept of the last input column (see `LastOf`). */
+  release?(): void;
   grow(cap: number): void;
   init(from: number, to: number): void;
   update(gids: Int32Array, rows: Int32Array | null, m: number, input: Vec | null, seqBase: number): void;
@@ -696,6 +699,10 @@ function compareValues(a: unknown, b: unknown): number {
 // ------------------------------------------------------------------------------------------------------- first / last
 
 class FirstLastNumAcc implements Acc {
+  private readonly boolValues = new LastOf<Float64Array>();
+  release(): void {
+    this.boolValues.release();
+  }
   val = new Float64Array(0);
   big: BigInt64Array<ArrayBuffer> | null = null;
   isNull = new Uint8Array(0);
@@ -722,7 +729,7 @@ class FirstLastNumAcc implements Acc {
     if (input === null) return;
     const nullVec = input.kind === 'null';
     const v = input as NumVec;
-    const vals = nullVec ? null : input.kind === 'bool' ? Float64Array.from(input.values) : v.values;
+    const vals = nullVec ? null : input.kind === 'bool' ? this.boolValues.of(input, (b) => Float64Array.from((b as BoolVec).values)) : v.values;
     if (!nullVec && input.kind === 'num' && v.big !== null && this.big === null) this.toBig();
     const valid = input.valid;
     const { val, isNull, seq } = this;
@@ -829,7 +836,11 @@ class CountDistinctAcc implements Acc {
   private next = new Int32Array(1024);
   private pairs = new GroupTable(2, 1024);
   private readonly dict = new StringDict();
+  private readonly strIds = new LastOf<Int32Array>();
   private pairIds = new Int32Array(0);
+  release(): void {
+    this.strIds.release();
+  }
   private readonly slot: 'num' | 'i64' | 'bool' | 'dict';
   constructor(readonly type: DataType) {
     this.slot =
@@ -896,7 +907,7 @@ class CountDistinctAcc implements Acc {
       }
       case 'dict': {
         if (input.kind === 'str') {
-          const ids = this.dict.encode(input);
+          const ids = this.strIds.of(input, (v) => this.dict.encode(v as StrVec));
           for (let i = 0; i < m; i++) {
             const id = ids[rows === null ? i : rows[i]!]!;
             keys[2 * i + 1] = id < 0 ? 0 : id;
@@ -1135,6 +1146,11 @@ export class Accumulators {
     this.initialised = Math.max(this.initialised, size);
   }
   private initialised = 0;
+
+  /** Drops what the accumulators kept of the last input columns. */
+  release(): void {
+    for (const a of this.accs) a.release?.();
+  }
 
   /** Re-initialises one group id (reused after removal). */
   resetGroup(id: number): void {

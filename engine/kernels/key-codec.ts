@@ -10,7 +10,7 @@
 import type { DataType } from '../types/data-type.js';
 import { ColumnBuilder, jsonValueAt } from '../types/values.js';
 import { StringDict } from './hash-kernel.js';
-import { TWO32, vecFromData, type NumType, type Vec } from './vec.js';
+import { LastOf, TWO32, vecFromData, type NumType, type Vec } from './vec.js';
 
 type SlotKind = 'num' | 'i64' | 'bool' | 'str' | 'json';
 
@@ -33,9 +33,8 @@ export class KeyCodec {
   readonly width: number;
   private readonly kinds: SlotKind[];
   private readonly dicts: (StringDict | null)[];
-  /** The string column each slot last encoded, and its ids (valid for as long as the dictionary lives). */
-  private readonly lastStr: (Vec | null)[];
-  private readonly lastIds: (Int32Array | null)[];
+  /** The ids of the string column each slot last encoded (valid for as long as the dictionary lives). */
+  private readonly lastIds: LastOf<Int32Array>[];
   /** The buffer `encode` returns views of (one per codec: no allocation per batch). */
   private scratch = new Float64Array(0);
 
@@ -43,8 +42,7 @@ export class KeyCodec {
     this.kinds = types.map(slotKind);
     this.dicts = this.kinds.map((k) => (k === 'str' || k === 'json' ? new StringDict() : null));
     this.width = types.length + 1;
-    this.lastStr = types.map(() => null);
-    this.lastIds = types.map(() => null);
+    this.lastIds = types.map(() => new LastOf<Int32Array>());
   }
 
   /**
@@ -114,11 +112,8 @@ export class KeyCodec {
         }
         case 'str': {
           // One column is often encoded piece by piece (`rows` a different slice each call): its ids are kept.
-          if (this.lastStr[c] !== col) {
-            this.lastStr[c] = col;
-            this.lastIds[c] = this.dicts[c]!.encode(col as Extract<Vec, { kind: 'str' }>);
-          }
-          const ids = this.lastIds[c]!;
+          const dict = this.dicts[c]!;
+          const ids = this.lastIds[c]!.of(col, (v) => dict.encode(v as Extract<Vec, { kind: 'str' }>));
           for (let i = 0; i < m; i++) {
             const id = ids[rows === null ? i : rows[i]!]!;
             out[i * W + c] = id < 0 ? 0 : id;
@@ -141,6 +136,11 @@ export class KeyCodec {
       }
     }
     return out;
+  }
+
+  /** Forgets the last encoded columns (call when a batch is absorbed, so it is not kept alive). */
+  release(): void {
+    for (const l of this.lastIds) l.release();
   }
 
   /** Key column `c` of the groups `gids` of a key table (`keys` as `GroupTable.keys`). */

@@ -408,3 +408,27 @@ export { encoder as utf8Encoder, decoder as utf8Decoder };
 export function arrowTypeOf(type: DataType): ArrowDataType {
   return toArrowType(type);
 }
+
+/**
+ * The value of `f(v)` for the last column `v` seen, by identity: a column absorbed piece by piece (each call a slice
+ * of its rows) is converted once. Columns are immutable, so identity implies the same content.
+ *
+ * @example
+ * const ids = this.lastIds.of(input, (v) => dict.encode(v));
+ */
+export class LastOf<T> {
+  private v: Vec | null = null;
+  private r: T | null = null;
+  of(v: Vec, f: (v: Vec) => T): T {
+    if (v !== this.v) {
+      this.r = f(v);
+      this.v = v;
+    }
+    return this.r!;
+  }
+  /** Forgets the column (so a batch is not kept alive after it was absorbed). */
+  release(): void {
+    this.v = null;
+    this.r = null;
+  }
+}

@@ -27,9 +27,9 @@ export function windowStartOf(t: number, slideMs: number, startMs: number): numb
 
 /**
  * `x − floorMod(x, m)`: the largest multiple of `m` not above `x`, by a multiplication with `inv = 1/m` and a one-step
- * correction (the product is within one unit of the true quotient for any epoch time), not `%`, which is a C library
- * call per row for doubles (~2.5× slower in the window assignment). Exact: `x` and the multiple are both multiples of
- * `x`'s unit in the last place.
+ * correction, not `%`, which is a C library call per row for doubles (~2.5× slower in the window assignment). Equal to
+ * the `%` form for a whole-millisecond `m` and |x / m| < 2^52, which covers every epoch time (tested against `%`); a
+ * fractional `m` (`'1.5 milliseconds'`) can differ only beyond |x| > 2^52 ms; an infinite `x` gives ±Infinity, not NaN.
  */
 function floorTo(x: number, m: number, inv: number): number {
   let s = Math.floor(x * inv) * m;

@@ -20,10 +20,12 @@ interface WindowSlots {
 }
 
 /** Entries of the direct-mapped cache from a window start's bits to its slots (a power of two). */
-const CACHE_BITS = 6;
+const CACHE_BITS = 8;
 const CACHE = 1 << CACHE_BITS;
-/** Slots of a new window's table. */
-const FIRST_SLOTS = 64;
+/** Slots of a new window's table (it doubles as it fills: sparse windows stay small). */
+const FIRST_SLOTS = 8;
+/** Bytes a window costs beyond its slots (its record, the typed array object, the map entry), for `memoryBytes`. */
+const WINDOW_OVERHEAD_BYTES = 200;
 
 /**
  * Composite keys whose first slot is a window start → dense group ids, ids assigned in first-seen order. Same contract
@@ -56,7 +58,7 @@ export class WindowGroupTable implements GroupIndex {
 
   /** Bytes held by the keys and every window's slots. */
   get memoryBytes(): number {
-    let b = this.keys.byteLength;
+    let b = this.keys.byteLength + this.windows.size * WINDOW_OVERHEAD_BYTES;
     for (const w of this.windows.values()) b += w.slots.byteLength;
     return b;
   }

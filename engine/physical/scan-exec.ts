@@ -1,8 +1,7 @@
 import type { RecordBatch } from 'apache-arrow';
-import type { BatchScan } from '../io/source.js';
+import type { BatchScan, ReadColumns } from '../io/source.js';
 import type { Schema } from '../types/data-type.js';
 import { ExecNode, type ExecContext } from './exec-node.js';
-import type { ReadColumns } from '../planner/prune.js';
 
 /** Reads a bounded relation: batches held in memory or a `BatchScan` (files, tables). */
 export class LocalScanExec extends ExecNode {

@@ -10,9 +10,9 @@
  */
 import { splitName, walkExpr, type Expr } from '../logical/expr.js';
 import { assertNever, type LogicalPlan, type RelationNode } from '../logical/plan.js';
+import type { ReadColumns } from '../io/source.js';
 
-/** Lower-cased names a relation's scan must produce, or `all`. */
-export type ReadColumns = ReadonlySet<string> | 'all';
+export type { ReadColumns };
 
 /**
  * The columns each bounded relation of `plan` must produce for the plan's output.
@@ -48,6 +48,13 @@ function refs(es: readonly (Expr | null)[]): ReadColumns {
   return all ? 'all' : names;
 }
 
+/** True when an expression parses text (`fromJson`, `fromCsv`), whose bad rows carry their whole input row. */
+function routesDeadLetters(es: readonly Expr[]): boolean {
+  let found = false;
+  for (const e of es) walkExpr(e, (x) => (found ||= x.kind === 'call' && (x.fn === 'fromJson' || x.fn === 'fromCsv')));
+  return found;
+}
+
 function visit(p: LogicalPlan, need: ReadColumns, out: Map<RelationNode, ReadColumns>): void {
   switch (p.kind) {
     case 'relation': {
@@ -58,7 +65,8 @@ function visit(p: LogicalPlan, need: ReadColumns, out: Map<RelationNode, ReadCol
     case 'streamingRelation':
       return;
     case 'project':
-      return visit(p.child, refs(p.exprs), out);
+      // A parse that routes bad rows to a dead-letter output writes the whole input row there.
+      return visit(p.child, routesDeadLetters(p.exprs) ? 'all' : refs(p.exprs), out);
     case 'filter':
       return visit(p.child, union(need, refs([p.condition])), out);
     case 'aggregate':

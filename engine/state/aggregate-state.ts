@@ -30,6 +30,8 @@ export interface AggregateLayout {
    */
   readonly eventTimeSlot: number | null;
   readonly windowSizeMs: number | null;
+  /** True when the first key slot is a time window's start (the state then keeps one hash table per window). */
+  readonly timeWindow?: boolean;
 }
 
 /**
@@ -58,7 +60,7 @@ export class AggregateState {
   constructor(readonly layout: AggregateLayout) {
     this.codec = new KeyCodec(layout.keyTypes);
     // Time-windowed groups (window start first) get one small table per window: the open windows stay in cache.
-    this.table = layout.keyNames[0] === WINDOW_START_KEY ? new WindowGroupTable(this.codec.width) : new GroupTable(this.codec.width);
+    this.table = layout.timeWindow === true ? new WindowGroupTable(this.codec.width) : new GroupTable(this.codec.width);
     this.acc = new Accumulators(layout.specs);
   }
 
@@ -130,6 +132,12 @@ export class AggregateState {
       updated[g] = 1;
       dirty[g] = 1;
     }
+  }
+
+  /** Forgets the input columns the codec and accumulators kept for piecewise absorbs (after a batch). */
+  release(): void {
+    this.codec.release();
+    this.acc.release();
   }
 
   /** Merges partial aggregates (a batch of this state's `stateSchema`) into the groups. */

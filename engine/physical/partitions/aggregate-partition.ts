@@ -53,6 +53,7 @@ export function aggregateLayout(a: AggregateAnalysis): AggregateLayout {
     specs: a.aggs.map((x) => x.spec),
     eventTimeSlot,
     windowSizeMs: a.eventTime === 'window' && hasTimeWindow ? w.sizeMs : null,
+    timeWindow: hasTimeWindow,
   };
 }
 
@@ -193,6 +194,7 @@ export class AggregatePartition implements PartitionOperator {
     if (batch.numRows === 0) return;
     const env = envOf(info, seqBase);
     const late = this.pieces(batch, info, env, (p) => this.state.absorb(p.keyCols, p.rows, p.m, p.inputs, seqBase));
+    this.state.release();
     if (late) {
       this.countLate(AggregatePartition.lateKeyCols(late), identity(late.rows.length));
     }
@@ -209,6 +211,7 @@ export class AggregatePartition implements PartitionOperator {
     const scratch = new AggregatePartition(this.analysis, this.inputSchema);
     const env = envOf(info, seqBase);
     const late = scratch.pieces(batch, info, env, (p) => scratch.state.absorb(p.keyCols, p.rows, p.m, p.inputs, seqBase));
+    scratch.state.release();
     const all = scratch.state.stateBatch(scratch.state.allGroups());
     const partials = split(all, this.stateSchema, this.partitionKeyColumns, partitions);
     let lateKeys: (RecordBatch | null)[] = new Array(partitions).fill(null);

@@ -61,6 +61,23 @@ describe('WindowGroupTable', () => {
     expect(Array.from(w)).toEqual(Array.from(a));
   });
 
+  it('compacts down to no groups, then fills again from id 0; sparse windows stay small', () => {
+    const t = new WindowGroupTable(3);
+    // 5,000 windows of one group each (a sparse, fine-grained window): a few hundred bytes each, not kilobytes.
+    const m = new Float64Array(5000 * 3);
+    for (let i = 0; i < 5000; i++) m[3 * i] = i * 1000;
+    t.findOrInsert(m, 5000, new Int32Array(5000));
+    expect(t.windowCount).toBe(5000);
+    expect(t.memoryBytes / 5000).toBeLessThan(400);
+    const remap = t.compact(new Uint8Array(5000));
+    expect(remap.every((x) => x === -1)).toBe(true);
+    expect(t.size).toBe(0);
+    expect(t.windowCount).toBe(0);
+    const ids = new Int32Array(3);
+    expect(t.findOrInsert(m.subarray(0, 9), 3, ids)).toBe(3);
+    expect(Array.from(ids)).toEqual([0, 1, 2]);
+  });
+
   it('compares keys on every bit: keys equal in value but differing in a key bit stay apart', () => {
     const t = new WindowGroupTable(3);
     // Same window and key value, one marked null; a window start that differs only in its sign of zero is its own group.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { col, count, max, Session, sessionWindow, sum, window, type DataFrame } from '../../../engine/index.js';
+import { col, count, fromJson, max, Session, sessionWindow, sum, window, type DataFrame } from '../../../engine/index.js';
 import { readColumnsOf } from '../../../engine/planner/prune.js';
 
 const session = new Session({ conf: { parallelism: 1 } });
@@ -38,5 +38,12 @@ describe('readColumnsOf (column pruning)', () => {
 
   it('a plain relation with nothing above it reads every column', () => {
     expect(reads(events)).toEqual(['all']);
+  });
+});
+
+describe('readColumnsOf and dead letters', () => {
+  it('a projection that parses text (fromJson/fromCsv) reads every column: a bad row goes to the dead-letter output whole', () => {
+    const q = events.select(fromJson(col('note'), { a: 'long' }).as('j'));
+    expect(reads(q)).toEqual(['all']);
   });
 });

@@ -283,7 +283,7 @@ async function main(): Promise<void> {
       });
       const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
       if (!line) throw new Error(`${name} p=${p} failed: ${r.stderr.slice(-2000)}`);
-      return JSON.parse(line) as { eventsPerSec: number; rss: number; bids: number; out: number };
+      return JSON.parse(line) as { eventsPerSec: number; rss: number; bids: number; out: number; cpuMs: number; events: number };
     };
     // Best of `repeat` rounds, interleaved (p=1, p=2, two copies of p=1 at once), so a slow spell of the (shared)
     // machine hits every configuration alike rather than one.
@@ -313,6 +313,8 @@ async function main(): Promise<void> {
       fmt(p2.eventsPerSec),
       `${(p2.eventsPerSec / p1.eventsPerSec).toFixed(2)}×`,
       `${ceiling.toFixed(2)}×`,
+      // CPU time (every thread) per event: how much more work two workers do in all than one thread.
+      `${((p1.cpuMs * 1e6) / p1.events).toFixed(0)} / ${((p2.cpuMs * 1e6) / p2.events).toFixed(0)}`,
       `${Math.round(p1.rss / 2 ** 20)} / ${Math.round(p2.rss / 2 ** 20)}`,
       fmt(duck1),
       fmt(duck2),
@@ -320,7 +322,7 @@ async function main(): Promise<void> {
     ]);
     console.error(`done ${name}`);
   }
-  const header = ['query', 'sluice p=1 ev/s', 'sluice p=2 ev/s', 'speed-up', '2 copies of p=1', 'peak RSS MB (p1/p2)', 'DuckDB 1t ev/s', 'DuckDB 2t ev/s', 'sluice/DuckDB (1/2)'];
+  const header = ['query', 'sluice p=1 ev/s', 'sluice p=2 ev/s', 'speed-up', '2 copies of p=1', 'CPU ns/event (p1/p2)', 'peak RSS MB (p1/p2)', 'DuckDB 1t ev/s', 'DuckDB 2t ev/s', 'sluice/DuckDB (1/2)'];
   printTable(`Nexmark, ${events.toLocaleString()} events (bids: 92 %), 2 cores`, header, rows);
   const ji = args.indexOf('--json');
   if (ji >= 0) writeFileSync(args[ji + 1]!, JSON.stringify(results, null, 2));

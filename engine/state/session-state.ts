@@ -190,6 +190,9 @@ export class SessionState {
     return { gids, srcs };
   }
 
+  /** The new rows of the run `mergeKey` is building (reused). */
+  private readonly runRows: number[] = [];
+
   private mergeKey(
     key: number,
     order: Int32Array,
@@ -211,26 +214,8 @@ export class SessionState {
     let open = false;
     let target = -1;
     let merged = false;
-    const curRows: number[] = [];
-    const close = () => {
-      if (!open) return;
-      if (target < 0) target = this.allocate(key, curStart, curEnd);
-      if (merged || curRows.length > 0 || this.start[target] !== curStart || this.end[target] !== curEnd) {
-        this.start[target] = curStart;
-        this.end[target] = curEnd;
-        this.dirty[target] = 1;
-        this.touched.push(target);
-      }
-      merged = false;
-      for (const r of curRows) {
-        gids.push(target);
-        gRows.push(r);
-      }
-      result.push(target);
-      curRows.length = 0;
-      target = -1;
-      open = false;
-    };
+    const curRows = this.runRows;
+    curRows.length = 0;
     while (e < existing.length || p < b) {
       const takeExisting = p >= b || (e < existing.length && this.start[existing[e]!]! <= starts[order[p]!]!);
       let s: number;
@@ -249,7 +234,11 @@ export class SessionState {
       if (open && s <= curEnd) {
         if (en > curEnd) curEnd = en;
       } else {
-        close();
+        if (open) {
+          result.push(this.closeRun(key, curStart, curEnd, target, merged, curRows, gids, gRows));
+          merged = false;
+          target = -1;
+        }
         open = true;
         curStart = s;
         curEnd = en;
@@ -265,8 +254,38 @@ export class SessionState {
         }
       } else curRows.push(rows[pair]!);
     }
-    close();
+    if (open) result.push(this.closeRun(key, curStart, curEnd, target, merged, curRows, gids, gRows));
     this.byKey[key] = result;
+  }
+
+  /**
+   * Ends one merged run `[curStart, curEnd)` of a key: its session (`target`, or a new one) takes the bounds, and the
+   * run's new rows fold into it. Returns the session. A method, not a closure per key: `mergeKey` runs once per key
+   * and batch.
+   */
+  private closeRun(
+    key: number,
+    curStart: number,
+    curEnd: number,
+    target: number,
+    merged: boolean,
+    curRows: number[],
+    gids: number[],
+    gRows: number[],
+  ): number {
+    if (target < 0) target = this.allocate(key, curStart, curEnd);
+    if (merged || curRows.length > 0 || this.start[target] !== curStart || this.end[target] !== curEnd) {
+      this.start[target] = curStart;
+      this.end[target] = curEnd;
+      this.dirty[target] = 1;
+      this.touched.push(target);
+    }
+    for (let i = 0; i < curRows.length; i++) {
+      gids.push(target);
+      gRows.push(curRows[i]!);
+    }
+    curRows.length = 0;
+    return target;
   }
 
   /** Sessions created or changed since the last call (for progress's numRowsUpdated). */
@@ -434,9 +453,30 @@ export class SessionState {
   }
 }
 
-/** Sorts `order[a..b)` by `starts[order[i]]` (stable). */
-function sortByStart(order: Int32Array, a: number, b: number, starts: Float64Array): void {
-  if (b - a <= 24) {
+/**
+ * Sorts `order[a..b)` by `starts[order[i]]`, ties by `order[i]` (the bucket arrives in ascending `order[i]`). A bucket
+ * already in order (a key's rows mostly arrive in event-time order) is left as is; a small or nearly sorted one gets
+ * an insertion sort; a bigger one whose starts are whole milliseconds within 2^30 of each other is sorted as numbers
+ * `(start − min) · 2^21 + position` (a native typed-array sort, no comparator calls); anything else by comparator.
+ *
+ * @example
+ * sortByStart(order, 0, order.length, starts); // order now ascends by starts[order[i]]
+ */
+export function sortByStart(order: Int32Array, a: number, b: number, starts: Float64Array): void {
+  const n = b - a;
+  let descents = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let whole = true;
+  for (let i = a; i < b; i++) {
+    const s = starts[order[i]!]!;
+    if (i > a && s < starts[order[i - 1]!]!) descents++;
+    if (s < min) min = s;
+    if (s > max) max = s;
+    if (s !== Math.floor(s)) whole = false;
+  }
+  if (descents === 0) return;
+  if (n <= 24 || descents * 8 <= n) {
     for (let i = a + 1; i < b; i++) {
       const x = order[i]!;
       const sx = starts[x]!;
@@ -449,7 +489,21 @@ function sortByStart(order: Int32Array, a: number, b: number, starts: Float64Arr
     }
     return;
   }
+  if (whole && max - min < 2 ** 30 && n < POSITION_SPAN) {
+    const keys = new Float64Array(n);
+    for (let j = 0; j < n; j++) keys[j] = (starts[order[a + j]!]! - min) * POSITION_SPAN + j;
+    keys.sort();
+    const bucket = order.slice(a, b);
+    for (let j = 0; j < n; j++) {
+      const k = keys[j]!;
+      order[a + j] = bucket[k - Math.floor(k / POSITION_SPAN) * POSITION_SPAN]!;
+    }
+    return;
+  }
   const part = Array.from(order.subarray(a, b));
   part.sort((x, y) => starts[x]! - starts[y]! || x - y);
   order.set(part, a);
 }
+
+/** Positions in a bucket sorted as numbers by `sortByStart` stay below this (2^21). */
+const POSITION_SPAN = 2 ** 21;

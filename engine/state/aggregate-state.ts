@@ -34,6 +34,11 @@ export interface AggregateLayout {
   readonly timeWindow?: boolean;
 }
 
+/** `AggregateState.flags` bit: the group was touched in the current batch. */
+const UPDATED = 1;
+/** `AggregateState.flags` bit: the group changed since the last checkpoint commit. */
+const DIRTY = 2;
+
 /**
  * Groups, accumulators and event times of one aggregation partition.
  *
@@ -48,10 +53,11 @@ export class AggregateState {
   readonly acc: Accumulators;
   /** Event time of each group (NaN: never expires). */
   evt = new Float64Array(1024);
-  /** Groups touched in the current batch. */
-  updated = new Uint8Array(1024);
-  /** Groups changed since the last checkpoint commit. */
-  dirty = new Uint8Array(1024);
+  /**
+   * Per group: `UPDATED` (touched in the current batch) and `DIRTY` (changed since the last checkpoint commit) bits.
+   * One array, so a row's update writes one byte (one cache line) for both.
+   */
+  flags = new Uint8Array(1024);
   /** Key columns of groups removed since the last commit (for delete records). */
   private removed: Vec[][] = [];
   private removedCount = 0;
@@ -80,12 +86,9 @@ export class AggregateState {
     const e = new Float64Array(cap);
     e.set(this.evt);
     this.evt = e;
-    const u = new Uint8Array(cap);
-    u.set(this.updated);
-    this.updated = u;
-    const d = new Uint8Array(cap);
-    d.set(this.dirty);
-    this.dirty = d;
+    const f = new Uint8Array(cap);
+    f.set(this.flags);
+    this.flags = f;
   }
 
   /** Group ids for `m` key rows, inserting new groups (initialising their accumulators and event times). */
@@ -109,8 +112,7 @@ export class AggregateState {
     const keys = this.table.keys;
     const size = this.layout.windowSizeMs ?? 0;
     for (let g = from; g < to; g++) {
-      this.updated[g] = 0;
-      this.dirty[g] = 0;
+      this.flags[g] = 0;
       if (slot === null || (keys[g * W + W - 1]! & (1 << slot)) !== 0) this.evt[g] = NaN;
       else this.evt[g] = keys[g * W + slot]! + size;
     }
@@ -125,13 +127,8 @@ export class AggregateState {
     const keys = this.codec.encode(keyCols, rows, m);
     const gids = this.groupIds(keys, m);
     this.acc.update(gids, rows, m, inputs, seqBase);
-    const updated = this.updated;
-    const dirty = this.dirty;
-    for (let i = 0; i < m; i++) {
-      const g = gids[i]!;
-      updated[g] = 1;
-      dirty[g] = 1;
-    }
+    const flags = this.flags;
+    for (let i = 0; i < m; i++) flags[gids[i]!] = UPDATED | DIRTY;
   }
 
   /** Forgets the input columns the codec and accumulators kept for piecewise absorbs (after a batch). */
@@ -158,22 +155,42 @@ export class AggregateState {
     src.ensure(n, 0);
     src.fromState(stateCols, srcIds);
     this.acc.mergeFrom(src, srcIds, gids, n);
-    for (let i = 0; i < n; i++) {
-      this.updated[gids[i]!] = 1;
-      this.dirty[gids[i]!] = 1;
-    }
+    for (let i = 0; i < n; i++) this.flags[gids[i]!] = UPDATED | DIRTY;
   }
 
   /** Clears the per-batch "updated" flags. */
   startBatch(): void {
-    this.updated.fill(0, 0, this.table.size);
+    const flags = this.flags;
+    for (let g = 0, n = this.table.size; g < n; g++) flags[g]! &= DIRTY;
+  }
+
+  /** Marks a group changed since the last checkpoint commit (without counting it as updated in this batch). */
+  markDirty(g: number): void {
+    this.flags[g]! |= DIRTY;
+  }
+
+  /** Number of groups updated in this batch. */
+  updatedCount(): number {
+    const flags = this.flags;
+    let n = 0;
+    for (let g = 0, size = this.table.size; g < size; g++) n += flags[g]! & UPDATED;
+    return n;
   }
 
   /** Groups updated in this batch, in id order. */
   updatedGroups(): Int32Array {
-    const out: number[] = [];
-    for (let g = 0; g < this.table.size; g++) if (this.updated[g]) out.push(g);
-    return Int32Array.from(out);
+    return this.groupsFlagged(UPDATED);
+  }
+
+  /** Groups with `bit` set, in id order. */
+  private groupsFlagged(bit: number): Int32Array {
+    const flags = this.flags;
+    const size = this.table.size;
+    let n = 0;
+    for (let g = 0; g < size; g++) if ((flags[g]! & bit) !== 0) n++;
+    const out = new Int32Array(n);
+    for (let g = 0, k = 0; k < n; g++) if ((flags[g]! & bit) !== 0) out[k++] = g;
+    return out;
   }
 
   /** Groups whose event time is ≤ `watermarkMs` (closed windows), in id order. */
@@ -217,8 +234,7 @@ export class AggregateState {
       const t = remap[g]!;
       if (t >= 0 && t !== g) {
         this.evt[t] = this.evt[g]!;
-        this.updated[t] = this.updated[g]!;
-        this.dirty[t] = this.dirty[g]!;
+        this.flags[t] = this.flags[g]!;
       }
     }
   }
@@ -230,17 +246,16 @@ export class AggregateState {
 
   /** The changes since the last call, as a delta batch (`__op`, keys, state), and resets the bookkeeping. */
   takeDelta(): RecordBatch | null {
-    const dirty: number[] = [];
-    for (let g = 0; g < this.table.size; g++) if (this.dirty[g]) dirty.push(g);
-    this.dirty.fill(0, 0, this.table.size);
+    const gids = this.groupsFlagged(DIRTY);
+    const flags = this.flags;
+    for (let g = 0, size = this.table.size; g < size; g++) flags[g]! &= UPDATED;
     const removed = this.removed;
     const removedCount = this.removedCount;
     this.removed = [];
     this.removedCount = 0;
-    if (dirty.length === 0 && removedCount === 0) return null;
+    if (gids.length === 0 && removedCount === 0) return null;
     const schema = this.stateSchema;
     const kc = this.layout.keyTypes.length;
-    const gids = Int32Array.from(dirty);
     const putKeys = this.keyVecs(gids);
     const putState = this.acc.toState(gids);
     const n = gids.length + removedCount;
@@ -258,7 +273,8 @@ export class AggregateState {
 
   /** Forgets pending changes (after loading state). */
   clearDelta(): void {
-    this.dirty.fill(0);
+    const flags = this.flags;
+    for (let g = 0; g < flags.length; g++) flags[g]! &= UPDATED;
     this.removed = [];
     this.removedCount = 0;
   }
@@ -276,11 +292,11 @@ export class AggregateState {
       this.acc.fromState(schema.fields.slice(kc).map((_, i) => columnVec(rows, schema, kc + i)), gids);
     }
     this.clearDelta();
-    this.updated.fill(0);
+    this.flags.fill(0);
   }
 
   memoryBytes(): number {
-    return this.table.memoryBytes + this.acc.memoryBytes() + this.evt.byteLength + this.updated.byteLength * 2;
+    return this.table.memoryBytes + this.acc.memoryBytes() + this.evt.byteLength + this.flags.byteLength;
   }
 }
 

@@ -240,8 +240,7 @@ export class AggregatePartition implements PartitionOperator {
       // A global aggregate over no rows still has one group (count 0, sum null), as in SQL.
       st.groupIds(st.codec.encode([], null, 1), 1);
     }
-    let updated = 0;
-    for (let g = 0; g < st.size; g++) updated += st.updated[g]!;
+    const updated = st.updatedCount();
     let out: RecordBatch;
     let removed = 0;
     if (!info.streaming || info.outputMode === 'complete') out = this.outputBatch(st.allGroups());

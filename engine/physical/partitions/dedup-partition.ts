@@ -103,7 +103,7 @@ export class DedupPartition implements PartitionOperator {
         first[g - before] = 1;
         rows.push(sel ? sel[i]! : i);
         outGids.push(g);
-        st.dirty[g] = 1;
+        st.markDirty(g);
       }
     }
     this.updated += rows.length;

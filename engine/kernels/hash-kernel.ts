@@ -581,13 +581,18 @@ export function partitionIds(cols: readonly Vec[], rows: Int32Array | null, m: n
             continue;
           }
           if (isLong) {
-            const x = c.big !== null ? Number(BigInt.asIntN(32, c.big[r]!)) : 0;
             if (c.big !== null) {
+              const x = Number(BigInt.asIntN(32, c.big[r]!));
               h[i] = mix(mix(h[i]!, x), Number(BigInt.asIntN(32, c.big[r]! >> 32n)));
             } else {
               const y = v[r]!;
-              const hi = Math.floor(y / TWO32);
-              h[i] = mix(mix(h[i]!, (y - hi * TWO32) | 0), hi | 0);
+              // The int64's low and high words; an int32 value's high word is its sign (no division).
+              const lo = y | 0;
+              if (lo === y) h[i] = mix(mix(h[i]!, lo), lo >> 31);
+              else {
+                const hi = Math.floor(y / TWO32);
+                h[i] = mix(mix(h[i]!, (y - hi * TWO32) | 0), hi | 0);
+              }
             }
           } else {
             const y = v[r]!;
@@ -613,6 +618,10 @@ export function partitionIds(cols: readonly Vec[], rows: Int32Array | null, m: n
         for (let i = 0; i < m; i++) h[i] = mix(h[i]!, 0x1234567);
     }
   }
-  for (let i = 0; i < m; i++) out[i] = (fmix(h[i]!) >>> 0) % partitions;
+  if ((partitions & (partitions - 1)) === 0) {
+    // A power of two: the low bits are the same remainder, without a floating-point modulo.
+    const mask = partitions - 1;
+    for (let i = 0; i < m; i++) out[i] = fmix(h[i]!) & mask;
+  } else for (let i = 0; i < m; i++) out[i] = (fmix(h[i]!) >>> 0) % partitions;
   return out;
 }

@@ -131,6 +131,16 @@ export class WindowGroupTable implements GroupIndex {
     let curHi = 0;
     for (let i = 0; i < rows; i++) {
       const base = i * W2;
+      if (i > 0 && rh[i] === rh[i - 1]) {
+        // A row with the previous row's key (a window-only grouping over time-ordered input, or input sorted by key)
+        // takes its group without a probe. The hashes (of the key without the window) differ for most other rows.
+        let w = 0;
+        while (w < W2 && kw[base + w] === kw[base - W2 + w]) w++;
+        if (w === W2) {
+          out[i] = out[i - 1]!;
+          continue;
+        }
+      }
       const lo = kw[base]!;
       const hi = kw[base + 1]!;
       if (cur === null || lo !== curLo || hi !== curHi) {

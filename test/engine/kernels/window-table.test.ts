@@ -40,6 +40,36 @@ describe('WindowGroupTable', () => {
     expect(win.windowCount).toBe(starts.size);
   });
 
+  it('gives runs of equal consecutive keys the same ids as GroupTable, and breaks a run on any bit', () => {
+    const r = prng(19);
+    const plain = new GroupTable(3);
+    const win = new WindowGroupTable(3);
+    for (let b = 0; b < 10; b++) {
+      // Runs of 1–40 copies of a row; some runs change only the window, only the key, only the sign of zero or
+      // only the null bits, so the previous row's group must not be reused for them.
+      const base = keyRows(r, 400, 1 + b, 50);
+      const rows: number[] = [];
+      for (let i = 0; i < 400; i++) {
+        const row = [base[3 * i]!, base[3 * i + 1]!, base[3 * i + 2]!];
+        const copies = 1 + Math.floor(r() * 40);
+        for (let c = 0; c < copies; c++) rows.push(...row);
+        const twist = Math.floor(r() * 5);
+        if (twist === 1) rows.push(row[0]! + 60_000, row[1]!, row[2]!);
+        else if (twist === 2) rows.push(row[0]!, row[1]! + 1, row[2]!);
+        else if (twist === 3) rows.push(row[0]!, row[1] === 0 ? -0 : 0, row[2]!);
+        else if (twist === 4) rows.push(row[0]!, row[1]!, row[2]! ^ 2);
+      }
+      const m = Float64Array.from(rows);
+      const n = m.length / 3;
+      const a = new Int32Array(n);
+      const w = new Int32Array(n);
+      expect(win.findOrInsert(m, n, w)).toBe(plain.findOrInsert(m, n, a));
+      expect(Array.from(w)).toEqual(Array.from(a));
+    }
+    expect(win.size).toBe(plain.size);
+    expect(Array.from(win.keys.subarray(0, win.size * 3))).toEqual(Array.from(plain.keys.subarray(0, plain.size * 3)));
+  });
+
   it('compacts like GroupTable, drops emptied windows, and keeps finding the kept keys', () => {
     const r = prng(11);
     const plain = new GroupTable(3);

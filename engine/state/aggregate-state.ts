@@ -61,6 +61,8 @@ export class AggregateState {
   /** Key columns of groups removed since the last commit (for delete records). */
   private removed: Vec[][] = [];
   private removedCount = 0;
+  /** The highest watermark `evict` used since the last commit (its rows have no delete records), or null. */
+  private evictedUpToMs: number | null = null;
   private gidScratch = new Int32Array(1024);
 
   constructor(readonly layout: AggregateLayout) {
@@ -225,6 +227,11 @@ export class AggregateState {
     if (gids.length === 0) return;
     this.removed.push(this.keyVecs(gids));
     this.removedCount += gids.length;
+    this.drop(gids);
+  }
+
+  /** Removes groups from the table, the accumulators and the per-group arrays (ids are renumbered densely). */
+  private drop(gids: Int32Array): void {
     const keep = new Uint8Array(this.table.size).fill(1);
     for (let i = 0; i < gids.length; i++) keep[gids[i]!] = 0;
     const remap = this.table.compact(keep);
@@ -237,6 +244,25 @@ export class AggregateState {
         this.flags[t] = this.flags[g]!;
       }
     }
+  }
+
+  /**
+   * Removes groups closed by the watermark `watermarkMs` (every group whose event time is ≤ it, from `groupsUpTo`).
+   * Unlike `remove`, their keys are not kept as delete records: the next delta records the watermark once, and a
+   * restore drops every group at or below it again. That is exact because no group at or below an eviction watermark
+   * is created after it (later rows for it are late and dropped).
+   */
+  evict(gids: Int32Array, watermarkMs: number): void {
+    if (gids.length === 0) return;
+    this.drop(gids);
+    this.evictedUpToMs = this.evictedUpToMs === null ? watermarkMs : Math.max(this.evictedUpToMs, watermarkMs);
+  }
+
+  /** The highest watermark `evict` used since the last call (null: none), for the commit's delta. */
+  takeEvictedUpTo(): number | null {
+    const w = this.evictedUpToMs;
+    this.evictedUpToMs = null;
+    return w;
   }
 
   /** Groups as state rows (keys + accumulator state). */
@@ -273,14 +299,18 @@ export class AggregateState {
 
   /** Forgets pending changes (after loading state). */
   clearDelta(): void {
+    this.evictedUpToMs = null;
     const flags = this.flags;
     for (let g = 0; g < flags.length; g++) flags[g]! &= UPDATED;
     this.removed = [];
     this.removedCount = 0;
   }
 
-  /** Loads state rows (a batch of `stateSchema`). */
-  restore(rows: RecordBatch | null): void {
+  /**
+   * Loads state rows (a batch of `stateSchema`), dropping the groups whose event time is ≤ `evictedUpToMs` (evicted
+   * by a watermark recorded in a delta, see `evict`).
+   */
+  restore(rows: RecordBatch | null, evictedUpToMs: number | null = null): void {
     this.table.clear();
     this.acc.truncate(0);
     if (rows !== null && rows.numRows > 0) {
@@ -290,6 +320,10 @@ export class AggregateState {
       const keys = this.codec.encode(keyCols, null, rows.numRows);
       const gids = Int32Array.from(this.groupIds(keys, rows.numRows));
       this.acc.fromState(schema.fields.slice(kc).map((_, i) => columnVec(rows, schema, kc + i)), gids);
+    }
+    if (evictedUpToMs !== null) {
+      const gone = this.groupsUpTo(evictedUpToMs);
+      if (gone.length > 0) this.drop(gone);
     }
     this.clearDelta();
     this.flags.fill(0);

@@ -13,7 +13,14 @@ export class MissingStateError extends Error {
   override readonly name = 'MissingStateError';
 }
 
+/** The end marker of a state file. */
 const MAGIC = Buffer.from('SLST');
+/**
+ * The end marker of a delta that also records an eviction watermark (8 bytes before the checksum): rows at or below
+ * it were evicted without delete rows. Versions before it reject such a file as "not a sluice state file" instead of
+ * restoring the evicted rows.
+ */
+const MAGIC_EVICT = Buffer.from('SLSE');
 export const OP_PUT = 1;
 export const OP_DELETE = 0;
 
@@ -22,25 +29,32 @@ export function deltaSchema(state: Schema): Schema {
   return schemaOf([field('__op', 'int', false), ...state.fields]);
 }
 
-function frame(table: Table): Uint8Array {
+/** A state file: Arrow IPC, [eviction watermark as a float64], CRC-32 of what precedes it, end marker. */
+function frame(table: Table, evictedUpToMs: number | null = null): Uint8Array {
   const ipc = tableToIPC(table, 'stream');
-  const out = Buffer.alloc(ipc.length + 8);
+  const extra = evictedUpToMs === null ? 0 : 8;
+  const body = ipc.length + extra;
+  const out = Buffer.alloc(body + 8);
   out.set(ipc, 0);
-  out.writeUInt32LE(crc32(ipc), ipc.length);
-  MAGIC.copy(out, ipc.length + 4);
+  if (evictedUpToMs !== null) out.writeDoubleLE(evictedUpToMs, ipc.length);
+  out.writeUInt32LE(crc32(out.subarray(0, body)), body);
+  (evictedUpToMs === null ? MAGIC : MAGIC_EVICT).copy(out, body + 4);
   return out;
 }
 
-function unframe(buf: Buffer, file: string): Table {
-  if (buf.length < 8 || !buf.subarray(buf.length - 4).equals(MAGIC)) {
+function unframe(buf: Buffer, file: string): { table: Table; evictedUpToMs: number | null } {
+  const end = buf.length >= 4 ? buf.subarray(buf.length - 4) : null;
+  const evicts = end !== null && end.equals(MAGIC_EVICT);
+  if (buf.length < (evicts ? 16 : 8) || !(evicts || end!.equals(MAGIC))) {
     throw new CorruptCheckpointError(`${file} is truncated or not a sluice state file (no end marker).`);
   }
-  const ipc = buf.subarray(0, buf.length - 8);
-  if (crc32(ipc) !== buf.readUInt32LE(buf.length - 8)) {
+  const body = buf.subarray(0, buf.length - 8);
+  if (crc32(body) !== buf.readUInt32LE(buf.length - 8)) {
     throw new CorruptCheckpointError(`${file} is corrupt (checksum mismatch). Restore the checkpoint from a backup.`);
   }
+  const ipc = evicts ? body.subarray(0, body.length - 8) : body;
   try {
-    return tableFromIPC(ipc);
+    return { table: tableFromIPC(ipc), evictedUpToMs: evicts ? body.readDoubleLE(body.length - 8) : null };
   } catch (e) {
     throw new CorruptCheckpointError(`${file} cannot be read as Arrow IPC: ${(e as Error).message}`);
   }
@@ -68,10 +82,13 @@ export class StateStore {
     return join(this.dir, `${version}.${kind}`);
   }
 
-  /** Writes version `version`'s delta (a batch of `deltaSchema(schema)`). A re-run batch overwrites its own version. */
-  async commit(version: number, delta: RecordBatch | null): Promise<void> {
+  /**
+   * Writes version `version`'s delta (a batch of `deltaSchema(schema)`). A re-run batch overwrites its own version.
+   * `evictedUpToMs`: a watermark that evicted rows without delete rows (see `AggregateState.evict`).
+   */
+  async commit(version: number, delta: RecordBatch | null, evictedUpToMs: number | null = null): Promise<void> {
     const t = new Table(delta ? [delta] : []);
-    await writeReplace(this.file(version, 'delta'), frame(delta ? t : emptyTable(deltaSchema(this.schema))));
+    await writeReplace(this.file(version, 'delta'), frame(delta ? t : emptyTable(deltaSchema(this.schema)), evictedUpToMs));
   }
 
   /** Writes a full snapshot of version `version` (a batch of `schema`). */
@@ -98,9 +115,13 @@ export class StateStore {
     return { deltas, snapshots };
   }
 
-  /** Every row of version `version` (key columns then values); version 0 is empty. */
-  async load(version: number): Promise<RecordBatch | null> {
-    if (version === 0) return null;
+  /**
+   * Every row of version `version` (key columns then values; version 0 is empty), and the highest eviction
+   * watermark recorded by the deltas replayed (null: none): the operator drops the rows at or below it on restore.
+   */
+  async load(version: number): Promise<{ rows: RecordBatch | null; evictedUpToMs: number | null }> {
+    if (version === 0) return { rows: null, evictedUpToMs: null };
+    let evictedUpToMs: number | null = null;
     const { snapshots } = await this.versions();
     let base = 0;
     for (const s of snapshots) if (s <= version) base = s;
@@ -114,7 +135,8 @@ export class StateStore {
             `The checkpoint is incomplete: restore it, or start the query with a new checkpointLocation.`,
         );
       }
-      const t = unframe(buf, file);
+      const { table: t, evictedUpToMs: w } = unframe(buf, file);
+      if (w !== null) evictedUpToMs = evictedUpToMs === null ? w : Math.max(evictedUpToMs, w);
       const schema = kind === 'delta' ? deltaSchema(this.schema) : this.schema;
       if (t.schema.fields.length !== schema.fields.length) {
         throw new CorruptCheckpointError(
@@ -144,7 +166,7 @@ export class StateStore {
         }
       }
     });
-    if (live.size === 0) return null;
+    if (live.size === 0) return { rows: null, evictedUpToMs };
     const byPart = new Map<number, number[]>();
     for (const [pi, r] of live.values()) {
       let l = byPart.get(pi);
@@ -156,7 +178,7 @@ export class StateStore {
       const sel = Int32Array.from(rows);
       parts[pi]!.vecs.forEach((v, c) => cols[c]!.push(gatherVec(v, sel)));
     }
-    return batchFromVecs(this.schema, cols.map((c) => concatVecs(c)), live.size);
+    return { rows: batchFromVecs(this.schema, cols.map((c) => concatVecs(c)), live.size), evictedUpToMs };
   }
 
   /** Deletes files no longer needed to load any version ≥ `minVersion`. */

@@ -30,21 +30,30 @@ export function keepPartition(op: PartitionOperator, rows: RecordBatch | null, p
   return sel.length === 0 ? null : gatherBatch(rows, schema, sel);
 }
 
-/** Loads version `version` of several partition folders into one batch of state rows. */
-export async function loadState(op: PartitionOperator, dirs: readonly string[], version: number): Promise<RecordBatch | null> {
+/**
+ * Loads version `version` of several partition folders into one batch of state rows, with the highest eviction
+ * watermark their deltas recorded (every partition evicts at the same watermarks, so one number holds for all).
+ */
+export async function loadState(
+  op: PartitionOperator,
+  dirs: readonly string[],
+  version: number,
+): Promise<{ rows: RecordBatch | null; evictedUpToMs: number | null }> {
   const parts: RecordBatch[] = [];
+  let evictedUpToMs: number | null = null;
   for (const dir of dirs) {
-    const rows = await new StateStore(dir, op.stateSchema, op.stateKeyCount).load(version);
-    if (rows && rows.numRows > 0) parts.push(rows);
+    const got = await new StateStore(dir, op.stateSchema, op.stateKeyCount).load(version);
+    if (got.evictedUpToMs !== null) evictedUpToMs = evictedUpToMs === null ? got.evictedUpToMs : Math.max(evictedUpToMs, got.evictedUpToMs);
+    if (got.rows && got.rows.numRows > 0) parts.push(got.rows);
   }
-  if (parts.length === 0) return null;
-  if (parts.length === 1) return parts[0]!;
+  if (parts.length <= 1) return { rows: parts[0] ?? null, evictedUpToMs };
   const schema = op.stateSchema;
-  return batchFromVecs(
+  const rows = batchFromVecs(
     schema,
     schema.fields.map((_, i) => concatVecs(parts.map((b) => columnVec(b, schema, i)))),
     parts.reduce((s, b) => s + b.numRows, 0),
   );
+  return { rows, evictedUpToMs };
 }
 
 async function handle(task: WorkerTask): Promise<WorkerResult> {
@@ -82,7 +91,7 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
     case 'commit': {
       const p = get(task.opKey);
       const store = new StateStore(task.dir, p.op.stateSchema, p.op.stateKeyCount);
-      await store.commit(task.version, p.op.takeDelta());
+      await store.commit(task.version, p.op.takeDelta(), p.op.takeEvictedUpTo?.() ?? null);
       if (task.snapshot || p.forceSnapshot) {
         await store.snapshot(task.version, p.op.snapshot());
         p.forceSnapshot = false;
@@ -91,8 +100,8 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
     }
     case 'restore': {
       const p = get(task.opKey);
-      const rows = await loadState(p.op, task.dirs, task.version);
-      p.op.restore(keepPartition(p.op, rows, task.partition, task.partitions));
+      const { rows, evictedUpToMs } = await loadState(p.op, task.dirs, task.version);
+      p.op.restore(keepPartition(p.op, rows, task.partition, task.partitions), evictedUpToMs);
       // A restore from another layout must be followed by a full snapshot in this partition's folder.
       p.forceSnapshot = task.dirs.length !== 1;
       return { type: 'ok' };

@@ -249,13 +249,13 @@ export class AggregatePartition implements PartitionOperator {
       if (a.eventTime !== null) {
         const closed = st.groupsUpTo(info.evictionWatermarkMs);
         removed = closed.length;
-        st.remove(closed);
+        st.evict(closed, info.evictionWatermarkMs);
       }
     } else {
       const closed = a.eventTime !== null ? st.groupsUpTo(info.evictionWatermarkMs) : new Int32Array(0);
       out = this.outputBatch(closed);
       removed = closed.length;
-      st.remove(closed);
+      st.evict(closed, info.evictionWatermarkMs);
     }
     return {
       output: out.numRows > 0 ? out : null,
@@ -290,11 +290,14 @@ export class AggregatePartition implements PartitionOperator {
   takeDelta(): RecordBatch | null {
     return this.state.takeDelta();
   }
+  takeEvictedUpTo(): number | null {
+    return this.state.takeEvictedUpTo();
+  }
   snapshot(): RecordBatch | null {
     return this.state.size > 0 ? this.state.stateBatch(this.state.allGroups()) : null;
   }
-  restore(rows: RecordBatch | null): void {
-    this.state.restore(rows);
+  restore(rows: RecordBatch | null, evictedUpToMs: number | null = null): void {
+    this.state.restore(rows, evictedUpToMs);
   }
 }
 

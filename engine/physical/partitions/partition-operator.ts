@@ -57,10 +57,18 @@ export interface PartitionOperator {
   finish(info: BatchInfo): { output: RecordBatch | null; metrics: PartitionMetrics };
   /** State changes since the last call, as a delta batch (`__op`, state columns). */
   takeDelta(): RecordBatch | null;
+  /**
+   * The highest watermark that evicted rows since the last call, or null. Rows it evicted have no delete rows in
+   * `takeDelta`'s delta: the commit records this one number instead, and `restore` drops them again.
+   */
+  takeEvictedUpTo?(): number | null;
   /** Every state row. */
   snapshot(): RecordBatch | null;
-  /** Loads state rows (already filtered to this partition). */
-  restore(rows: RecordBatch | null): void;
+  /**
+   * Loads state rows (already filtered to this partition). `evictedUpToMs`: the highest eviction watermark recorded
+   * in the replayed deltas (see `takeEvictedUpTo`); rows at or below it are dropped.
+   */
+  restore(rows: RecordBatch | null, evictedUpToMs?: number | null): void;
   /** State columns that decide a row's partition (the grouping keys, not the window), for re-partitioning on restore. */
   readonly partitionKeyColumns: readonly number[];
 }

@@ -13,7 +13,7 @@ import { concatVecs } from '../kernels/select-kernel.js';
 import { nullVec, type NumVec, type Vec } from '../kernels/vec.js';
 import { field, schemaOf, type DataType, type Schema } from '../types/data-type.js';
 import { batchFromVecs, columnVec } from '../types/values.js';
-import { OP_DELETE, OP_PUT, deltaSchema } from './state-store.js';
+import { OP_DELETE, OP_PUT, deltaSchema, type StateEviction } from './state-store.js';
 
 /** Name of the key slot that holds a time window's start (the first slot when there is one). */
 export const WINDOW_START_KEY = '__window_start';
@@ -248,9 +248,8 @@ export class AggregateState {
 
   /**
    * Removes groups closed by the watermark `watermarkMs` (every group whose event time is ≤ it, from `groupsUpTo`).
-   * Unlike `remove`, their keys are not kept as delete records: the next delta records the watermark once, and a
-   * restore drops every group at or below it again. That is exact because no group at or below an eviction watermark
-   * is created after it (later rows for it are late and dropped).
+   * Unlike `remove`, their keys are not kept as delete records: the next delta records the watermark and window
+   * size once (`takeEviction`), and loading the state replays it at that version, removing the same groups.
    */
   evict(gids: Int32Array, watermarkMs: number): void {
     if (gids.length === 0) return;
@@ -258,11 +257,13 @@ export class AggregateState {
     this.evictedUpToMs = this.evictedUpToMs === null ? watermarkMs : Math.max(this.evictedUpToMs, watermarkMs);
   }
 
-  /** The highest watermark `evict` used since the last call (null: none), for the commit's delta. */
-  takeEvictedUpTo(): number | null {
+  /** The eviction since the last call (the highest watermark `evict` used), for the commit's delta; null: none. */
+  takeEviction(): StateEviction | null {
     const w = this.evictedUpToMs;
     this.evictedUpToMs = null;
-    return w;
+    const keyColumn = this.layout.eventTimeSlot;
+    // evict() runs only with an event-time key (groupsUpTo finds nothing otherwise).
+    return w === null || keyColumn === null ? null : { watermarkMs: w, windowSizeMs: this.layout.windowSizeMs ?? 0, keyColumn };
   }
 
   /** Groups as state rows (keys + accumulator state). */
@@ -306,11 +307,8 @@ export class AggregateState {
     this.removedCount = 0;
   }
 
-  /**
-   * Loads state rows (a batch of `stateSchema`), dropping the groups whose event time is ≤ `evictedUpToMs` (evicted
-   * by a watermark recorded in a delta, see `evict`).
-   */
-  restore(rows: RecordBatch | null, evictedUpToMs: number | null = null): void {
+  /** Loads state rows (a batch of `stateSchema`). */
+  restore(rows: RecordBatch | null): void {
     this.table.clear();
     this.acc.truncate(0);
     if (rows !== null && rows.numRows > 0) {
@@ -320,10 +318,6 @@ export class AggregateState {
       const keys = this.codec.encode(keyCols, null, rows.numRows);
       const gids = Int32Array.from(this.groupIds(keys, rows.numRows));
       this.acc.fromState(schema.fields.slice(kc).map((_, i) => columnVec(rows, schema, kc + i)), gids);
-    }
-    if (evictedUpToMs !== null) {
-      const gone = this.groupsUpTo(evictedUpToMs);
-      if (gone.length > 0) this.drop(gone);
     }
     this.clearDelta();
     this.flags.fill(0);

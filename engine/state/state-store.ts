@@ -16,11 +16,23 @@ export class MissingStateError extends Error {
 /** The end marker of a state file. */
 const MAGIC = Buffer.from('SLST');
 /**
- * The end marker of a delta that also records an eviction watermark (8 bytes before the checksum): rows at or below
- * it were evicted without delete rows. Versions before it reject such a file as "not a sluice state file" instead of
- * restoring the evicted rows.
+ * The end marker of a delta that also records an eviction (24 bytes before the checksum, see `StateEviction`); its
+ * checksum covers the marker too, so the marker cannot turn into `SLST` unnoticed. Versions before it reject such a
+ * file as "not a sluice state file" instead of restoring the evicted rows.
  */
 const MAGIC_EVICT = Buffer.from('SLSE');
+
+/**
+ * Groups evicted by a watermark without a delete row each: every group whose event time — its key column
+ * `keyColumn` plus `windowSizeMs` (a window's start plus its size; 0 for a raw timestamp key) — is at or below
+ * `watermarkMs`. A null event time never expires. The file records all three, so the replay does not depend on the
+ * query that restarts (it may have another window, output mode or no watermark).
+ */
+export interface StateEviction {
+  readonly watermarkMs: number;
+  readonly windowSizeMs: number;
+  readonly keyColumn: number;
+}
 export const OP_PUT = 1;
 export const OP_DELETE = 0;
 
@@ -29,32 +41,48 @@ export function deltaSchema(state: Schema): Schema {
   return schemaOf([field('__op', 'int', false), ...state.fields]);
 }
 
-/** A state file: Arrow IPC, [eviction watermark as a float64], CRC-32 of what precedes it, end marker. */
-function frame(table: Table, evictedUpToMs: number | null = null): Uint8Array {
+/**
+ * A state file: Arrow IPC, then for a delta with an eviction its watermark, window size and key column (three
+ * float64), a CRC-32
+ * (of the IPC alone for `SLST`; of the IPC, eviction and end marker for `SLSE`), and the end marker.
+ */
+function frame(table: Table, eviction: StateEviction | null = null): Uint8Array {
   const ipc = tableToIPC(table, 'stream');
-  const extra = evictedUpToMs === null ? 0 : 8;
+  const extra = eviction === null ? 0 : 24;
   const body = ipc.length + extra;
   const out = Buffer.alloc(body + 8);
   out.set(ipc, 0);
-  if (evictedUpToMs !== null) out.writeDoubleLE(evictedUpToMs, ipc.length);
-  out.writeUInt32LE(crc32(out.subarray(0, body)), body);
-  (evictedUpToMs === null ? MAGIC : MAGIC_EVICT).copy(out, body + 4);
+  if (eviction === null) {
+    out.writeUInt32LE(crc32(ipc), body);
+    MAGIC.copy(out, body + 4);
+  } else {
+    out.writeDoubleLE(eviction.watermarkMs, ipc.length);
+    out.writeDoubleLE(eviction.windowSizeMs, ipc.length + 8);
+    out.writeDoubleLE(eviction.keyColumn, ipc.length + 16);
+    out.writeUInt32LE(crc32(MAGIC_EVICT, crc32(out.subarray(0, body))), body);
+    MAGIC_EVICT.copy(out, body + 4);
+  }
   return out;
 }
 
-function unframe(buf: Buffer, file: string): { table: Table; evictedUpToMs: number | null } {
+function unframe(buf: Buffer, file: string): { table: Table; eviction: StateEviction | null } {
   const end = buf.length >= 4 ? buf.subarray(buf.length - 4) : null;
   const evicts = end !== null && end.equals(MAGIC_EVICT);
-  if (buf.length < (evicts ? 16 : 8) || !(evicts || end!.equals(MAGIC))) {
+  if (buf.length < (evicts ? 32 : 8) || !(evicts || end!.equals(MAGIC))) {
     throw new CorruptCheckpointError(`${file} is truncated or not a sluice state file (no end marker).`);
   }
   const body = buf.subarray(0, buf.length - 8);
-  if (crc32(body) !== buf.readUInt32LE(buf.length - 8)) {
+  const crc = evicts ? crc32(MAGIC_EVICT, crc32(body)) : crc32(body);
+  if (crc !== buf.readUInt32LE(buf.length - 8)) {
     throw new CorruptCheckpointError(`${file} is corrupt (checksum mismatch). Restore the checkpoint from a backup.`);
   }
-  const ipc = evicts ? body.subarray(0, body.length - 8) : body;
+  const ipc = evicts ? body.subarray(0, body.length - 24) : body;
+  const at = body.length - 24;
+  const eviction = evicts
+    ? { watermarkMs: body.readDoubleLE(at), windowSizeMs: body.readDoubleLE(at + 8), keyColumn: body.readDoubleLE(at + 16) }
+    : null;
   try {
-    return { table: tableFromIPC(ipc), evictedUpToMs: evicts ? body.readDoubleLE(body.length - 8) : null };
+    return { table: tableFromIPC(ipc), eviction };
   } catch (e) {
     throw new CorruptCheckpointError(`${file} cannot be read as Arrow IPC: ${(e as Error).message}`);
   }
@@ -84,11 +112,16 @@ export class StateStore {
 
   /**
    * Writes version `version`'s delta (a batch of `deltaSchema(schema)`). A re-run batch overwrites its own version.
-   * `evictedUpToMs`: a watermark that evicted rows without delete rows (see `AggregateState.evict`).
+   * `eviction`: groups this version evicted without delete rows (see `AggregateState.evict`); loading replays it.
+   * A snapshot of the same version left by an earlier attempt at this batch is removed first: a version's files are
+   * exactly what its last commit wrote.
    */
-  async commit(version: number, delta: RecordBatch | null, evictedUpToMs: number | null = null): Promise<void> {
+  async commit(version: number, delta: RecordBatch | null, eviction: StateEviction | null = null): Promise<void> {
+    await fs.unlink(this.file(version, 'snapshot')).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
     const t = new Table(delta ? [delta] : []);
-    await writeReplace(this.file(version, 'delta'), frame(delta ? t : emptyTable(deltaSchema(this.schema)), evictedUpToMs));
+    await writeReplace(this.file(version, 'delta'), frame(delta ? t : emptyTable(deltaSchema(this.schema)), eviction));
   }
 
   /** Writes a full snapshot of version `version` (a batch of `schema`). */
@@ -116,16 +149,15 @@ export class StateStore {
   }
 
   /**
-   * Every row of version `version` (key columns then values; version 0 is empty), and the highest eviction
-   * watermark recorded by the deltas replayed (null: none): the operator drops the rows at or below it on restore.
+   * Every row of version `version` (key columns then values); version 0 is empty. A delta's eviction removes, at
+   * its place in the replay, the live rows whose event time it covers, as its delete rows would have.
    */
-  async load(version: number): Promise<{ rows: RecordBatch | null; evictedUpToMs: number | null }> {
-    if (version === 0) return { rows: null, evictedUpToMs: null };
-    let evictedUpToMs: number | null = null;
+  async load(version: number): Promise<RecordBatch | null> {
+    if (version === 0) return null;
     const { snapshots } = await this.versions();
     let base = 0;
     for (const s of snapshots) if (s <= version) base = s;
-    const parts: { vecs: Vec[]; ops: Float64Array | null; n: number }[] = [];
+    const parts: { vecs: Vec[]; ops: Float64Array | null; n: number; eviction: StateEviction | null }[] = [];
     const read = async (v: number, kind: 'delta' | 'snapshot') => {
       const file = this.file(v, kind);
       const buf = await readIfExists(file);
@@ -135,8 +167,13 @@ export class StateStore {
             `The checkpoint is incomplete: restore it, or start the query with a new checkpointLocation.`,
         );
       }
-      const { table: t, evictedUpToMs: w } = unframe(buf, file);
-      if (w !== null) evictedUpToMs = evictedUpToMs === null ? w : Math.max(evictedUpToMs, w);
+      const { table: t, eviction } = unframe(buf, file);
+      if (eviction !== null && !(Number.isInteger(eviction.keyColumn) && eviction.keyColumn >= 0 && eviction.keyColumn < this.keyCount)) {
+        throw new CorruptCheckpointError(
+          `${file} evicts by key column ${eviction.keyColumn}, but this operator's state has ${this.keyCount} key ` +
+            `columns: the checkpoint belongs to a different query. Use a new checkpointLocation.`,
+        );
+      }
       const schema = kind === 'delta' ? deltaSchema(this.schema) : this.schema;
       if (t.schema.fields.length !== schema.fields.length) {
         throw new CorruptCheckpointError(
@@ -146,9 +183,11 @@ export class StateStore {
       }
       for (const b of t.batches) {
         const vecs = schema.fields.map((_, i) => columnVec(b, schema, i));
-        if (kind === 'delta') parts.push({ vecs: vecs.slice(1), ops: (vecs[0] as NumVec).values, n: b.numRows });
-        else parts.push({ vecs, ops: null, n: b.numRows });
+        if (kind === 'delta') parts.push({ vecs: vecs.slice(1), ops: (vecs[0] as NumVec).values, n: b.numRows, eviction: null });
+        else parts.push({ vecs, ops: null, n: b.numRows, eviction: null });
       }
+      // The eviction applies after the version's own rows (they are the groups that outlived it).
+      if (eviction !== null) parts.push({ vecs: [], ops: null, n: 0, eviction });
     };
     if (base > 0) await read(base, 'snapshot');
     for (let v = base + 1; v <= version; v++) {
@@ -157,6 +196,15 @@ export class StateStore {
     // Replay by key. This runs once per restart, so a Map keyed by the key's JSON is fine here.
     const live = new Map<string, [number, number]>();
     parts.forEach((p, pi) => {
+      if (p.eviction !== null) {
+        const { watermarkMs, windowSizeMs, keyColumn } = p.eviction;
+        for (const [key, [qi, r]] of live) {
+          const t = parts[qi]!.vecs[keyColumn] as NumVec;
+          if (t.valid !== null && t.valid[r] === 0) continue;
+          if (t.values[r]! + windowSizeMs <= watermarkMs) live.delete(key);
+        }
+        return;
+      }
       for (let r = 0; r < p.n; r++) {
         const key = JSON.stringify(p.vecs.slice(0, this.keyCount).map((v) => jsonValueAt(v, r)));
         if (p.ops !== null && p.ops[r] === OP_DELETE) live.delete(key);
@@ -166,7 +214,7 @@ export class StateStore {
         }
       }
     });
-    if (live.size === 0) return { rows: null, evictedUpToMs };
+    if (live.size === 0) return null;
     const byPart = new Map<number, number[]>();
     for (const [pi, r] of live.values()) {
       let l = byPart.get(pi);
@@ -178,7 +226,7 @@ export class StateStore {
       const sel = Int32Array.from(rows);
       parts[pi]!.vecs.forEach((v, c) => cols[c]!.push(gatherVec(v, sel)));
     }
-    return { rows: batchFromVecs(this.schema, cols.map((c) => concatVecs(c)), live.size), evictedUpToMs };
+    return batchFromVecs(this.schema, cols.map((c) => concatVecs(c)), live.size);
   }
 
   /** Deletes files no longer needed to load any version ≥ `minVersion`. */

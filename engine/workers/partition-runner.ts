@@ -249,7 +249,7 @@ export class PartitionRunner {
     if (!this.pool) {
       const op = this.local!;
       const store = new StateStore(dir(0), op.stateSchema, op.stateKeyCount);
-      await store.commit(version, op.takeDelta(), op.takeEvictedUpTo?.() ?? null);
+      await store.commit(version, op.takeDelta(), op.takeEviction?.() ?? null);
       if (snapshot || this.localForceSnapshot) {
         await store.snapshot(version, op.snapshot());
         this.localForceSnapshot = false;
@@ -270,8 +270,7 @@ export class PartitionRunner {
     if (written <= 1 || workers.parallelism <= 1) {
       const op = this.local ?? makePartition(this.spec);
       this.local = op;
-      const { rows, evictedUpToMs } = await loadState(op, dirs, version);
-      op.restore(rows, evictedUpToMs);
+      op.restore(await loadState(op, dirs, version));
       this.localForceSnapshot = written > 1;
       return;
     }

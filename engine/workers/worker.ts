@@ -30,30 +30,21 @@ export function keepPartition(op: PartitionOperator, rows: RecordBatch | null, p
   return sel.length === 0 ? null : gatherBatch(rows, schema, sel);
 }
 
-/**
- * Loads version `version` of several partition folders into one batch of state rows, with the highest eviction
- * watermark their deltas recorded (every partition evicts at the same watermarks, so one number holds for all).
- */
-export async function loadState(
-  op: PartitionOperator,
-  dirs: readonly string[],
-  version: number,
-): Promise<{ rows: RecordBatch | null; evictedUpToMs: number | null }> {
+/** Loads version `version` of several partition folders into one batch of state rows. */
+export async function loadState(op: PartitionOperator, dirs: readonly string[], version: number): Promise<RecordBatch | null> {
   const parts: RecordBatch[] = [];
-  let evictedUpToMs: number | null = null;
   for (const dir of dirs) {
-    const got = await new StateStore(dir, op.stateSchema, op.stateKeyCount).load(version);
-    if (got.evictedUpToMs !== null) evictedUpToMs = evictedUpToMs === null ? got.evictedUpToMs : Math.max(evictedUpToMs, got.evictedUpToMs);
-    if (got.rows && got.rows.numRows > 0) parts.push(got.rows);
+    const rows = await new StateStore(dir, op.stateSchema, op.stateKeyCount).load(version);
+    if (rows && rows.numRows > 0) parts.push(rows);
   }
-  if (parts.length <= 1) return { rows: parts[0] ?? null, evictedUpToMs };
+  if (parts.length === 0) return null;
+  if (parts.length === 1) return parts[0]!;
   const schema = op.stateSchema;
-  const rows = batchFromVecs(
+  return batchFromVecs(
     schema,
     schema.fields.map((_, i) => concatVecs(parts.map((b) => columnVec(b, schema, i)))),
     parts.reduce((s, b) => s + b.numRows, 0),
   );
-  return { rows, evictedUpToMs };
 }
 
 async function handle(task: WorkerTask): Promise<WorkerResult> {
@@ -91,7 +82,7 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
     case 'commit': {
       const p = get(task.opKey);
       const store = new StateStore(task.dir, p.op.stateSchema, p.op.stateKeyCount);
-      await store.commit(task.version, p.op.takeDelta(), p.op.takeEvictedUpTo?.() ?? null);
+      await store.commit(task.version, p.op.takeDelta(), p.op.takeEviction?.() ?? null);
       if (task.snapshot || p.forceSnapshot) {
         await store.snapshot(task.version, p.op.snapshot());
         p.forceSnapshot = false;
@@ -100,8 +91,8 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
     }
     case 'restore': {
       const p = get(task.opKey);
-      const { rows, evictedUpToMs } = await loadState(p.op, task.dirs, task.version);
-      p.op.restore(keepPartition(p.op, rows, task.partition, task.partitions), evictedUpToMs);
+      const rows = await loadState(p.op, task.dirs, task.version);
+      p.op.restore(keepPartition(p.op, rows, task.partition, task.partitions));
       // A restore from another layout must be followed by a full snapshot in this partition's folder.
       p.forceSnapshot = task.dirs.length !== 1;
       return { type: 'ok' };

@@ -13,6 +13,7 @@ import { WINDOW_TYPE, type Schema } from '../../types/data-type.js';
 import { batchFromVecs, columnVec } from '../../types/values.js';
 import type { NumVec, Vec } from '../../kernels/vec.js';
 import { AggregateState, WINDOW_START_KEY, type AggregateLayout } from '../../state/aggregate-state.js';
+import type { StateEviction } from '../../state/state-store.js';
 import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
 
 /** (row, window) pairs per piece of a batch: a piece's arrays stay in cache (see `AggregatePartition.pieces`). */
@@ -290,14 +291,14 @@ export class AggregatePartition implements PartitionOperator {
   takeDelta(): RecordBatch | null {
     return this.state.takeDelta();
   }
-  takeEvictedUpTo(): number | null {
-    return this.state.takeEvictedUpTo();
+  takeEviction(): StateEviction | null {
+    return this.state.takeEviction();
   }
   snapshot(): RecordBatch | null {
     return this.state.size > 0 ? this.state.stateBatch(this.state.allGroups()) : null;
   }
-  restore(rows: RecordBatch | null, evictedUpToMs: number | null = null): void {
-    this.state.restore(rows, evictedUpToMs);
+  restore(rows: RecordBatch | null): void {
+    this.state.restore(rows);
   }
 }
 

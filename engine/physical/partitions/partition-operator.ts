@@ -7,6 +7,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { OutputMode } from '../../io/sink.js';
 import type { Schema } from '../../types/data-type.js';
+import type { StateEviction } from '../../state/state-store.js';
 
 /** The batch-level facts a partition needs (plain data: it crosses to worker threads). */
 export interface BatchInfo {
@@ -58,17 +59,14 @@ export interface PartitionOperator {
   /** State changes since the last call, as a delta batch (`__op`, state columns). */
   takeDelta(): RecordBatch | null;
   /**
-   * The highest watermark that evicted rows since the last call, or null. Rows it evicted have no delete rows in
-   * `takeDelta`'s delta: the commit records this one number instead, and `restore` drops them again.
+   * Groups evicted by the watermark since the last call without delete rows in `takeDelta`'s delta, or null: the
+   * commit records the eviction instead, and loading the state replays it (see `StateStore.load`).
    */
-  takeEvictedUpTo?(): number | null;
+  takeEviction?(): StateEviction | null;
   /** Every state row. */
   snapshot(): RecordBatch | null;
-  /**
-   * Loads state rows (already filtered to this partition). `evictedUpToMs`: the highest eviction watermark recorded
-   * in the replayed deltas (see `takeEvictedUpTo`); rows at or below it are dropped.
-   */
-  restore(rows: RecordBatch | null, evictedUpToMs?: number | null): void;
+  /** Loads state rows (already filtered to this partition). */
+  restore(rows: RecordBatch | null): void;
   /** State columns that decide a row's partition (the grouping keys, not the window), for re-partitioning on restore. */
   readonly partitionKeyColumns: readonly number[];
 }

@@ -226,7 +226,7 @@ async function child(query: string, parallelism: number, events: number, batchRo
   clearInterval(sampler);
   const phaseTotals: Record<string, number> = {};
   for (const pr of q.recentProgress) for (const [k, v] of Object.entries(pr.durationMs)) phaseTotals[k] = (phaseTotals[k] ?? 0) + v;
-  if (process.env.NEXMARK_PHASES) console.error(JSON.stringify({ batches: q.recentProgress.length, phaseTotals, partitions: q.lastProgress?.stateOperators.map((o) => o.numShufflePartitions) }));
+  if (process.env.NEXMARK_PHASES) console.error(JSON.stringify({ batches: q.recentProgress.length, phaseTotals, partitions: q.lastProgress?.stateOperators.map((o) => [o.numShufflePartitions, o.numRowsTotal, o.memoryUsedBytes]) }));
   await q.stop();
   rmSync(ckpt, { recursive: true, force: true });
   const rss = peakRss;
@@ -313,6 +313,8 @@ async function main(): Promise<void> {
       fmt(p2.eventsPerSec),
       `${(p2.eventsPerSec / p1.eventsPerSec).toFixed(2)}×`,
       `${ceiling.toFixed(2)}×`,
+      // How much of the machine's two-copy rate the two workers reach.
+      `${Math.round((100 * p2.eventsPerSec) / pairRate)} %`,
       // CPU time (every thread) per event: how much more work two workers do in all than one thread.
       `${((p1.cpuMs * 1e6) / p1.events).toFixed(0)} / ${((p2.cpuMs * 1e6) / p2.events).toFixed(0)}`,
       `${Math.round(p1.rss / 2 ** 20)} / ${Math.round(p2.rss / 2 ** 20)}`,
@@ -322,7 +324,7 @@ async function main(): Promise<void> {
     ]);
     console.error(`done ${name}`);
   }
-  const header = ['query', 'sluice p=1 ev/s', 'sluice p=2 ev/s', 'speed-up', '2 copies of p=1', 'CPU ns/event (p1/p2)', 'peak RSS MB (p1/p2)', 'DuckDB 1t ev/s', 'DuckDB 2t ev/s', 'sluice/DuckDB (1/2)'];
+  const header = ['query', 'sluice p=1 ev/s', 'sluice p=2 ev/s', 'speed-up', '2 copies of p=1', 'p=2 / 2 copies', 'CPU ns/event (p1/p2)', 'peak RSS MB (p1/p2)', 'DuckDB 1t ev/s', 'DuckDB 2t ev/s', 'sluice/DuckDB (1/2)'];
   printTable(`Nexmark, ${events.toLocaleString()} events (bids: 92 %), 2 cores`, header, rows);
   const ji = args.indexOf('--json');
   if (ji >= 0) writeFileSync(args[ji + 1]!, JSON.stringify(results, null, 2));

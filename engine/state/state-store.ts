@@ -42,9 +42,8 @@ export function deltaSchema(state: Schema): Schema {
 }
 
 /**
- * A state file: Arrow IPC, then for a delta with an eviction its watermark, window size and key column (three
- * float64), a CRC-32
- * (of the IPC alone for `SLST`; of the IPC, eviction and end marker for `SLSE`), and the end marker.
+ * A state file: Arrow IPC; for a delta with an eviction, its watermark, window size and key column (three float64);
+ * a CRC-32 (of the IPC alone for `SLST`; of the IPC, eviction and end marker for `SLSE`); and the end marker.
  */
 function frame(table: Table, eviction: StateEviction | null = null): Uint8Array {
   const ipc = tableToIPC(table, 'stream');
@@ -168,11 +167,16 @@ export class StateStore {
         );
       }
       const { table: t, eviction } = unframe(buf, file);
-      if (eviction !== null && !(Number.isInteger(eviction.keyColumn) && eviction.keyColumn >= 0 && eviction.keyColumn < this.keyCount)) {
-        throw new CorruptCheckpointError(
-          `${file} evicts by key column ${eviction.keyColumn}, but this operator's state has ${this.keyCount} key ` +
-            `columns: the checkpoint belongs to a different query. Use a new checkpointLocation.`,
-        );
+      if (eviction !== null) {
+        const k = eviction.keyColumn;
+        const ok = Number.isInteger(k) && k >= 0 && k < this.keyCount && this.schema.fields[k]!.type === 'timestamp';
+        if (!ok) {
+          throw new CorruptCheckpointError(
+            `${file} evicts by key column ${k}, which is not a timestamp key of this operator's state ` +
+              `(${this.schema.fields.slice(0, this.keyCount).map((f) => `${f.name}: ${String(f.type)}`).join(', ')}): ` +
+              `the checkpoint belongs to a different query. Use a new checkpointLocation.`,
+          );
+        }
       }
       const schema = kind === 'delta' ? deltaSchema(this.schema) : this.schema;
       if (t.schema.fields.length !== schema.fields.length) {

@@ -44,11 +44,15 @@ describe('StateStore', () => {
     expect(keysOf(await store.load(4))).toEqual(['c', 'z']);
   });
 
-  it("refuses an eviction by a key column the state does not have (another query's checkpoint)", async () => {
+  it("refuses an eviction by a key column that is not one of the state's timestamp keys (another query's checkpoint)", async () => {
     const store = new StateStore(tmp(), STATE, 2);
     await store.commit(1, delta([[OP_PUT, 0, 'a', 1]]), { watermarkMs: 10_000, windowSizeMs: 0, keyColumn: 2 });
-    await expect(store.load(1)).rejects.toThrow(/1\.delta evicts by key column 2, but this operator's state has 2 key columns/);
+    await expect(store.load(1)).rejects.toThrow(/1\.delta evicts by key column 2, which is not a timestamp key of this operator's state \(start: timestamp, k: string\)/);
     await expect(store.load(1)).rejects.toThrow(CorruptCheckpointError);
+    // A key column that is not a timestamp (here the string key) is refused too, never compared as a time.
+    const other = new StateStore(tmp(), STATE, 2);
+    await other.commit(1, delta([[OP_PUT, 0, 'a', 1]]), { watermarkMs: 10_000, windowSizeMs: 0, keyColumn: 1 });
+    await expect(other.load(1)).rejects.toThrow(/evicts by key column 1, which is not a timestamp key/);
   });
 
   it('reads files without an eviction (the earlier format); the eviction and end marker are under the checksum', async () => {

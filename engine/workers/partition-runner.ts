@@ -22,7 +22,7 @@ import { partitionIds, rowsByPartition } from '../kernels/hash-kernel.js';
 import { StateStore } from '../state/state-store.js';
 import { fromWire, gatherToWire, toWire, wireTransferables } from './wire.js';
 import type { WorkerPool } from './pool.js';
-import { keepPartition, loadState } from './worker.js';
+import { commitState, keepPartition, loadState } from './worker.js';
 import { columnVec } from '../types/values.js';
 import { evaluate } from '../kernels/expr-kernel.js';
 import type { Vec } from '../kernels/vec.js';
@@ -247,13 +247,8 @@ export class PartitionRunner {
 
   async commit(dir: (p: number) => string, version: number, snapshot: boolean): Promise<void> {
     if (!this.pool) {
-      const op = this.local!;
-      const store = new StateStore(dir(0), op.stateSchema, op.stateKeyCount);
-      await store.commit(version, op.takeDelta(), op.takeEviction?.() ?? null);
-      if (snapshot || this.localForceSnapshot) {
-        await store.snapshot(version, op.snapshot());
-        this.localForceSnapshot = false;
-      }
+      await commitState(this.local!, dir(0), version, snapshot || this.localForceSnapshot);
+      this.localForceSnapshot = false;
       return;
     }
     const pool = this.pool;

@@ -30,6 +30,19 @@ export function keepPartition(op: PartitionOperator, rows: RecordBatch | null, p
   return sel.length === 0 ? null : gatherBatch(rows, schema, sel);
 }
 
+/**
+ * Writes state version `version` of one partition to `dir`: its delta (with any recorded eviction), then a full
+ * snapshot when `snapshot` is true.
+ *
+ * @example
+ * await commitState(op, 'ckpt/state/0/1', 8, false);
+ */
+export async function commitState(op: PartitionOperator, dir: string, version: number, snapshot: boolean): Promise<void> {
+  const store = new StateStore(dir, op.stateSchema, op.stateKeyCount);
+  await store.commit(version, op.takeDelta(), op.takeEviction?.() ?? null);
+  if (snapshot) await store.snapshot(version, op.snapshot());
+}
+
 /** Loads version `version` of several partition folders into one batch of state rows. */
 export async function loadState(op: PartitionOperator, dirs: readonly string[], version: number): Promise<RecordBatch | null> {
   const parts: RecordBatch[] = [];
@@ -81,12 +94,8 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
     }
     case 'commit': {
       const p = get(task.opKey);
-      const store = new StateStore(task.dir, p.op.stateSchema, p.op.stateKeyCount);
-      await store.commit(task.version, p.op.takeDelta(), p.op.takeEviction?.() ?? null);
-      if (task.snapshot || p.forceSnapshot) {
-        await store.snapshot(task.version, p.op.snapshot());
-        p.forceSnapshot = false;
-      }
+      await commitState(p.op, task.dir, task.version, task.snapshot || p.forceSnapshot);
+      p.forceSnapshot = false;
       return { type: 'ok' };
     }
     case 'restore': {

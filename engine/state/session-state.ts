@@ -45,8 +45,16 @@ export class SessionState {
   private decodedDeletes: Vec[][] = [];
   private decodedDeleteCount = 0;
   private gidScratch = new Int32Array(256);
-  /** Sessions created or changed since `takeTouched()`. */
-  private touched: number[] = [];
+  /** Sessions created or changed since `takeTouched()`: marked with the current epoch, and counted. */
+  private touchMark = new Uint32Array(256);
+  private touchEpoch = 1;
+  private touchedCount = 0;
+  /** (session, input row) pairs to fold after a merge, reused across batches. */
+  private pairGid = new Int32Array(256);
+  private pairRow = new Int32Array(256);
+  private pairCount = 0;
+  /** A key's sessions while `mergeKey` rebuilds them (reused). */
+  private readonly keyScratch: number[] = [];
 
   constructor(
     readonly keyNames: readonly string[],
@@ -100,6 +108,8 @@ export class SessionState {
     this.live[id] = 0;
     this.dirty[id] = 0;
     this.persisted[id] = NaN;
+    if (this.touchMark[id] === this.touchEpoch) this.touchedCount--;
+    this.touchMark[id] = 0;
     this.free.push(id);
     this.liveCount--;
   }
@@ -125,6 +135,9 @@ export class SessionState {
     this.keyOf = k;
     this.live = u(this.live);
     this.dirty = u(this.dirty);
+    const t = new Uint32Array(cap);
+    t.set(this.touchMark);
+    this.touchMark = t;
   }
 
   /** Key ids of `m` key rows (inserting new keys). */
@@ -151,8 +164,8 @@ export class SessionState {
     seqBase: number,
   ): void {
     if (m === 0) return;
-    const { gids, srcs } = this.mergeAll(keyCols, rows, starts, ends, m);
-    this.acc.update(Int32Array.from(gids), Int32Array.from(srcs), gids.length, inputs, seqBase);
+    const n = this.mergeAll(keyCols, rows, starts, ends, m);
+    this.acc.update(this.pairGid.subarray(0, n), this.pairRow.subarray(0, n), n, inputs, seqBase);
   }
 
   /**
@@ -163,50 +176,54 @@ export class SessionState {
     if (m === 0) return;
     const ids = new Int32Array(m);
     for (let i = 0; i < m; i++) ids[i] = i;
-    const { gids, srcs } = this.mergeAll(keyCols, ids, starts, ends, m);
-    this.acc.mergeFrom(partials, Int32Array.from(srcs), Int32Array.from(gids), gids.length);
+    const n = this.mergeAll(keyCols, ids, starts, ends, m);
+    this.acc.mergeFrom(partials, this.pairRow.subarray(0, n), this.pairGid.subarray(0, n), n);
   }
 
-  /** Buckets items by key, merges each key's sessions; returns (target session, item) pairs to fold. */
-  private mergeAll(keyCols: readonly Vec[], rows: Int32Array, starts: Float64Array, ends: Float64Array, m: number): { gids: number[]; srcs: number[] } {
+  /**
+   * Buckets items by key, each bucket ordered by start (ties by item), and merges each key's sessions. Leaves the
+   * (target session, item row) pairs to fold in `pairGid`/`pairRow`; returns their count.
+   */
+  private mergeAll(keyCols: readonly Vec[], rows: Int32Array, starts: Float64Array, ends: Float64Array, m: number): number {
     const keyIds = Int32Array.from(this.keyIds(keyCols, rows, m));
-    // Bucket pairs by key (counting sort), then order each bucket by start.
+    if (this.pairGid.length < m) {
+      this.pairGid = new Int32Array(Math.max(m, this.pairGid.length * 2));
+      this.pairRow = new Int32Array(this.pairGid.length);
+    }
+    this.pairCount = 0;
+    // Items in start order (null when the starts do not suit a radix sort: each bucket is then sorted on its own).
+    const byStart = radixByStart(starts, m);
+    // Bucket items by key (a stable counting sort), so a bucket keeps the order the items came in.
     const nk = this.keys.size;
     const counts = new Int32Array(nk + 1);
     for (let i = 0; i < m; i++) counts[keyIds[i]! + 1]!++;
     for (let k = 0; k < nk; k++) counts[k + 1]! += counts[k]!;
     const bucketStart = counts.slice();
     const order = new Int32Array(m);
-    for (let i = 0; i < m; i++) order[bucketStart[keyIds[i]!]!++] = i;
-    const gids: number[] = [];
-    const srcs: number[] = [];
+    if (byStart === null) for (let i = 0; i < m; i++) order[bucketStart[keyIds[i]!]!++] = i;
+    else
+      for (let j = 0; j < m; j++) {
+        const i = byStart[j]!;
+        order[bucketStart[keyIds[i]!]!++] = i;
+      }
     for (let k = 0; k < nk; k++) {
       const a = counts[k]!;
       const b = counts[k + 1]!;
       if (a === b) continue;
-      sortByStart(order, a, b, starts);
-      this.mergeKey(k, order, a, b, rows, starts, ends, gids, srcs);
+      if (byStart === null) sortByStart(order, a, b, starts);
+      this.mergeKey(k, order, a, b, rows, starts, ends);
     }
-    return { gids, srcs };
+    return this.pairCount;
   }
 
   /** The new rows of the run `mergeKey` is building (reused). */
   private readonly runRows: number[] = [];
 
-  private mergeKey(
-    key: number,
-    order: Int32Array,
-    a: number,
-    b: number,
-    rows: Int32Array,
-    starts: Float64Array,
-    ends: Float64Array,
-    gids: number[],
-    gRows: number[],
-  ): void {
+  private mergeKey(key: number, order: Int32Array, a: number, b: number, rows: Int32Array, starts: Float64Array, ends: Float64Array): void {
     const existing = this.byKey[key]!;
     if (existing.length === 0 && this.deadKeys > 0) this.deadKeys--;
-    const result: number[] = [];
+    const result = this.keyScratch;
+    result.length = 0;
     let e = 0;
     let p = a;
     let curStart = 0;
@@ -235,7 +252,7 @@ export class SessionState {
         if (en > curEnd) curEnd = en;
       } else {
         if (open) {
-          result.push(this.closeRun(key, curStart, curEnd, target, merged, curRows, gids, gRows));
+          result.push(this.closeRun(key, curStart, curEnd, target, merged, curRows));
           merged = false;
           target = -1;
         }
@@ -254,8 +271,10 @@ export class SessionState {
         }
       } else curRows.push(rows[pair]!);
     }
-    if (open) result.push(this.closeRun(key, curStart, curEnd, target, merged, curRows, gids, gRows));
-    this.byKey[key] = result;
+    if (open) result.push(this.closeRun(key, curStart, curEnd, target, merged, curRows));
+    // The key's list is rewritten in place (no array per key and batch).
+    if (existing.length > result.length) existing.length = result.length;
+    for (let i = 0; i < result.length; i++) existing[i] = result[i]!;
   }
 
   /**
@@ -263,35 +282,37 @@ export class SessionState {
    * run's new rows fold into it. Returns the session. A method, not a closure per key: `mergeKey` runs once per key
    * and batch.
    */
-  private closeRun(
-    key: number,
-    curStart: number,
-    curEnd: number,
-    target: number,
-    merged: boolean,
-    curRows: number[],
-    gids: number[],
-    gRows: number[],
-  ): number {
+  private closeRun(key: number, curStart: number, curEnd: number, target: number, merged: boolean, curRows: number[]): number {
     if (target < 0) target = this.allocate(key, curStart, curEnd);
     if (merged || curRows.length > 0 || this.start[target] !== curStart || this.end[target] !== curEnd) {
       this.start[target] = curStart;
       this.end[target] = curEnd;
       this.dirty[target] = 1;
-      this.touched.push(target);
+      if (this.touchMark[target] !== this.touchEpoch) {
+        this.touchMark[target] = this.touchEpoch;
+        this.touchedCount++;
+      }
     }
+    const gids = this.pairGid;
+    const gRows = this.pairRow;
+    let n = this.pairCount;
     for (let i = 0; i < curRows.length; i++) {
-      gids.push(target);
-      gRows.push(curRows[i]!);
+      gids[n] = target;
+      gRows[n++] = curRows[i]!;
     }
+    this.pairCount = n;
     curRows.length = 0;
     return target;
   }
 
-  /** Sessions created or changed since the last call (for progress's numRowsUpdated). */
+  /** How many live sessions were created or changed since the last call (for progress's numRowsUpdated). */
   takeTouched(): number {
-    const n = new Set(this.touched.filter((id) => this.live[id])).size;
-    this.touched = [];
+    const n = this.touchedCount;
+    this.touchedCount = 0;
+    if (++this.touchEpoch === 0xffffffff) {
+      this.touchMark.fill(0);
+      this.touchEpoch = 1;
+    }
     return n;
   }
 
@@ -429,6 +450,8 @@ export class SessionState {
     this.pendingDeletes = [];
     this.decodedDeletes = [];
     this.decodedDeleteCount = 0;
+    this.touchMark.fill(0);
+    this.touchedCount = 0;
     if (rows === null || rows.numRows === 0) return;
     const schema = this.stateSchema;
     const n = rows.numRows;
@@ -503,6 +526,72 @@ export function sortByStart(order: Int32Array, a: number, b: number, starts: Flo
   const part = Array.from(order.subarray(a, b));
   part.sort((x, y) => starts[x]! - starts[y]! || x - y);
   order.set(part, a);
+}
+
+/** Bits per pass of `radixByStart`: 2048 counters fit in the first-level cache. */
+const RADIX_BITS = 11;
+const RADIX_PASSES = 3;
+
+/**
+ * The items `0…m−1` ordered by `starts[i]`, ties by `i` (a stable least-significant-digit radix sort on the starts'
+ * offsets from their minimum), or null when the starts are not all whole numbers within 2^33 of each other. One pass
+ * over a batch instead of a sort per key: a batch of a busy key's rows arrives slightly out of order, and sorting
+ * each such bucket on its own cost more than the merge itself.
+ *
+ * @example
+ * radixByStart(Float64Array.of(30, 10, 20, 10), 4); // Int32Array [1, 3, 2, 0]
+ */
+export function radixByStart(starts: Float64Array, m: number): Int32Array | null {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < m; i++) {
+    const s = starts[i]!;
+    if (s < min) min = s;
+    if (s > max) max = s;
+  }
+  const span = max - min;
+  if (!(span < 2 ** (RADIX_BITS * RADIX_PASSES))) return null;
+  // Offsets split in a low (RADIX_BITS · 2) and a high word, so each digit comes from an int32 shift.
+  const LOW = 2 ** (RADIX_BITS * 2);
+  const lo = new Int32Array(m);
+  const hi = span < LOW ? null : new Int32Array(m);
+  for (let i = 0; i < m; i++) {
+    const d = starts[i]! - min;
+    if (d !== Math.floor(d)) return null;
+    if (hi === null) lo[i] = d;
+    else {
+      const h = Math.floor(d / LOW);
+      hi[i] = h;
+      lo[i] = d - h * LOW;
+    }
+  }
+  let src = new Int32Array(m);
+  for (let i = 0; i < m; i++) src[i] = i;
+  let dst = new Int32Array(m);
+  const counts = new Int32Array(1 << RADIX_BITS);
+  const mask = (1 << RADIX_BITS) - 1;
+  for (let pass = 0; pass < RADIX_PASSES && (pass === 0 || span >= 2 ** (RADIX_BITS * pass)); pass++) {
+    const words = pass < 2 ? lo : hi!;
+    const shift = pass < 2 ? pass * RADIX_BITS : 0;
+    counts.fill(0);
+    for (let j = 0; j < m; j++) counts[(words[j]! >>> shift) & mask]!++;
+    // A pass whose digit is the same for every item leaves the order as it is.
+    if (counts[(words[0]! >>> shift) & mask] === m) continue;
+    let sum = 0;
+    for (let d = 0; d <= mask; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let j = 0; j < m; j++) {
+      const i = src[j]!;
+      dst[counts[(words[i]! >>> shift) & mask]!++] = i;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  return src;
 }
 
 /** Positions in a bucket sorted as numbers by `sortByStart` stay below this (2^21). */

@@ -230,7 +230,7 @@ async function child(query: string, parallelism: number, events: number, batchRo
   await q.stop();
   rmSync(ckpt, { recursive: true, force: true });
   const rss = peakRss;
-  console.log(JSON.stringify({ query, parallelism, events: timedEvents, bids, ms, eventsPerSec: (timedEvents / ms) * 1000, rss, out: sink.rows, cpuMs: (cpu.user + cpu.system) / 1000, mainBusyMs }));
+  console.log(JSON.stringify({ query, parallelism, events: timedEvents, bids, ms, eventsPerSec: (timedEvents / ms) * 1000, rss, out: sink.rows, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, mainBusyMs }));
 }
 
 async function duckdb(parquet: string, threads: number, sql: string): Promise<number> {

@@ -24,6 +24,8 @@ const CACHE_BITS = 8;
 const CACHE = 1 << CACHE_BITS;
 /** Slots of a new window's table (it doubles as it fills: sparse windows stay small). */
 const FIRST_SLOTS = 8;
+/** Slot arrays `clear` keeps for reuse. */
+const SPARE_SLOT_ARRAYS = 8;
 /** Bytes a window costs beyond its slots (its record, the typed array object, the map entry), for `memoryBytes`. */
 const WINDOW_OVERHEAD_BYTES = 200;
 
@@ -46,6 +48,8 @@ export class WindowGroupTable implements GroupIndex {
   private cacheHi = new Int32Array(CACHE);
   private cacheSlots: (WindowSlots | null)[] = new Array<WindowSlots | null>(CACHE).fill(null);
   private rowHashes = new Int32Array(0);
+  /** Slot arrays of windows removed by `clear`, biggest last, for new windows. */
+  private spare: Int32Array[] = [];
 
   constructor(width: number, capacity = 1024) {
     if (width < 1) throw new RangeError('WindowGroupTable: the key needs its window start slot');
@@ -75,7 +79,12 @@ export class WindowGroupTable implements GroupIndex {
     if (hit !== null && this.cacheLo[c] === lo && this.cacheHi[c] === hi) return hit;
     let w = this.windows.get(start);
     if (w === undefined) {
-      w = { slots: new Int32Array(2 * FIRST_SLOTS), mask: FIRST_SLOTS - 1, count: 0 };
+      const spare = this.spare.pop();
+      if (spare === undefined) w = { slots: new Int32Array(2 * FIRST_SLOTS), mask: FIRST_SLOTS - 1, count: 0 };
+      else {
+        spare.fill(0);
+        w = { slots: spare, mask: spare.length / 2 - 1, count: 0 };
+      }
       this.windows.set(start, w);
     }
     this.cacheLo[c] = lo;
@@ -179,8 +188,21 @@ export class WindowGroupTable implements GroupIndex {
    */
   compact(keep: Uint8Array): Int32Array {
     const W = this.width;
+    const whole = this.wholeWindows(keep);
     const remap = compactKeys(this.keys, W, this.size, keep, null);
     const n = keptCount(remap);
+    if (whole !== null) {
+      // Whole windows go (a watermark closes a window's groups together): drop their slot arrays and renumber the
+      // ids in the others' slots, whose hashes and places stay as they are.
+      for (const start of whole) this.windows.delete(start);
+      this.cacheSlots.fill(null);
+      for (const w of this.windows.values()) {
+        const slots = w.slots;
+        for (let s = 0; s < slots.length; s += 2) if (slots[s] !== 0) slots[s] = remap[slots[s]! - 1]! + 1;
+      }
+      this.size = n;
+      return remap;
+    }
     this.clear();
     if (n > 0) {
       // Re-insert the kept keys (all distinct): findOrInsert over the key matrix assigns 0 … n−1 in order again.
@@ -190,9 +212,34 @@ export class WindowGroupTable implements GroupIndex {
     return remap;
   }
 
-  /** Removes every group. */
+  /**
+   * The window starts whose groups `keep` drops, when it drops each window's groups all or none; else null.
+   */
+  private wholeWindows(keep: Uint8Array): number[] | null {
+    const out: number[] = [];
+    for (const [start, w] of this.windows) {
+      const slots = w.slots;
+      let kept = -1;
+      for (let s = 0; s < slots.length; s += 2) {
+        const g = slots[s]!;
+        if (g === 0) continue;
+        const k = keep[g - 1]! !== 0 ? 1 : 0;
+        if (kept === -1) kept = k;
+        else if (k !== kept) return null;
+      }
+      if (kept === 0) out.push(start);
+    }
+    return out;
+  }
+
+  /**
+   * Removes every group. The biggest slot arrays are kept for the next windows (a table refilled batch after batch
+   * with similar windows, as a pane scratch is, then does not grow them again).
+   */
   clear(): void {
     this.size = 0;
+    const all = [...this.windows.values()].map((w) => w.slots).sort((a, b) => b.length - a.length);
+    this.spare = all.slice(0, SPARE_SLOT_ARRAYS).reverse();
     this.windows.clear();
     this.cacheSlots.fill(null);
   }

@@ -64,9 +64,16 @@ export class AggregateState {
   /** The highest watermark `evict` used since the last commit (its rows have no delete records), or null. */
   private evictedUpToMs: number | null = null;
   private gidScratch = new Int32Array(1024);
+  /** `mergeWindowsOf`'s key rows and source panes (reused). */
+  private windowKeys = new Float64Array(0);
+  private windowSrc = new Int32Array(0);
 
-  constructor(readonly layout: AggregateLayout) {
-    this.codec = new KeyCodec(layout.keyTypes);
+  /** `codec`: another state's, to share its string dictionaries (and so its key encoding; see `mergeWindowsOf`). */
+  constructor(
+    readonly layout: AggregateLayout,
+    codec?: KeyCodec,
+  ) {
+    this.codec = codec ?? new KeyCodec(layout.keyTypes);
     // Time-windowed groups (window start first) get one small table per window: the open windows stay in cache.
     this.table = layout.timeWindow === true ? new WindowGroupTable(this.codec.width) : new GroupTable(this.codec.width);
     this.acc = new Accumulators(layout.specs);
@@ -137,6 +144,42 @@ export class AggregateState {
   release(): void {
     this.codec.release();
     this.acc.release();
+  }
+
+  /**
+   * Merges the groups of `panes` (this layout, window start first, each a pane of one slide) into the `k` windows
+   * each pane lies in: starts `pane − c · slideMs`, `c = 0 … k − 1`.
+   *
+   * @example
+   * state.mergeWindowsOf(panes, 5, 2000); // 10 s windows sliding every 2 s
+   */
+  mergeWindowsOf(panes: AggregateState, k: number, slideMs: number): void {
+    if (panes.codec !== this.codec) throw new Error('mergeWindowsOf: the panes must share this state\'s codec');
+    const g = panes.size;
+    if (g === 0) return;
+    const W = this.codec.width;
+    const m = g * k;
+    if (this.windowKeys.length < m * W) this.windowKeys = new Float64Array(Math.max(m * W, this.windowKeys.length * 2));
+    if (this.windowSrc.length < m) this.windowSrc = new Int32Array(Math.max(m, this.windowSrc.length * 2));
+    const keys = this.windowKeys;
+    const src = this.windowSrc;
+    const pk = panes.table.keys;
+    // Same codec, same encoding: each pane's key row is copied k times, with the window start in slot 0.
+    for (let p = 0, i = 0; p < g; p++) {
+      const base = p * W;
+      const s = pk[base]!;
+      for (let c = 0; c < k; c++, i++) {
+        const o = i * W;
+        keys[o] = s - c * slideMs;
+        for (let w = 1; w < W; w++) keys[o + w] = pk[base + w]!;
+        src[i] = p;
+      }
+    }
+    const gids = this.groupIds(keys.subarray(0, m * W), m);
+    const srcIds = src.subarray(0, m);
+    this.acc.mergeFrom(panes.acc, srcIds, gids, m);
+    const flags = this.flags;
+    for (let i = 0; i < m; i++) flags[gids[i]!] = UPDATED | DIRTY;
   }
 
   /** Merges partial aggregates (a batch of this state's `stateSchema`) into the groups. */

@@ -132,6 +132,11 @@ const WINDOWS: WindowCase[] = [
     sql: () => timeWindowSql(30 * MINUTE, 10 * MINUTE, 0),
   },
   {
+    name: 'sliding 20 minutes every 5 minutes starting at -2 minutes',
+    sluice: () => window(col('ts'), '20 minutes', '5 minutes', '-2 minutes'),
+    sql: () => timeWindowSql(20 * MINUTE, 5 * MINUTE, -2 * MINUTE),
+  },
+  {
     name: 'sliding 10 minutes every 3 minutes (not a multiple)',
     sluice: () => window(col('ts'), '10 minutes', '3 minutes'),
     sql: () => timeWindowSql(10 * MINUTE, 3 * MINUTE, 0),
@@ -333,6 +338,8 @@ describe('Windowed aggregations agree with DuckDB on worker threads', () => {
   const cases: [string, string][] = [
     ['tumbling 1 hour starting at -23 minutes', 'skey'],
     ['sliding 10 minutes every 3 minutes (not a multiple)', 'ikey'],
+    // Size a multiple of the slide: each worker's slice is aggregated by panes before its partials cross threads.
+    ['sliding 30 minutes every 10 minutes', 'skey'],
     ['session with a 10 minute gap', 'ikey'],
     ['session with a per-row gap column (ms)', 'skey'],
   ];

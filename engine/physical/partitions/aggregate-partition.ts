@@ -19,6 +19,9 @@ import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } fr
 /** (row, window) pairs per piece of a batch: a piece's arrays stay in cache (see `AggregatePartition.pieces`). */
 const PIECE_PAIRS = 16_384;
 
+/** Rows below which a batch of sliding windows goes pair by pair instead of by panes (see `absorbByPanes`). */
+const PANE_MIN_ROWS = 2048;
+
 /** One piece of a batch: `m` pairs, their input rows, key columns (window starts by pair, the rest by row) and inputs. */
 interface Piece {
   readonly keyCols: readonly (Vec | Float64Array)[];
@@ -88,6 +91,8 @@ export class AggregatePartition implements PartitionOperator {
   private readonly sizeMs: number;
   private readonly windowSlots: number;
   private lateGroups: GroupTable | null = null;
+  /** Scratch groups per (pane, key) for `absorbByPanes`. */
+  private panes: AggregateState | null = null;
   /** The (row, window start) pairs of the current piece (see `pieces`). */
   private pieceRows = new Int32Array(0);
   private pieceStarts = new Float64Array(0);
@@ -193,12 +198,67 @@ export class AggregatePartition implements PartitionOperator {
 
   absorb(batch: RecordBatch, seqBase: number, info: BatchInfo): void {
     if (batch.numRows === 0) return;
-    const env = envOf(info, seqBase);
-    const late = this.pieces(batch, info, env, (p) => this.state.absorb(p.keyCols, p.rows, p.m, p.inputs, seqBase));
-    this.state.release();
+    const late = this.absorbRows(batch, seqBase, info);
     if (late) {
       this.countLate(AggregatePartition.lateKeyCols(late), identity(late.rows.length));
     }
+  }
+
+  /** Folds a batch's rows into the groups (by panes when `absorbByPanes` takes it); returns its late pairs. */
+  private absorbRows(batch: RecordBatch, seqBase: number, info: BatchInfo): LatePairs | null {
+    const env = envOf(info, seqBase);
+    if (this.absorbByPanes(batch, seqBase, info, env)) return null;
+    const late = this.pieces(batch, info, env, (p) => this.state.absorb(p.keyCols, p.rows, p.m, p.inputs, seqBase));
+    this.state.release();
+    return late;
+  }
+
+  /**
+   * Sliding windows whose size is a whole number `k` of slides, over a batch with no late (row, window) pair: the
+   * rows are aggregated per (pane, key) first, a pane being one slide (a row is in exactly one), and each pane group
+   * then merges into its `k` windows. The windows' table sees `k` lookups per pane group instead of `k` per row: a
+   * batch has far fewer pane groups than rows when keys repeat within a slide. The result equals folding each
+   * (row, window) pair (the aggregates merge exactly; first/last keep their arrival order). Returns false, having
+   * done nothing, for any other window, a small batch, or a batch with a late pair (that path counts them).
+   */
+  private absorbByPanes(batch: RecordBatch, seqBase: number, info: BatchInfo, env: EvalEnv): boolean {
+    const a = this.analysis;
+    const w = a.window?.kind === 'time' ? a.window : null;
+    if (w === null || batch.numRows < PANE_MIN_ROWS) return false;
+    const slide = w.slideMs;
+    const k = w.sizeMs / slide;
+    if (!Number.isInteger(k) || k < 2) return false;
+    const dropLate = info.streaming && info.outputMode !== 'complete' && a.eventTime !== null;
+    if (dropLate && a.eventTime !== 'window') return false;
+    const tv = evaluate(w.time, batch, this.inputSchema, env) as NumVec;
+    const n = batch.numRows;
+    const keyVecs = a.keys.map((key) => evaluate(key.bound, batch, this.inputSchema, env));
+    const inputs = a.aggs.map((x) => (x.input ? evaluate(x.input, batch, this.inputSchema, env) : null));
+    // One pane state per partition, emptied per batch: its tables keep their capacity.
+    const panes = (this.panes ??= new AggregateState(this.state.layout, this.state.codec));
+    panes.restore(null);
+    const step = PIECE_PAIRS;
+    if (this.pieceRows.length < Math.min(n, step)) {
+      this.pieceRows = new Int32Array(Math.min(n, step) * k);
+      this.pieceStarts = new Float64Array(this.pieceRows.length);
+    }
+    const rows = this.pieceRows;
+    const starts = this.pieceStarts;
+    for (let from = 0; from < n; from += step) {
+      const to = Math.min(n, from + step);
+      const m = assignWindowsInto(tv, slide, slide, w.startMs, null, from, to, rows, starts);
+      if (dropLate) {
+        // A row's earliest window (computed as `assignWindowsInto` does) is late first; a late pair leaves the
+        // panes unused, for the pair-by-pair path to count.
+        const back = (k - 1) * slide;
+        const lateWm = info.lateWatermarkMs;
+        for (let i = 0; i < m; i++) if (starts[i]! - back + w.sizeMs <= lateWm) return false;
+      }
+      if (m > 0) panes.absorb([starts.subarray(0, m), ...keyVecs], rows, m, inputs, seqBase);
+    }
+    panes.release();
+    this.state.mergeWindowsOf(panes, k, slide);
+    return true;
   }
 
   /** Spark counts late groups, not rows: distinct late keys of this batch. */
@@ -210,9 +270,7 @@ export class AggregatePartition implements PartitionOperator {
 
   partial(batch: RecordBatch, seqBase: number, info: BatchInfo, partitions: number): PartialResult {
     const scratch = new AggregatePartition(this.analysis, this.inputSchema);
-    const env = envOf(info, seqBase);
-    const late = scratch.pieces(batch, info, env, (p) => scratch.state.absorb(p.keyCols, p.rows, p.m, p.inputs, seqBase));
-    scratch.state.release();
+    const late = scratch.absorbRows(batch, seqBase, info);
     const all = scratch.state.stateBatch(scratch.state.allGroups());
     const partials = split(all, this.stateSchema, this.partitionKeyColumns, partitions);
     let lateKeys: (RecordBatch | null)[] = new Array(partitions).fill(null);

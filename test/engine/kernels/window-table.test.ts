@@ -91,6 +91,31 @@ describe('WindowGroupTable', () => {
     expect(Array.from(w)).toEqual(Array.from(a));
   });
 
+  it('drops whole windows in place (the others keep their slots, renumbered) like GroupTable compacts', () => {
+    const r = prng(12);
+    const plain = new GroupTable(3);
+    const win = new WindowGroupTable(3);
+    const m = keyRows(r, 30_000, 12, 500);
+    plain.findOrInsert(m, 30_000, new Int32Array(30_000));
+    win.findOrInsert(m, 30_000, new Int32Array(30_000));
+    // A watermark's eviction: every group of five window starts, none of the others.
+    const starts = [...new Set(Array.from({ length: win.size }, (_, g) => win.keys[g * 3]!))].slice(0, 5);
+    const keep = new Uint8Array(win.size);
+    for (let g = 0; g < win.size; g++) keep[g] = starts.includes(win.keys[g * 3]!) ? 0 : 1;
+    const slotsBefore = win.memoryBytes;
+    expect(Array.from(win.compact(keep))).toEqual(Array.from(plain.compact(keep)));
+    expect(win.size).toBe(plain.size);
+    expect(win.windowCount).toBe(7);
+    // The kept windows' slot arrays stayed (no rebuild from the first size): only the dropped ones' bytes went.
+    expect(win.memoryBytes).toBeLessThan(slotsBefore);
+    const again = keyRows(r, 10_000, 12, 600);
+    const a = new Int32Array(10_000);
+    const w = new Int32Array(10_000);
+    expect(win.findOrInsert(again, 10_000, w)).toBe(plain.findOrInsert(again, 10_000, a));
+    expect(Array.from(w)).toEqual(Array.from(a));
+    expect(Array.from(win.keys.subarray(0, win.size * 3))).toEqual(Array.from(plain.keys.subarray(0, plain.size * 3)));
+  });
+
   it('compacts down to no groups, then fills again from id 0; sparse windows stay small', () => {
     const t = new WindowGroupTable(3);
     // 5,000 windows of one group each (a sparse, fine-grained window): a few hundred bytes each, not kilobytes.

@@ -2,9 +2,12 @@
  * Runs the partitions of one stateful operator: inline in the calling thread, or one per worker thread.
  *
  * A query starts inline. The first batch whose first input chunk has at least `parallelThresholdRows` rows moves the
- * state to the workers (split by key hash), and it stays there for the run. In a streaming query the operator is
+ * state to the workers (split by key hash), and it stays there for the run (a streaming query's may come back, see
+ * below). In a streaming query the operator is
  * first timed inline and moves only if it costs at least `parallelMinRowNs` per row: a cheaper operator (a max per
- * tumbling window, measured ~50 ns per row) loses more to the hand-off than two threads win. From then on:
+ * tumbling window, measured ~50 ns per row) loses more to the hand-off than two threads win. It is timed again on the
+ * workers (whole batches, first input to state commit, against the inline batches before the move): when the workers
+ * cost at least 10 % more per row, the state comes back to the calling thread for the rest of the run. From then on:
  * - a big input chunk is cut into one slice per worker; each worker pre-aggregates its slice (map) and the partial
  *   results go to the owner of each key (merge), so state never moves between threads;
  * - a small chunk is split by key hash in the calling thread and sent straight to the owners.
@@ -22,7 +25,7 @@ import { partitionIds, rowsByPartition } from '../kernels/hash-kernel.js';
 import { StateStore } from '../state/state-store.js';
 import { fromWire, gatherToWire, toWire, wireTransferables } from './wire.js';
 import type { WorkerPool } from './pool.js';
-import { commitState, keepPartition, loadState } from './worker.js';
+import { commitState, concatStateRows, keepPartition, loadState } from './worker.js';
 import { columnVec } from '../types/values.js';
 import { evaluate } from '../kernels/expr-kernel.js';
 import type { Vec } from '../kernels/vec.js';
@@ -37,6 +40,17 @@ export interface WorkerContext {
 }
 
 let opCounter = 0;
+
+/**
+ * Test hook: decides, in place of the measured costs, whether state on the workers moves back to the calling thread
+ * when a streaming query settles where its operator runs (`true`: move back).
+ */
+export const placementHooks: { moveBack: ((inlineNsPerRow: number, workerNsPerRow: number) => boolean) | null } = { moveBack: null };
+
+/** Worker batches timed (after the first) before a streaming operator settles: at least this many thresholds of rows. */
+const SETTLE_THRESHOLDS = 4;
+/** How much more per row the workers must cost than the calling thread did to move back (run-to-run noise is ±10 %). */
+const MOVE_BACK_RATIO = 1.1;
 
 /** Above this many partial rows per input row, big inputs stop being pre-aggregated (see `route`). */
 const MAP_MAX_RATIO = 0.5;
@@ -71,6 +85,13 @@ export class PartitionRunner {
   private chains: Promise<void>[] = [];
   private inflight: Promise<void>[] = [];
   private failure: unknown = null;
+  /**
+   * Streaming placement: the wall time per row of the operator's batches (first input to finish), inline and on the
+   * workers, the first batch of each aside (cold code; the move). `settled` once the comparison is made.
+   */
+  private batchT0 = 0;
+  private readonly cost = { inline: { best: Infinity, rows: 0, batches: 0 }, workers: { best: Infinity, rows: 0, batches: 0 } };
+  private settled = false;
 
   constructor(readonly spec: PartitionSpec) {
     this.local = makePartition(spec);
@@ -104,7 +125,8 @@ export class PartitionRunner {
    */
   private worthWorkers(w: WorkerContext): boolean {
     if (w.minRowNs <= 0) return true;
-    if (this.timedRows < w.thresholdRows) return false;
+    // Enough warm inline batches to compare the workers against later (see `settle`).
+    if (this.timedRows < w.thresholdRows || this.cost.inline.rows < w.thresholdRows * SETTLE_THRESHOLDS) return false;
     return this.timedNs / this.timedRows >= w.minRowNs;
   }
 
@@ -137,6 +159,7 @@ export class PartitionRunner {
   async start(info: BatchInfo, workers: WorkerContext): Promise<void> {
     this.workers = workers;
     this.rowsThisBatch = 0;
+    this.batchT0 = performance.now();
     if (this.pool) {
       const pool = this.pool;
       await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'start', opKey: this.opKey, info })));
@@ -147,7 +170,12 @@ export class PartitionRunner {
     const n = batch.numRows;
     if (n === 0) return;
     const w = this.workers!;
-    if (!this.pool && w.parallelism > 1 && this.rowsThisBatch === 0 && n >= w.thresholdRows && this.worthWorkers(w)) {
+    if (this.pool && this.rowsThisBatch === 0 && !this.settled && w.minRowNs > 0 && this.settle(w)) {
+      // The workers cost more per row than this thread did: the state comes back, for the rest of the run.
+      await this.toLocal();
+      this.local!.startBatch(info);
+    }
+    if (!this.pool && !this.settled && w.parallelism > 1 && this.rowsThisBatch === 0 && n >= w.thresholdRows && this.worthWorkers(w)) {
       // First big input of a batch: the state moves to the workers before anything of this batch is absorbed.
       const rows = this.local!.snapshot();
       await this.toWorkers(rows, true);
@@ -220,6 +248,47 @@ export class PartitionRunner {
     await this.drain(4);
   }
 
+  /**
+   * Keeps this batch's wall time per row (first input to state commit) for the placement it ran in, its first batch
+   * there aside (cold code; the move). Each placement is judged by its best batch of at least `thresholdRows` rows:
+   * the first inline batches still run partly unoptimised code.
+   */
+  private timeBatch(): void {
+    const w = this.workers;
+    if (this.settled || w === null || w.minRowNs <= 0 || this.rowsThisBatch < Math.max(1, w.thresholdRows)) return;
+    const c = this.pool ? this.cost.workers : this.cost.inline;
+    if (c.batches++ === 0) return;
+    c.best = Math.min(c.best, ((performance.now() - this.batchT0) * 1e6) / this.rowsThisBatch);
+    c.rows += this.rowsThisBatch;
+  }
+
+  /**
+   * Whether state on the workers should come back to this thread, once enough worker batches are timed: when they
+   * cost at least as much per row as the inline batches did (the hand-off outweighs the second core). Either way
+   * the placement is settled for the run.
+   */
+  private settle(w: WorkerContext): boolean {
+    const { inline, workers } = this.cost;
+    if (workers.rows === 0 || workers.rows < w.thresholdRows * SETTLE_THRESHOLDS) return false;
+    this.settled = true;
+    if (inline.rows === 0) return false;
+    const inlineNs = inline.best;
+    const workerNs = workers.best;
+    return placementHooks.moveBack ? placementHooks.moveBack(inlineNs, workerNs) : workerNs >= inlineNs * MOVE_BACK_RATIO;
+  }
+
+  /** Brings every partition's state back to this thread (the next commit writes a full snapshot in partition 0). */
+  private async toLocal(): Promise<void> {
+    const pool = this.pool!;
+    const op = makePartition(this.spec);
+    const results = await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'snapshot', opKey: this.opKey })));
+    op.restore(concatStateRows(op, results.map((r) => (r.type === 'rows' && r.rows ? fromWire(r.rows) : null))));
+    await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'drop', opKey: this.opKey })));
+    this.local = op;
+    this.pool = null;
+    this.localForceSnapshot = true;
+  }
+
   async finish(info: BatchInfo): Promise<{ outputs: RecordBatch[]; metrics: PartitionMetrics; partitions: number }> {
     if (!this.pool) {
       const { output, metrics } = this.local!.finish(info);
@@ -249,10 +318,11 @@ export class PartitionRunner {
     if (!this.pool) {
       await commitState(this.local!, dir(0), version, snapshot || this.localForceSnapshot);
       this.localForceSnapshot = false;
-      return;
+    } else {
+      const pool = this.pool;
+      await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'commit', opKey: this.opKey, dir: dir(p), version, snapshot })));
     }
-    const pool = this.pool;
-    await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'commit', opKey: this.opKey, dir: dir(p), version, snapshot })));
+    this.timeBatch();
   }
 
   /**

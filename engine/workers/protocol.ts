@@ -46,13 +46,16 @@ export type WorkerTask =
     }
   /** Loads state rows handed over by the engine (state moving from the main thread to workers). */
   | { readonly type: 'load'; readonly opKey: string; readonly rows: WireBatch | null }
+  /** Every state row of the partition (state moving back to the main thread). */
+  | { readonly type: 'snapshot'; readonly opKey: string }
   | { readonly type: 'purge'; readonly opKey: string; readonly dir: string; readonly minVersion: number }
   | { readonly type: 'drop'; readonly opKey: string };
 
 export type WorkerResult =
   | { readonly type: 'ok' }
   | { readonly type: 'partials'; readonly partials: (WireBatch | null)[]; readonly lateKeys: (WireBatch | null)[]; readonly lateRows: number }
-  | { readonly type: 'finished'; readonly output: WireBatch | null; readonly metrics: PartitionMetrics };
+  | { readonly type: 'finished'; readonly output: WireBatch | null; readonly metrics: PartitionMetrics }
+  | { readonly type: 'rows'; readonly rows: WireBatch | null };
 
 /** A task with its optional test fault. */
 export interface WorkerMessage {

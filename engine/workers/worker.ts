@@ -50,6 +50,17 @@ export async function loadState(op: PartitionOperator, dirs: readonly string[], 
     const rows = await new StateStore(dir, op.stateSchema, op.stateKeyCount).load(version);
     if (rows && rows.numRows > 0) parts.push(rows);
   }
+  return concatStateRows(op, parts);
+}
+
+/**
+ * State rows of several partitions as one batch (null: none).
+ *
+ * @example
+ * op.restore(concatStateRows(op, [rowsOfPartition0, rowsOfPartition1]));
+ */
+export function concatStateRows(op: PartitionOperator, batches: readonly (RecordBatch | null)[]): RecordBatch | null {
+  const parts = batches.filter((b): b is RecordBatch => b !== null && b.numRows > 0);
   if (parts.length === 0) return null;
   if (parts.length === 1) return parts[0]!;
   const schema = op.stateSchema;
@@ -111,6 +122,11 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
       p.op.restore(task.rows ? fromWire(task.rows) : null);
       p.forceSnapshot = true;
       return { type: 'ok' };
+    }
+    case 'snapshot': {
+      const { op } = get(task.opKey);
+      const rows = op.snapshot();
+      return { type: 'rows', rows: rows ? toWire(rows, op.stateSchema) : null };
     }
     case 'purge': {
       const p = get(task.opKey);

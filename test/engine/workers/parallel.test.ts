@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { col, count, first, last, max, MemoryStream, min, Session, sessionWindow, sum, window, type DataFrame, type OutputMode } from '../../../engine/index.js';
+import { placementHooks } from '../../../engine/workers/partition-runner.js';
 import { workerFaults } from '../../../engine/workers/pool.js';
 import { normalizeRows } from '../../helpers/stream-test.js';
 
@@ -173,10 +174,16 @@ describe('Moving to the workers only when it pays', () => {
       out[id] = await df.collect();
     }).outputMode('update').start();
     const partitions: number[] = [];
-    for (const b of batches(5, 5, 40)) {
-      stream.addData(b);
-      await q.processAllAvailable();
-      partitions.push(q.lastProgress!.stateOperators[0]!.numShufflePartitions);
+    // Where the operator settles after the move is timed too (next describe): here it stays.
+    placementHooks.moveBack = () => false;
+    try {
+      for (const b of batches(5, 5, 40)) {
+        stream.addData(b);
+        await q.processAllAvailable();
+        partitions.push(q.lastProgress!.stateOperators[0]!.numShufflePartitions);
+      }
+    } finally {
+      placementHooks.moveBack = null;
     }
     await q.stop();
     return { partitions, rows: normalizeRows(out.flat()) };
@@ -192,6 +199,65 @@ describe('Moving to the workers only when it pays', () => {
     expect(tooCheap.rows).toEqual(cheapEnough.rows);
     // 0 skips the timing: the first big batch moves.
     expect((await partitionsPerBatch(0)).partitions).toEqual([2, 2, 2, 2, 2]);
+  });
+});
+
+describe('Moving back from the workers when they cost more', () => {
+  /** Partitions per batch of a tumbling update query at parallelism 2; a restart (same checkpoint) at batch `restartAt`. */
+  async function placements(moveBack: boolean, restartAt: number | null, mode: OutputMode = 'update'): Promise<{ partitions: number[]; rows: string[] }> {
+    const ckpt = mkdtempSync(join(tmpdir(), 'sluice-back-'));
+    const input = batches(9, 8, 40);
+    const out: Record<string, unknown>[][] = [];
+    const build = QUERIES['tumbling']!.build;
+    let session = new Session({ conf: { parallelism: 2, parallelThresholdRows: 10, parallelMinRowNs: 1 } });
+    let stream = new MemoryStream(session, SCHEMA);
+    const start = () =>
+      build(stream.toDF())
+        .writeStream.foreachBatch(async (df, id) => {
+          out[id] = await df.collect();
+        })
+        .outputMode(mode)
+        .option('checkpointLocation', ckpt)
+        .start();
+    let q = start();
+    const partitions: number[] = [];
+    placementHooks.moveBack = () => moveBack;
+    try {
+      for (let i = 0; i < input.length; i++) {
+        if (i === restartAt) {
+          await q.stop();
+          session = new Session({ conf: { parallelism: 2, parallelThresholdRows: 10, parallelMinRowNs: 1 } });
+          stream = new MemoryStream(session, SCHEMA);
+          for (let k = 0; k < i; k++) stream.addData(input[k]!);
+          q = start();
+        }
+        stream.addData(input[i]!);
+        await q.processAllAvailable();
+        partitions.push(q.lastProgress!.stateOperators[0]!.numShufflePartitions);
+      }
+    } finally {
+      placementHooks.moveBack = null;
+    }
+    await q.stop();
+    if (q.exception) throw q.exception;
+    return { partitions, rows: normalizeRows(mode === 'complete' ? (out[out.length - 1] ?? []) : out.flat()) };
+  }
+
+  it('times the workers after the move, then brings the state back for good when they cost more; results and restarts unchanged', async () => {
+    const golden = await run(QUERIES['tumbling']!.build, 'update', batches(9, 8, 40), 1, Infinity);
+    // Batch 0 is cold, 1 timed inline, 2 moves (not timed), 3 timed on the workers; batch 4 settles.
+    const stays = await placements(false, null);
+    expect(stays.partitions).toEqual([1, 1, 2, 2, 2, 2, 2, 2]);
+    expect(stays.rows).toEqual(golden);
+    const back = await placements(true, null);
+    expect(back.partitions).toEqual([1, 1, 2, 2, 1, 1, 1, 1]);
+    expect(back.rows).toEqual(golden);
+    // A restart after the move back loads the full snapshot partition 0 wrote (complete mode keeps every group, so
+    // the keys partition 1 held must come back), then times its placement afresh.
+    const completeGolden = await run(QUERIES['tumbling']!.build, 'complete', batches(9, 8, 40), 1, Infinity);
+    const restarted = await placements(true, 6, 'complete');
+    expect(restarted.partitions.slice(0, 6)).toEqual([1, 1, 2, 2, 1, 1]);
+    expect(restarted.rows).toEqual(completeGolden);
   });
 });
 

@@ -24,7 +24,7 @@ const CACHE_BITS = 8;
 const CACHE = 1 << CACHE_BITS;
 /** Slots of a new window's table (it doubles as it fills: sparse windows stay small). */
 const FIRST_SLOTS = 8;
-/** Slot arrays `clear` keeps for reuse. */
+/** Slot arrays of dropped windows kept for new ones (a stream closes a window about as often as it opens one). */
 const SPARE_SLOT_ARRAYS = 8;
 /** Bytes a window costs beyond its slots (its record, the typed array object, the map entry), for `memoryBytes`. */
 const WINDOW_OVERHEAD_BYTES = 200;
@@ -48,7 +48,7 @@ export class WindowGroupTable implements GroupIndex {
   private cacheHi = new Int32Array(CACHE);
   private cacheSlots: (WindowSlots | null)[] = new Array<WindowSlots | null>(CACHE).fill(null);
   private rowHashes = new Int32Array(0);
-  /** Slot arrays of windows removed by `clear`, biggest last, for new windows. */
+  /** Slot arrays of windows dropped by `clear` or `compact`, biggest last, for new windows. */
   private spare: Int32Array[] = [];
 
   constructor(width: number, capacity = 1024) {
@@ -60,10 +60,11 @@ export class WindowGroupTable implements GroupIndex {
     this.words = new Int32Array(this.keys.buffer);
   }
 
-  /** Bytes held by the keys and every window's slots. */
+  /** Bytes held by the keys, every window's slots and the spare slot arrays. */
   get memoryBytes(): number {
     let b = this.keys.byteLength + this.windows.size * WINDOW_OVERHEAD_BYTES;
     for (const w of this.windows.values()) b += w.slots.byteLength;
+    for (const x of this.spare) b += x.byteLength;
     return b;
   }
 
@@ -194,7 +195,10 @@ export class WindowGroupTable implements GroupIndex {
     if (whole !== null) {
       // Whole windows go (a watermark closes a window's groups together): drop their slot arrays and renumber the
       // ids in the others' slots, whose hashes and places stay as they are.
-      for (const start of whole) this.windows.delete(start);
+      for (const start of whole) {
+        this.keepSpare(this.windows.get(start)!.slots);
+        this.windows.delete(start);
+      }
       this.cacheSlots.fill(null);
       for (const w of this.windows.values()) {
         const slots = w.slots;
@@ -232,14 +236,26 @@ export class WindowGroupTable implements GroupIndex {
     return out;
   }
 
+  /** Keeps a dropped window's slot array for a new window, if it is among the `SPARE_SLOT_ARRAYS` biggest. */
+  private keepSpare(slots: Int32Array): void {
+    const spare = this.spare;
+    if (spare.length === SPARE_SLOT_ARRAYS) {
+      if (slots.length <= spare[0]!.length) return;
+      spare.shift();
+    }
+    // Ascending by size: new windows take the biggest (the last).
+    let i = spare.length;
+    while (i > 0 && spare[i - 1]!.length > slots.length) i--;
+    spare.splice(i, 0, slots);
+  }
+
   /**
    * Removes every group. The biggest slot arrays are kept for the next windows (a table refilled batch after batch
    * with similar windows, as a pane scratch is, then does not grow them again).
    */
   clear(): void {
     this.size = 0;
-    const all = [...this.windows.values()].map((w) => w.slots).sort((a, b) => b.length - a.length);
-    this.spare = all.slice(0, SPARE_SLOT_ARRAYS).reverse();
+    for (const w of this.windows.values()) this.keepSpare(w.slots);
     this.windows.clear();
     this.cacheSlots.fill(null);
   }

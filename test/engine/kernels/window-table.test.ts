@@ -102,12 +102,24 @@ describe('WindowGroupTable', () => {
     const starts = [...new Set(Array.from({ length: win.size }, (_, g) => win.keys[g * 3]!))].slice(0, 5);
     const keep = new Uint8Array(win.size);
     for (let g = 0; g < win.size; g++) keep[g] = starts.includes(win.keys[g * 3]!) ? 0 : 1;
-    const slotsBefore = win.memoryBytes;
+    const bytesBefore = win.memoryBytes;
     expect(Array.from(win.compact(keep))).toEqual(Array.from(plain.compact(keep)));
     expect(win.size).toBe(plain.size);
     expect(win.windowCount).toBe(7);
-    // The kept windows' slot arrays stayed (no rebuild from the first size): only the dropped ones' bytes went.
-    expect(win.memoryBytes).toBeLessThan(slotsBefore);
+    // No slot array was rebuilt or added: the dropped windows' arrays wait for new windows.
+    expect(win.memoryBytes).toBeLessThanOrEqual(bytesBefore);
+    // A new window no bigger than a dropped one (~500 groups each) takes a spare array instead of growing its own.
+    const fresh = new Float64Array(400 * 3);
+    for (let i = 0; i < 400; i++) (fresh[3 * i] = 9e12), (fresh[3 * i + 1] = i);
+    // Slot bytes (windows' and spares'): what memoryBytes counts beyond the keys and the per-window overhead.
+    const slotBytes = () => win.memoryBytes - win.keys.byteLength - win.windowCount * 200;
+    const sizeBefore = win.size;
+    const slotsMid = slotBytes();
+    win.findOrInsert(fresh, 400, new Int32Array(400));
+    plain.findOrInsert(fresh, 400, new Int32Array(400));
+    expect(win.size - sizeBefore).toBe(400);
+    expect(win.windowCount).toBe(8);
+    expect(slotBytes()).toBe(slotsMid);
     const again = keyRows(r, 10_000, 12, 600);
     const a = new Int32Array(10_000);
     const w = new Int32Array(10_000);

@@ -226,7 +226,7 @@ export class PartitionRunner {
             if (partial === null && lateKeys === null && (p !== 0 || r.lateRows === 0)) continue;
             await pool.run(
               p,
-              { type: 'merge', opKey: this.opKey, partial, lateKeys, lateRows: p === 0 ? r.lateRows : 0, info },
+              { type: 'merge', opKey: this.opKey, partial, lateKeys, lateRows: p === 0 ? r.lateRows : 0, info, panes: r.panes },
               wireTransferables([partial, lateKeys]),
             );
           }

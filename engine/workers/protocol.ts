@@ -31,6 +31,8 @@ export type WorkerTask =
       readonly lateKeys: WireBatch | null;
       readonly lateRows: number;
       readonly info: BatchInfo;
+      /** The partial is per (pane, key) (see `PartialResult.panes`). */
+      readonly panes: boolean;
     }
   | { readonly type: 'finish'; readonly opKey: string; readonly info: BatchInfo }
   /** Writes state version `version` to `dir`. */
@@ -53,7 +55,7 @@ export type WorkerTask =
 
 export type WorkerResult =
   | { readonly type: 'ok' }
-  | { readonly type: 'partials'; readonly partials: (WireBatch | null)[]; readonly lateKeys: (WireBatch | null)[]; readonly lateRows: number }
+  | { readonly type: 'partials'; readonly partials: (WireBatch | null)[]; readonly lateKeys: (WireBatch | null)[]; readonly lateRows: number; readonly panes: boolean }
   | { readonly type: 'finished'; readonly output: WireBatch | null; readonly metrics: PartitionMetrics }
   | { readonly type: 'rows'; readonly rows: WireBatch | null };
 

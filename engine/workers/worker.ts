@@ -91,11 +91,11 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
         partials: r.partials.map((b) => (b ? toWire(b, op.partialSchema) : null)),
         lateKeys: r.lateKeys.map((b) => (b ? toWire(b, lateSchema) : null)),
         lateRows: r.lateRows,
+        panes: r.panes === true,
       };
     }
     case 'merge': {
-      const op = get(task.opKey).op as PartitionOperator & { absorbPartial(p: RecordBatch | null, l: RecordBatch | null, n: number, info?: unknown): void };
-      op.absorbPartial(task.partial ? fromWire(task.partial) : null, task.lateKeys ? fromWire(task.lateKeys) : null, task.lateRows, task.info);
+      get(task.opKey).op.absorbPartial(task.partial ? fromWire(task.partial) : null, task.lateKeys ? fromWire(task.lateKeys) : null, task.lateRows, task.info, task.panes);
       return { type: 'ok' };
     }
     case 'finish': {

@@ -91,8 +91,9 @@ export class AggregatePartition implements PartitionOperator {
   private readonly sizeMs: number;
   private readonly windowSlots: number;
   private lateGroups: GroupTable | null = null;
-  /** Scratch groups per (pane, key) for `absorbByPanes`. */
+  /** Groups per (pane, key) of the current batch (see `absorbByPanes`), merged into the windows by `finish`. */
   private panes: AggregateState | null = null;
+  private panesPending = false;
   /** The (row, window start) pairs of the current piece (see `pieces`). */
   private pieceRows = new Int32Array(0);
   private pieceStarts = new Float64Array(0);
@@ -125,6 +126,17 @@ export class AggregatePartition implements PartitionOperator {
   startBatch(): void {
     this.state.startBatch();
     this.lateGroups = null;
+    if (this.panesPending) this.panes!.restore(null);
+    this.panesPending = false;
+  }
+
+  /** Merges the batch's pane groups into their windows (before `finish` reads the windows). */
+  private flushPanes(): void {
+    if (!this.panesPending) return;
+    const w = this.analysis.window as { sizeMs: number; slideMs: number };
+    this.state.mergeWindowsOf(this.panes!, w.sizeMs / w.slideMs, w.slideMs);
+    this.panes!.restore(null);
+    this.panesPending = false;
   }
 
   /**
@@ -222,6 +234,17 @@ export class AggregatePartition implements PartitionOperator {
    * done nothing, for any other window, a small batch, or a batch with a late pair (that path counts them).
    */
   private absorbByPanes(batch: RecordBatch, seqBase: number, info: BatchInfo, env: EvalEnv): boolean {
+    const panes = (this.panes ??= new AggregateState(this.state.layout, this.state.codec));
+    if (!this.buildPanes(batch, seqBase, info, env, panes)) return false;
+    this.panesPending = true;
+    return true;
+  }
+
+  /**
+   * Adds the batch's rows, per (pane, key), to `panes` (see `absorbByPanes`); false (nothing added) when the batch
+   * does not qualify: not sliding by a whole number of slides, small, or holding a late (row, window) pair.
+   */
+  private buildPanes(batch: RecordBatch, seqBase: number, info: BatchInfo, env: EvalEnv, panes: AggregateState): boolean {
     const a = this.analysis;
     const w = a.window?.kind === 'time' ? a.window : null;
     if (w === null || batch.numRows < PANE_MIN_ROWS) return false;
@@ -232,34 +255,41 @@ export class AggregatePartition implements PartitionOperator {
     if (dropLate && a.eventTime !== 'window') return false;
     const tv = evaluate(w.time, batch, this.inputSchema, env) as NumVec;
     const n = batch.numRows;
-    const keyVecs = a.keys.map((key) => evaluate(key.bound, batch, this.inputSchema, env));
-    const inputs = a.aggs.map((x) => (x.input ? evaluate(x.input, batch, this.inputSchema, env) : null));
-    // One pane state per partition, emptied per batch: its tables keep their capacity.
-    const panes = (this.panes ??= new AggregateState(this.state.layout, this.state.codec));
-    panes.restore(null);
-    const step = PIECE_PAIRS;
-    if (this.pieceRows.length < Math.min(n, step)) {
-      this.pieceRows = new Int32Array(Math.min(n, step) * k);
+    if (this.pieceRows.length < Math.min(n, PIECE_PAIRS)) {
+      this.pieceRows = new Int32Array(Math.min(n, PIECE_PAIRS) * k);
       this.pieceStarts = new Float64Array(this.pieceRows.length);
     }
     const rows = this.pieceRows;
     const starts = this.pieceStarts;
-    for (let from = 0; from < n; from += step) {
-      const to = Math.min(n, from + step);
-      const m = assignWindowsInto(tv, slide, slide, w.startMs, null, from, to, rows, starts);
-      if (dropLate) {
-        // A row's earliest window (computed as `assignWindowsInto` does) is late first; a late pair leaves the
-        // panes unused, for the pair-by-pair path to count.
-        const back = (k - 1) * slide;
-        const lateWm = info.lateWatermarkMs;
-        for (let i = 0; i < m; i++) if (starts[i]! - back + w.sizeMs <= lateWm) return false;
+    if (dropLate) {
+      // A row's earliest window is late first, and that window's end grows with the row's time: the batch has a
+      // late pair exactly when its earliest row's earliest window (computed as `assignWindowsInto` does) is late.
+      const t = tv.values;
+      const valid = tv.valid;
+      let min = Infinity;
+      let at = -1;
+      for (let i = 0; i < n; i++) {
+        if ((valid === null || valid[i] !== 0) && t[i]! < min) {
+          min = t[i]!;
+          at = i;
+        }
       }
+      if (at >= 0) {
+        assignWindowsInto(tv, slide, slide, w.startMs, null, at, at + 1, rows, starts);
+        if (starts[0]! - (k - 1) * slide + w.sizeMs <= info.lateWatermarkMs) return false;
+      }
+    }
+    const keyVecs = a.keys.map((key) => evaluate(key.bound, batch, this.inputSchema, env));
+    const inputs = a.aggs.map((x) => (x.input ? evaluate(x.input, batch, this.inputSchema, env) : null));
+    for (let from = 0; from < n; from += PIECE_PAIRS) {
+      const to = Math.min(n, from + PIECE_PAIRS);
+      const m = assignWindowsInto(tv, slide, slide, w.startMs, null, from, to, rows, starts);
       if (m > 0) panes.absorb([starts.subarray(0, m), ...keyVecs], rows, m, inputs, seqBase);
     }
     panes.release();
-    this.state.mergeWindowsOf(panes, k, slide);
     return true;
   }
+
 
   /** Spark counts late groups, not rows: distinct late keys of this batch. */
   private countLate(cols: readonly (Vec | Float64Array)[], rows: Int32Array): void {
@@ -270,6 +300,13 @@ export class AggregatePartition implements PartitionOperator {
 
   partial(batch: RecordBatch, seqBase: number, info: BatchInfo, partitions: number): PartialResult {
     const scratch = new AggregatePartition(this.analysis, this.inputSchema);
+    const panes = new AggregateState(scratch.state.layout, scratch.state.codec);
+    if (scratch.buildPanes(batch, seqBase, info, envOf(info, seqBase), panes)) {
+      // Pane groups, not windows, cross to the owners: k times fewer rows; each owner merges them into its windows.
+      const rows = panes.size > 0 ? panes.stateBatch(panes.allGroups()) : null;
+      const partials = rows ? split(rows, this.stateSchema, this.partitionKeyColumns, partitions) : new Array<RecordBatch | null>(partitions).fill(null);
+      return { partials, lateKeys: new Array<RecordBatch | null>(partitions).fill(null), lateRows: 0, panes: true };
+    }
     const late = scratch.absorbRows(batch, seqBase, info);
     const all = scratch.state.stateBatch(scratch.state.allGroups());
     const partials = split(all, this.stateSchema, this.partitionKeyColumns, partitions);
@@ -281,8 +318,13 @@ export class AggregatePartition implements PartitionOperator {
     return { partials, lateKeys, lateRows: 0 };
   }
 
-  absorbPartial(partial: RecordBatch | null, lateKeys: RecordBatch | null): void {
-    if (partial && partial.numRows > 0) {
+  absorbPartial(partial: RecordBatch | null, lateKeys: RecordBatch | null, _lateRows?: number, _info?: BatchInfo, panes = false): void {
+    if (partial && partial.numRows > 0 && panes) {
+      // Pane partials of every slice gather per (pane, key) here; `finish` merges them into the windows once.
+      const ps = (this.panes ??= new AggregateState(this.state.layout, this.state.codec));
+      ps.absorbPartials(partial, new AggregateState(this.state.layout));
+      this.panesPending = true;
+    } else if (partial && partial.numRows > 0) {
       this.state.absorbPartials(partial, new AggregateState(this.state.layout));
     }
     if (lateKeys && lateKeys.numRows > 0) {
@@ -293,6 +335,7 @@ export class AggregatePartition implements PartitionOperator {
   }
 
   finish(info: BatchInfo): { output: RecordBatch | null; metrics: PartitionMetrics } {
+    this.flushPanes();
     const a = this.analysis;
     const st = this.state;
     if (!info.streaming && a.keys.length === 0 && a.window === null && st.size === 0) {

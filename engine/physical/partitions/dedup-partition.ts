@@ -132,7 +132,7 @@ export class DedupPartition implements PartitionOperator {
     return { partials, lateKeys: new Array(partitions).fill(null), lateRows: scratch.late };
   }
 
-  absorbPartial(partial: RecordBatch | null, _lateKeys: RecordBatch | null, lateRows: number, info?: BatchInfo): void {
+  absorbPartial(partial: RecordBatch | null, _lateKeys: RecordBatch | null, lateRows: number, info?: BatchInfo, _panes?: boolean): void {
     this.late += lateRows;
     if (partial && partial.numRows > 0) {
       // Late rows were already dropped on the map side.

@@ -26,6 +26,11 @@ export interface PartialResult {
   readonly lateKeys: (RecordBatch | null)[];
   /** Sessions and dedup: late rows, counted one by one. */
   readonly lateRows: number;
+  /**
+   * Sliding windows: the partials are per (pane, key), a pane being one slide, with the pane's start in the window
+   * start column; the owner merges each into its windows (`AggregateState.mergeWindowsOf`).
+   */
+  readonly panes?: boolean;
 }
 
 /** Numbers a partition reports after `finish`. */
@@ -52,8 +57,8 @@ export interface PartitionOperator {
   absorb(batch: RecordBatch, seqBase: number, info: BatchInfo): void;
   /** Map side: aggregates a chunk on its own (no state) and splits the result by owner partition. */
   partial(batch: RecordBatch, seqBase: number, info: BatchInfo, partitions: number): PartialResult;
-  /** Reduce side: folds one chunk's partial result for this partition into the state. */
-  absorbPartial(partial: RecordBatch | null, lateKeys: RecordBatch | null, lateRows: number): void;
+  /** Reduce side: folds one chunk's partial result for this partition into the state (`panes`: see `PartialResult`). */
+  absorbPartial(partial: RecordBatch | null, lateKeys: RecordBatch | null, lateRows: number, info: BatchInfo, panes: boolean): void;
   /** Emits per output mode, evicts, and reports numbers for the batch. */
   finish(info: BatchInfo): { output: RecordBatch | null; metrics: PartitionMetrics };
   /** State changes since the last call, as a delta batch (`__op`, state columns). */

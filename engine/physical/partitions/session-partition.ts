@@ -140,7 +140,7 @@ export class SessionPartition implements PartitionOperator {
     return { partials, lateKeys: new Array(partitions).fill(null), lateRows: r.late };
   }
 
-  absorbPartial(partial: RecordBatch | null, _lateKeys: RecordBatch | null, lateRows: number): void {
+  absorbPartial(partial: RecordBatch | null, _lateKeys: RecordBatch | null, lateRows: number, _info?: BatchInfo, _panes?: boolean): void {
     this.late += lateRows;
     if (!partial || partial.numRows === 0) return;
     const schema = this.stateSchema;

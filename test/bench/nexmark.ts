@@ -227,10 +227,12 @@ async function child(query: string, parallelism: number, events: number, batchRo
   const phaseTotals: Record<string, number> = {};
   for (const pr of q.recentProgress) for (const [k, v] of Object.entries(pr.durationMs)) phaseTotals[k] = (phaseTotals[k] ?? 0) + v;
   if (process.env.NEXMARK_PHASES) console.error(JSON.stringify({ batches: q.recentProgress.length, phaseTotals, partitions: q.lastProgress?.stateOperators.map((o) => [o.numShufflePartitions, o.numRowsTotal, o.memoryUsedBytes]) }));
+  // Where the stateful operator ran at the end (1: the calling thread; 0: no state), for the table's "(inline)".
+  const partitions = q.lastProgress?.stateOperators[0]?.numShufflePartitions ?? 0;
   await q.stop();
   rmSync(ckpt, { recursive: true, force: true });
   const rss = peakRss;
-  console.log(JSON.stringify({ query, parallelism, events: timedEvents, bids, ms, eventsPerSec: (timedEvents / ms) * 1000, rss, out: sink.rows, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, mainBusyMs }));
+  console.log(JSON.stringify({ query, parallelism, events: timedEvents, bids, ms, eventsPerSec: (timedEvents / ms) * 1000, rss, out: sink.rows, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, mainBusyMs, partitions }));
 }
 
 async function duckdb(parquet: string, threads: number, sql: string): Promise<number> {
@@ -283,7 +285,7 @@ async function main(): Promise<void> {
       });
       const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
       if (!line) throw new Error(`${name} p=${p} failed: ${r.stderr.slice(-2000)}`);
-      return JSON.parse(line) as { eventsPerSec: number; rss: number; bids: number; out: number; cpuMs: number; events: number };
+      return JSON.parse(line) as { eventsPerSec: number; rss: number; bids: number; out: number; cpuMs: number; events: number; partitions: number };
     };
     // Best of `repeat` rounds, interleaved (p=1, p=2, two copies of p=1 at once), so a slow spell of the (shared)
     // machine hits every configuration alike rather than one.
@@ -311,7 +313,8 @@ async function main(): Promise<void> {
       name,
       fmt(p1.eventsPerSec),
       fmt(p2.eventsPerSec),
-      `${(p2.eventsPerSec / p1.eventsPerSec).toFixed(2)}×`,
+      // "(inline)": at p=2 the stateful operator ended on the calling thread (it never moved, or came back).
+      `${(p2.eventsPerSec / p1.eventsPerSec).toFixed(2)}×${p2.partitions === 1 ? ' (inline)' : ''}`,
       `${ceiling.toFixed(2)}×`,
       // How much of the machine's two-copy rate the two workers reach.
       `${Math.round((100 * p2.eventsPerSec) / pairRate)} %`,

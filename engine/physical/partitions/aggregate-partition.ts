@@ -227,8 +227,8 @@ export class AggregatePartition implements PartitionOperator {
 
   /**
    * Sliding windows whose size is a whole number `k` of slides, over a batch with no late (row, window) pair: the
-   * rows are aggregated per (pane, key) first, a pane being one slide (a row is in exactly one), and each pane group
-   * then merges into its `k` windows. The windows' table sees `k` lookups per pane group instead of `k` per row: a
+   * rows are aggregated per (pane, key) first, a pane being one slide (a row is in exactly one), and at `finish` each
+   * of the batch's pane groups merges into its `k` windows. The windows' table sees `k` lookups per pane group instead of `k` per row: a
    * batch has far fewer pane groups than rows when keys repeat within a slide. The result equals folding each
    * (row, window) pair (the aggregates merge exactly; first/last keep their arrival order). Returns false, having
    * done nothing, for any other window, a small batch, or a batch with a late pair (that path counts them).
@@ -289,7 +289,6 @@ export class AggregatePartition implements PartitionOperator {
     panes.release();
     return true;
   }
-
 
   /** Spark counts late groups, not rows: distinct late keys of this batch. */
   private countLate(cols: readonly (Vec | Float64Array)[], rows: Int32Array): void {
@@ -366,7 +365,7 @@ export class AggregatePartition implements PartitionOperator {
         numRowsUpdated: updated,
         numRowsRemoved: removed,
         numRowsDroppedByWatermark: this.lateGroups?.size ?? 0,
-        memoryUsedBytes: st.memoryBytes(),
+        memoryUsedBytes: st.memoryBytes() + (this.panes?.memoryBytes() ?? 0),
       },
     };
   }

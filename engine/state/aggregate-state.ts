@@ -154,7 +154,7 @@ export class AggregateState {
    * state.mergeWindowsOf(panes, 5, 2000); // 10 s windows sliding every 2 s
    */
   mergeWindowsOf(panes: AggregateState, k: number, slideMs: number): void {
-    if (panes.codec !== this.codec) throw new Error('mergeWindowsOf: the panes must share this state\'s codec');
+    if (panes.codec !== this.codec) throw new RangeError('mergeWindowsOf: the panes must share this state\'s codec');
     const g = panes.size;
     if (g === 0) return;
     const W = this.codec.width;

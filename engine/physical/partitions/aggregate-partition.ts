@@ -155,10 +155,7 @@ export class AggregatePartition implements PartitionOperator {
     const k = w ? Math.ceil(w.sizeMs / w.slideMs) : 1;
     const step = Math.max(256, Math.floor(PIECE_PAIRS / k));
     const cap = Math.min(n, step) * k;
-    if (this.pieceRows.length < cap) {
-      this.pieceRows = new Int32Array(cap);
-      this.pieceStarts = new Float64Array(cap);
-    }
+    this.ensurePieceArrays(cap);
     const rows = this.pieceRows;
     const starts = w ? this.pieceStarts : null;
     const dropLate = info.streaming && info.outputMode !== 'complete' && a.eventTime !== null;
@@ -198,6 +195,13 @@ export class AggregatePartition implements PartitionOperator {
     }
     if (lateRows.length === 0) return null;
     return { rows: Int32Array.from(lateRows), starts: starts ? Float64Array.from(lateStarts) : null, keyVecs };
+  }
+
+  /** Grows the reused (row, window start) pair arrays to hold `cap` pairs. */
+  private ensurePieceArrays(cap: number): void {
+    if (this.pieceRows.length >= cap) return;
+    this.pieceRows = new Int32Array(cap);
+    this.pieceStarts = new Float64Array(cap);
   }
 
   /** Late pairs' key columns (window start first), for counting or for the owner of each key. */
@@ -255,10 +259,8 @@ export class AggregatePartition implements PartitionOperator {
     if (dropLate && a.eventTime !== 'window') return false;
     const tv = evaluate(w.time, batch, this.inputSchema, env) as NumVec;
     const n = batch.numRows;
-    if (this.pieceRows.length < Math.min(n, PIECE_PAIRS)) {
-      this.pieceRows = new Int32Array(Math.min(n, PIECE_PAIRS) * k);
-      this.pieceStarts = new Float64Array(this.pieceRows.length);
-    }
+    // One pane per row: a piece of PIECE_PAIRS rows.
+    this.ensurePieceArrays(Math.min(n, PIECE_PAIRS));
     const rows = this.pieceRows;
     const starts = this.pieceStarts;
     if (dropLate) {

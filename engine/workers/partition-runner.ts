@@ -86,8 +86,8 @@ export class PartitionRunner {
   private inflight: Promise<void>[] = [];
   private failure: unknown = null;
   /**
-   * Streaming placement: the wall time per row of the operator's batches (first input to finish), inline and on the
-   * workers, the first batch of each aside (cold code; the move). `settled` once the comparison is made.
+   * Streaming placement: the best wall time per row of the operator's batches (first input to state commit), inline
+   * and on the workers, the first batch of each aside (cold code; the move). `settled` once the comparison is made.
    */
   private batchT0 = 0;
   private readonly cost = { inline: { best: Infinity, rows: 0, batches: 0 }, workers: { best: Infinity, rows: 0, batches: 0 } };
@@ -264,8 +264,8 @@ export class PartitionRunner {
 
   /**
    * Whether state on the workers should come back to this thread, once enough worker batches are timed: when they
-   * cost at least as much per row as the inline batches did (the hand-off outweighs the second core). Either way
-   * the placement is settled for the run.
+   * cost `MOVE_BACK_RATIO` times as much per row as the inline batches did, or more (the hand-off outweighs the
+   * second core). Either way the placement is settled for the run.
    */
   private settle(w: WorkerContext): boolean {
     const { inline, workers } = this.cost;

@@ -45,11 +45,8 @@ export async function commitState(op: PartitionOperator, dir: string, version: n
 
 /** Loads version `version` of several partition folders into one batch of state rows. */
 export async function loadState(op: PartitionOperator, dirs: readonly string[], version: number): Promise<RecordBatch | null> {
-  const parts: RecordBatch[] = [];
-  for (const dir of dirs) {
-    const rows = await new StateStore(dir, op.stateSchema, op.stateKeyCount).load(version);
-    if (rows && rows.numRows > 0) parts.push(rows);
-  }
+  const parts: (RecordBatch | null)[] = [];
+  for (const dir of dirs) parts.push(await new StateStore(dir, op.stateSchema, op.stateKeyCount).load(version));
   return concatStateRows(op, parts);
 }
 

@@ -8,15 +8,7 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, Consumer, EachMessagePayload, Producer } from 'kafkajs';
 import { describeKafka, kafkaBrokerList } from '../../setup/kafka.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+import { sleep, waitFor } from '../../helpers/kafka-test-kit.js';
 
 interface Received {
   partition: number;
@@ -234,8 +226,12 @@ describeKafka('Kafka test broker (kafkajs 2.2.4)', () => {
     await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
     await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] });
 
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    expect(meta.topics[0]!.partitions.map((p) => p.partitionId).sort()).toEqual([0, 1, 2]);
+    // The broker answers createPartitions before its metadata cache has the new partition (KRaft propagates it
+    // asynchronously): wait for it to show, then check the whole list.
+    const ids = async () => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.map((p) => p.partitionId).sort();
+    let seen: number[] = [];
+    await waitFor('partition 2 in the metadata', async () => (seen = await ids()).length >= 3);
+    expect(seen).toEqual([0, 1, 2]);
 
     const p = producer();
     await p.connect();

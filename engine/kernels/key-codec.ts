@@ -46,6 +46,18 @@ export class KeyCodec {
   }
 
   /**
+   * Distinct strings the codec's dictionaries hold (they only grow).
+   *
+   * @example
+   * new KeyCodec(['string']).dictionarySize; // 0
+   */
+  get dictionarySize(): number {
+    let n = 0;
+    for (const d of this.dicts) if (d !== null) n += d.size;
+    return n;
+  }
+
+  /**
    * Encodes `m` key rows: row `i` takes its values from row `rows[i]` (or `i`) of each key column. A column given as a
    * `Float64Array` is read directly by position `i` (e.g. window starts already expanded per row). The result is a
    * view of the codec's own buffer, valid until its next `encode`: hand it to a `GroupTable` (which copies keys).

@@ -204,7 +204,7 @@ export class PartitionRunner {
           const b = Math.min(n, a + step);
           if (a >= b) return Promise.resolve(null);
           const wire = toWire(shipped, spec.inputSchema, a, b);
-          return pool.runAny({ type: 'map', spec, batch: wire, seqBase: seqBase + a, info, partitions: P }, wireTransferables([wire]));
+          return pool.runAny({ type: 'map', opKey: this.opKey, batch: wire, seqBase: seqBase + a, info, partitions: P }, wireTransferables([wire]));
         }),
       );
       const done = maps.then((results) => {

@@ -21,8 +21,11 @@ export type WorkerTask =
   | { readonly type: 'start'; readonly opKey: string; readonly info: BatchInfo }
   /** Raw input rows for this partition (small batches take this route). */
   | { readonly type: 'absorb'; readonly opKey: string; readonly batch: WireBatch; readonly seqBase: number; readonly info: BatchInfo }
-  /** Map side: partial aggregation of a chunk, split by owner (stateless; any worker). */
-  | { readonly type: 'map'; readonly spec: PartitionSpec; readonly batch: WireBatch; readonly seqBase: number; readonly info: BatchInfo; readonly partitions: number }
+  /**
+   * Map side: partial aggregation of a chunk, split by owner. Any worker that holds `opKey` (every worker after
+   * `init`) takes it; it leaves the partition's state alone.
+   */
+  | { readonly type: 'map'; readonly opKey: string; readonly batch: WireBatch; readonly seqBase: number; readonly info: BatchInfo; readonly partitions: number }
   /** Reduce side: one chunk's partial result for this partition. */
   | {
       readonly type: 'merge';

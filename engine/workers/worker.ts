@@ -80,7 +80,7 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
       get(task.opKey).op.absorb(fromWire(task.batch), task.seqBase, task.info);
       return { type: 'ok' };
     case 'map': {
-      const op = makePartition(task.spec);
+      const { op } = get(task.opKey);
       const r = op.partial(fromWire(task.batch), task.seqBase, task.info, task.partitions);
       const lateSchema = { fields: op.stateSchema.fields.slice(0, op.stateKeyCount) };
       return {

@@ -78,6 +78,9 @@ export function windowVec(starts: NumVec, sizeMs: number): Vec {
   };
 }
 
+/** Strings the map side's scratch may hold in its key dictionary before it is replaced (see `partial`). */
+const MAPPER_MAX_STRINGS = 1 << 20;
+
 /**
  * Groups of one partition: absorbs raw rows (window assignment, late filter, typed hash aggregation) or partial
  * aggregates from other threads, and emits per output mode.
@@ -97,6 +100,11 @@ export class AggregatePartition implements PartitionOperator {
   /** The (row, window start) pairs of the current piece (see `pieces`). */
   private pieceRows = new Int32Array(0);
   private pieceStarts = new Float64Array(0);
+  /**
+   * The map side's scratch (see `partial`), kept between chunks: emptied per chunk with its tables' capacity, where
+   * a fresh one per chunk grew its tables from the smallest size every time.
+   */
+  private mapper: { scratch: AggregatePartition; panes: AggregateState } | null = null;
 
   constructor(
     readonly analysis: AggregateAnalysis,
@@ -300,8 +308,16 @@ export class AggregatePartition implements PartitionOperator {
   }
 
   partial(batch: RecordBatch, seqBase: number, info: BatchInfo, partitions: number): PartialResult {
-    const scratch = new AggregatePartition(this.analysis, this.inputSchema);
-    const panes = new AggregateState(scratch.state.layout, scratch.state.codec);
+    // String keys stay in the scratch's dictionary: a fresh scratch starts over once it holds many.
+    if (this.mapper === null || this.mapper.scratch.state.codec.dictionarySize > MAPPER_MAX_STRINGS) {
+      const s = new AggregatePartition(this.analysis, this.inputSchema);
+      this.mapper = { scratch: s, panes: new AggregateState(s.state.layout, s.state.codec) };
+    }
+    const { scratch, panes } = this.mapper;
+    // Nothing of the previous chunk stays: the results below are copies (`stateBatch`, `split`).
+    scratch.state.restore(null);
+    scratch.lateGroups = null;
+    panes.restore(null);
     if (scratch.buildPanes(batch, seqBase, info, envOf(info, seqBase), panes)) {
       // Pane groups, not windows, cross to the owners: k times fewer rows; each owner merges them into its windows.
       const rows = panes.size > 0 ? panes.stateBatch(panes.allGroups()) : null;

@@ -1,13 +1,14 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tableFromIPC } from 'apache-arrow';
+import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { col, count, MemoryStream, Session, window, type OutputMode } from '../../../engine/index.js';
 import { deltaSchema, OP_DELETE, OP_PUT, StateStore } from '../../../engine/state/state-store.js';
 import { field, schemaOf } from '../../../engine/types/data-type.js';
 import { batchFromRows } from '../../../engine/types/values.js';
-import { CorruptCheckpointError } from '../../../engine/checkpoint/atomic-file.js';
+import { CorruptCheckpointError, writeAllV } from '../../../engine/checkpoint/atomic-file.js';
+import { crc32 } from 'node:zlib';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -79,6 +80,47 @@ describe('StateStore', () => {
     await expect(store.load(2)).rejects.toThrow(/2\.delta is truncated or not a sluice state file/);
     writeFileSync(f, good);
     expect(keysOf(await store.load(2))).toEqual(['b']); // [0, 10 s) ended by 15 s
+  });
+
+  it('writes a state file in pieces that hold the same bytes as the joined Arrow IPC stream, then its trailer', async () => {
+    const dir = tmp();
+    const store = new StateStore(dir, STATE, 2);
+    const d = delta([[OP_PUT, 0, 'a', 1], [OP_DELETE, 10_000, 'b', null], [OP_PUT, null, 'c', 3]]);
+    await store.commit(1, d);
+    await store.commit(2, d, { watermarkMs: 5_000, ...TEN_S });
+    const ipc = Buffer.from(tableToIPC(new Table([d]), 'stream'));
+    const plain = readFileSync(join(dir, '1.delta'));
+    expect(plain.subarray(0, ipc.length).equals(ipc)).toBe(true);
+    expect(plain.length).toBe(ipc.length + 8);
+    expect(plain.readUInt32LE(ipc.length)).toBe(crc32(ipc));
+    const evicting = readFileSync(join(dir, '2.delta'));
+    expect(evicting.subarray(0, ipc.length).equals(ipc)).toBe(true);
+    expect(evicting.length).toBe(ipc.length + 32);
+    expect(evicting.readUInt32LE(ipc.length + 24)).toBe(crc32(Buffer.from('SLSE'), crc32(evicting.subarray(0, ipc.length + 24))));
+  });
+
+  it('a vectored write resumes where a short write stopped, piece by piece', async () => {
+    const pieces = [Buffer.from('abc'), Buffer.alloc(0), Buffer.from('defghijkl'), Buffer.from('m'), Buffer.from('nopqrstuvwxyz')];
+    const written: Buffer[] = [];
+    let calls = 0;
+    // A handle that takes at most 4 bytes per call, as a kernel may on a short write.
+    const handle = {
+      async writev(bufs: NodeJS.ArrayBufferView[]) {
+        calls++;
+        let left = 4;
+        for (const b of bufs) {
+          const u = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+          const take = Math.min(left, u.length);
+          written.push(Buffer.from(u.subarray(0, take)));
+          left -= take;
+          if (left === 0) break;
+        }
+        return { bytesWritten: 4 - left, buffers: bufs };
+      },
+    };
+    await writeAllV(handle as never, pieces);
+    expect(Buffer.concat(written).toString()).toBe('abcdefghijklmnopqrstuvwxyz');
+    expect(calls).toBe(7);
   });
 
   it('a re-run batch removes the snapshot an earlier attempt left at its version', async () => {

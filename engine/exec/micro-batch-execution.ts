@@ -113,6 +113,12 @@ export class MicroBatchExecution {
   private readonly commitLog: CommitLog;
   private root!: ExecNode;
   private stateful: StatefulOperator[] = [];
+  /**
+   * Per stateful operator: the newest batch whose commit recorded more state partitions than the operator writes
+   * now (`partitions`; -1: none retained), once known. Folders of those extra partitions go when that commit is
+   * purged.
+   */
+  private widerUntil = new Map<number, { partitions: number; batch: number }>();
   private sources: { key: object; source: StreamSource; description: string }[] = [];
   private tracker!: WatermarkTracker;
   /** Offsets of the last batch whose commit is written. */
@@ -565,6 +571,45 @@ export class MicroBatchExecution {
     await this.offsetLog.purge(threshold);
     await this.commitLog.purge(threshold);
     for (const op of this.stateful) await op.purge(this.stateDirFn(op), threshold + 1);
+    for (const op of this.stateful) await this.purgeStalePartitions(op, n, threshold);
+  }
+
+  /**
+   * Removes an operator's partition folders beyond the ones it writes now (after its state came back from the
+   * workers, or a restart with a lower `parallelism`), once no retained commit (batches ≥ `threshold`) records them:
+   * a restart, or a batch re-run, only reads the partitions its commit names.
+   */
+  private async purgeStalePartitions(op: StatefulOperator, n: number, threshold: number): Promise<void> {
+    const P = op.statePartitions;
+    const root = dirname(this.paths.stateDir(op.operatorId, 0));
+    let names: string[];
+    try {
+      names = await fs.readdir(root);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    const stale = names.filter((d) => /^\d+$/.test(d) && Number(d) >= P);
+    if (stale.length === 0) {
+      this.widerUntil.delete(op.operatorId);
+      return;
+    }
+    let known = this.widerUntil.get(op.operatorId);
+    if (known === undefined || known.partitions !== P) {
+      // Read once while the operator's partitions stay the same: the newest retained commit naming more.
+      known = { partitions: P, batch: -1 };
+      for (let b = n; b >= threshold; b--) {
+        const c = await this.commitLog.get(b);
+        if ((c?.statePartitions?.[String(op.operatorId)] ?? 1) > P) {
+          known = { partitions: P, batch: b };
+          break;
+        }
+      }
+      this.widerUntil.set(op.operatorId, known);
+    }
+    if (known.batch >= threshold) return;
+    for (const d of stale) await fs.rm(join(root, d), { recursive: true, force: true });
+    this.widerUntil.delete(op.operatorId);
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -204,12 +204,18 @@ describe('Moving to the workers only when it pays', () => {
 
 describe('Moving back from the workers when they cost more', () => {
   /** Partitions per batch of a tumbling update query at parallelism 2; a restart (same checkpoint) at batch `restartAt`. */
-  async function placements(moveBack: boolean, restartAt: number | null, mode: OutputMode = 'update'): Promise<{ partitions: number[]; rows: string[] }> {
+  async function placements(
+    moveBack: boolean,
+    restartAt: number | null,
+    mode: OutputMode = 'update',
+    minBatchesToRetain = 100,
+  ): Promise<{ partitions: number[]; rows: string[]; ckpt: string }> {
     const ckpt = mkdtempSync(join(tmpdir(), 'sluice-back-'));
     const input = batches(9, 8, 40);
     const out: Record<string, unknown>[][] = [];
     const build = QUERIES['tumbling']!.build;
-    let session = new Session({ conf: { parallelism: 2, parallelThresholdRows: 10, parallelMinRowNs: 1 } });
+    const conf = { parallelism: 2, parallelThresholdRows: 10, parallelMinRowNs: 1, minBatchesToRetain };
+    let session = new Session({ conf });
     let stream = new MemoryStream(session, SCHEMA);
     const start = () =>
       build(stream.toDF())
@@ -226,7 +232,7 @@ describe('Moving back from the workers when they cost more', () => {
       for (let i = 0; i < input.length; i++) {
         if (i === restartAt) {
           await q.stop();
-          session = new Session({ conf: { parallelism: 2, parallelThresholdRows: 10, parallelMinRowNs: 1 } });
+          session = new Session({ conf });
           stream = new MemoryStream(session, SCHEMA);
           for (let k = 0; k < i; k++) stream.addData(input[k]!);
           q = start();
@@ -240,7 +246,7 @@ describe('Moving back from the workers when they cost more', () => {
     }
     await q.stop();
     if (q.exception) throw q.exception;
-    return { partitions, rows: normalizeRows(mode === 'complete' ? (out[out.length - 1] ?? []) : out.flat()) };
+    return { partitions, rows: normalizeRows(mode === 'complete' ? (out[out.length - 1] ?? []) : out.flat()), ckpt };
   }
 
   it('times the workers after the move, then brings the state back for good when they cost more; results and restarts unchanged', async () => {
@@ -258,6 +264,25 @@ describe('Moving back from the workers when they cost more', () => {
     const restarted = await placements(true, 6, 'complete');
     expect(restarted.partitions.slice(0, 6)).toEqual([1, 1, 2, 2, 1, 1]);
     expect(restarted.rows).toEqual(completeGolden);
+  });
+
+  it("removes partition 1's folder once no retained commit names it, and not before", async () => {
+    const folder = (ckpt: string, p: number) => join(ckpt, 'state', '0', String(p));
+    // Each input runs a data batch and the no-data batch its watermark starts: 16 commits, those of inputs 2 and 3
+    // (batches 4–7) name 2 partitions. Keeping 12 retains batches 4–15 at the end: the folder must stay.
+    const kept = await placements(true, null, 'update', 12);
+    expect(kept.partitions).toEqual([1, 1, 2, 2, 1, 1, 1, 1]);
+    expect(readdirSync(join(kept.ckpt, 'commits')).filter((f) => /^\d+$/.test(f)).map(Number).sort((a, b) => a - b)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(existsSync(folder(kept.ckpt, 1))).toBe(true);
+    const purged = await placements(true, null, 'update', 3);
+    expect(purged.rows).toEqual(kept.rows);
+    expect(existsSync(folder(purged.ckpt, 0))).toBe(true);
+    expect(existsSync(folder(purged.ckpt, 1))).toBe(false);
+    // A restart after the purge reads partition 0 alone and gives the same rows.
+    const golden = await run(QUERIES['tumbling']!.build, 'complete', batches(9, 8, 40), 1, Infinity);
+    const restarted = await placements(true, 7, 'complete', 3);
+    expect(restarted.rows).toEqual(golden);
+    expect(existsSync(folder(restarted.ckpt, 1))).toBe(false);
   });
 });
 

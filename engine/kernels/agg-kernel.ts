@@ -55,6 +55,8 @@ export function aggOutputType(fn: AggFn, input: DataType | null): DataType {
 interface Acc {
   /** Drops what the accumulator kept of the last input column (see `LastOf`). */
   release?(): void;
+  /** Forgets every group's side data (called when every group id is freed; ids are initialised again on reuse). */
+  clear?(): void;
   grow(cap: number): void;
   init(from: number, to: number): void;
   update(gids: Int32Array, rows: Int32Array | null, m: number, input: Vec | null, seqBase: number): void;
@@ -997,6 +999,13 @@ class CountDistinctAcc implements Acc {
     for (let i = 0; i < gids.length; i++) out[i] = this.cnt[gids[i]!]!;
     return numOut('long', out, null);
   }
+  clear() {
+    // Every group is gone: its pairs go too (generations only keep stale pairs from matching, not from piling up).
+    this.pairs.clear();
+    this.head.fill(-1);
+    this.cnt.fill(0);
+    this.gen.fill(0);
+  }
   compact(remap: Int32Array, size: number) {
     // Rebuild the pair table from the lists of the groups that stay (this also drops pairs of earlier generations).
     const kept: number[] = [];
@@ -1160,6 +1169,7 @@ export class Accumulators {
   /** Marks ids `≥ size` as free, so `ensure` initialises them again when reused. */
   truncate(size: number): void {
     this.initialised = size;
+    if (size === 0) for (const a of this.accs) a.clear?.();
   }
 
   /**

@@ -77,6 +77,21 @@ describe('Accumulators', () => {
     expect(valueAt(acc.output(Int32Array.of(0))[0]!, 0)).toBe(3);
   });
 
+  it('countDistinct forgets its pairs when every group is freed (truncate(0)): a reused set stays its size', () => {
+    const acc = new Accumulators([{ fn: 'countDistinct', input: 'long', output: 'long' }]);
+    const sizes: number[] = [];
+    for (let round = 0; round < 12; round++) {
+      acc.truncate(0);
+      acc.ensure(4);
+      // 4000 new distinct values per round over 4 groups.
+      const v = column('long', Array.from({ length: 4000 }, (_, i) => round * 4000 + i));
+      acc.update(Int32Array.from({ length: 4000 }, (_, i) => i % 4), null, 4000, [v], 0);
+      expect([0, 1, 2, 3].map((g) => valueAt(acc.output(Int32Array.of(g))[0]!, 0))).toEqual([1000, 1000, 1000, 1000]);
+      sizes.push(acc.memoryBytes());
+    }
+    expect(sizes[11]).toBe(sizes[1]);
+  });
+
   it('min/max/first/last of booleans', () => {
     const acc = run('boolean', [true, false, null], [0, 0, 0], 1);
     expect(out(acc, 1)[0]).toEqual({ 'count*': 3, count: 2, countDistinct: 2, min: false, max: true, first: true, last: null });

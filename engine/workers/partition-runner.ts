@@ -6,8 +6,9 @@
  * below). In a streaming query the operator is
  * first timed inline and moves only if it costs at least `parallelMinRowNs` per row: a cheaper operator (a max per
  * tumbling window, measured ~50 ns per row) loses more to the hand-off than two threads win. It is timed again on the
- * workers (whole batches, first input to state commit, against the inline batches before the move): when the workers
- * cost at least 10 % more per row, the state comes back to the calling thread for the rest of the run. From then on:
+ * workers (whole batches, first input to state commit, against the last inline batches before the move): when the
+ * workers cost at least 10 % more per row over a state of about the same size, the state comes back to the calling
+ * thread for the rest of the run. From then on:
  * - a big input chunk is cut into one slice per worker; each worker pre-aggregates its slice (map) and the partial
  *   results go to the owner of each key (merge), so state never moves between threads;
  * - a small chunk is split by key hash in the calling thread and sent straight to the owners.
@@ -53,6 +54,24 @@ const SETTLE_THRESHOLDS = 4;
 /** How much more per row the workers must cost than the calling thread did to move back (run-to-run noise is ±10 %). */
 const MOVE_BACK_RATIO = 1.1;
 
+/** Placement timing: the batches each side is judged by (the cheapest of them). */
+const RECENT_BATCHES = 2;
+/** Placement timing: how much the state's size may differ between the batches compared. */
+const STATE_RATIO = 1.25;
+
+interface Timed {
+  readonly ns: number;
+  readonly stateRows: number;
+}
+function newCost(): { recent: Timed[]; rows: number; batches: number } {
+  return { recent: [], rows: 0, batches: 0 };
+}
+function cheapest(batches: readonly Timed[]): Timed | null {
+  let best: Timed | null = null;
+  for (const t of batches) if (best === null || t.ns < best.ns) best = t;
+  return best;
+}
+
 /** Above this many partial rows per input row, big inputs stop being pre-aggregated (see `route`). */
 const MAP_MAX_RATIO = 0.5;
 
@@ -87,11 +106,13 @@ export class PartitionRunner {
   private inflight: Promise<void>[] = [];
   private failure: unknown = null;
   /**
-   * Streaming placement: the best wall time per row of the operator's batches (first input to state commit), inline
-   * and on the workers, the first batch of each aside (cold code; the move). `settled` once the comparison is made.
+   * Streaming placement: the wall time per row of the operator's batches (first input to state commit), inline and on
+   * the workers, the first batch of each aside (cold code; the move), each with the state's size after it (the cost
+   * per row grows with the state: bigger tables, more cache misses). `settled` once the comparison is made.
    */
   private batchT0 = 0;
-  private readonly cost = { inline: { best: Infinity, rows: 0, batches: 0 }, workers: { best: Infinity, rows: 0, batches: 0 } };
+  private stateRowsThisBatch = 0;
+  private readonly cost = { inline: newCost(), workers: newCost() };
   private settled = false;
 
   constructor(readonly spec: PartitionSpec) {
@@ -250,32 +271,39 @@ export class PartitionRunner {
   }
 
   /**
-   * Keeps this batch's wall time per row (first input to state commit) for the placement it ran in, its first batch
-   * there aside (cold code; the move). Each placement is judged by its best batch of at least `thresholdRows` rows:
-   * the first inline batches still run partly unoptimised code.
+   * Keeps this batch's wall time per row (first input to state commit) and state size for the placement it ran in,
+   * its first batch there aside (cold code; the move). Only batches of at least `thresholdRows` rows count.
    */
   private timeBatch(): void {
     const w = this.workers;
     if (this.settled || w === null || w.minRowNs <= 0 || this.rowsThisBatch < Math.max(1, w.thresholdRows)) return;
     const c = this.pool ? this.cost.workers : this.cost.inline;
     if (c.batches++ === 0) return;
-    c.best = Math.min(c.best, ((performance.now() - this.batchT0) * 1e6) / this.rowsThisBatch);
+    c.recent.push({ ns: ((performance.now() - this.batchT0) * 1e6) / this.rowsThisBatch, stateRows: this.stateRowsThisBatch });
+    if (c.recent.length > RECENT_BATCHES) c.recent.shift();
     c.rows += this.rowsThisBatch;
   }
 
   /**
    * Whether state on the workers should come back to this thread, once enough worker batches are timed: when they
-   * cost `MOVE_BACK_RATIO` times as much per row as the inline batches did, or more (the hand-off outweighs the
-   * second core). Either way the placement is settled for the run.
+   * cost `MOVE_BACK_RATIO` times as much per row as the last inline batches did, or more (the hand-off outweighs the
+   * second core). Each side is judged by the cheaper of its last `RECENT_BATCHES` batches (one slow batch is noise).
+   * The two must be timed over states of about the same size (within `STATE_RATIO`): while a state grows (a stream's
+   * first windows, new keys) its batches cost more per row, and an inline batch over the smaller state earlier would
+   * make the workers look worse than they are; such a comparison keeps the workers. Either way the placement is
+   * settled for the run.
    */
   private settle(w: WorkerContext): boolean {
     const { inline, workers } = this.cost;
     if (workers.rows === 0 || workers.rows < w.thresholdRows * SETTLE_THRESHOLDS) return false;
     this.settled = true;
-    if (inline.rows === 0) return false;
-    const inlineNs = inline.best;
-    const workerNs = workers.best;
-    return placementHooks.moveBack ? placementHooks.moveBack(inlineNs, workerNs) : workerNs >= inlineNs * MOVE_BACK_RATIO;
+    const a = cheapest(inline.recent);
+    const b = cheapest(workers.recent);
+    if (a === null || b === null) return false;
+    if (placementHooks.moveBack) return placementHooks.moveBack(a.ns, b.ns);
+    const sizes = [Math.max(1, a.stateRows), Math.max(1, b.stateRows)];
+    if (Math.max(...sizes) > STATE_RATIO * Math.min(...sizes)) return false;
+    return b.ns >= a.ns * MOVE_BACK_RATIO;
   }
 
   /** Brings every partition's state back to this thread (the next commit writes a full snapshot in partition 0). */
@@ -293,6 +321,7 @@ export class PartitionRunner {
   async finish(info: BatchInfo): Promise<{ outputs: RecordBatch[]; metrics: PartitionMetrics; partitions: number }> {
     if (!this.pool) {
       const { output, metrics } = this.local!.finish(info);
+      this.stateRowsThisBatch = metrics.numRowsTotal;
       return { outputs: output ? [output] : [], metrics, partitions: 1 };
     }
     await this.drain(0);
@@ -312,6 +341,7 @@ export class PartitionRunner {
       if (r.output) outputs.push(fromWire(r.output));
       for (const k of Object.keys(metrics) as (keyof PartitionMetrics)[]) metrics[k] += r.metrics[k];
     }
+    this.stateRowsThisBatch = metrics.numRowsTotal;
     return { outputs, metrics, partitions: pool.size };
   }
 

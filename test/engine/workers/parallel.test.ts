@@ -205,15 +205,16 @@ describe('Moving to the workers only when it pays', () => {
 describe('Moving back from the workers when they cost more', () => {
   /** Partitions per batch of a tumbling update query at parallelism 2; a restart (same checkpoint) at batch `restartAt`. */
   async function placements(
-    moveBack: boolean,
+    /** The test hook's decision; null: the measured costs decide. */
+    moveBack: boolean | null,
     restartAt: number | null,
     mode: OutputMode = 'update',
     minBatchesToRetain = 100,
+    build: Build = QUERIES['tumbling']!.build,
   ): Promise<{ partitions: number[]; rows: string[]; ckpt: string }> {
     const ckpt = mkdtempSync(join(tmpdir(), 'sluice-back-'));
     const input = batches(9, 8, 40);
     const out: Record<string, unknown>[][] = [];
-    const build = QUERIES['tumbling']!.build;
     const conf = { parallelism: 2, parallelThresholdRows: 10, parallelMinRowNs: 1, minBatchesToRetain };
     let session = new Session({ conf });
     let stream = new MemoryStream(session, SCHEMA);
@@ -227,7 +228,7 @@ describe('Moving back from the workers when they cost more', () => {
         .start();
     let q = start();
     const partitions: number[] = [];
-    placementHooks.moveBack = () => moveBack;
+    placementHooks.moveBack = moveBack === null ? null : () => moveBack;
     try {
       for (let i = 0; i < input.length; i++) {
         if (i === restartAt) {
@@ -264,6 +265,20 @@ describe('Moving back from the workers when they cost more', () => {
     const restarted = await placements(true, 6, 'complete');
     expect(restarted.partitions.slice(0, 6)).toEqual([1, 1, 2, 2, 1, 1]);
     expect(restarted.rows).toEqual(completeGolden);
+  });
+
+  it('measured: 40-row batches cost more on the workers and come back, unless the state grew between the batches compared', async () => {
+    // Counts per user: the state holds the same ~23 users from the first batches on, so the inline and worker
+    // batches are comparable, and the hand-off makes 40-row batches cost several times as much per row.
+    const perUser: Build = (df) => df.groupBy(col('user')).agg(count('*').as('n'), sum('amount').as('s'));
+    const steady = await placements(null, null, 'update', 100, perUser);
+    expect(steady.partitions).toEqual([1, 1, 2, 2, 1, 1, 1, 1]);
+    expect(steady.rows).toEqual(await run(perUser, 'update', batches(9, 8, 40), 1, Infinity));
+    // Complete mode keeps every window: the state grows by more than a quarter between the last inline batch and the
+    // workers' batches, so their costs are not compared and the workers keep it.
+    const growing = await placements(null, null, 'complete');
+    expect(growing.partitions).toEqual([1, 1, 2, 2, 2, 2, 2, 2]);
+    expect(growing.rows).toEqual(await run(QUERIES['tumbling']!.build, 'complete', batches(9, 8, 40), 1, Infinity));
   });
 
   it("removes partition 1's folder once no retained commit names it, and not before", async () => {

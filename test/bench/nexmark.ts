@@ -6,7 +6,9 @@
  *
  *   npx tsx test/bench/nexmark.ts [--quick] [--events N] [--repeat R] [--queries=q5,q7] [--json out.json]
  *
- * Each sluice configuration runs R times (default 2, 1 with --quick) and the best rate counts. "2 copies of p=1"
+ * Each sluice configuration runs R times (default 2, 1 with --quick) and the best rate counts. Each run first goes
+ * through `WARM_UP_TRIGGERS` triggers of the same size outside the timing (placement trials, compilation), so the
+ * timed N events are a long-running stream's steady state. "2 copies of p=1"
  * runs two single-threaded children at once and divides their summed rate by the p=1 rate: how far this machine
  * scales the query's own work over two cores, the ceiling for the p=2 speed-up.
  *
@@ -52,8 +54,13 @@ export const BID_SCHEMA = schemaOf({
   extra: 'string',
 });
 
-/** Input batches run before the timing starts. */
-const WARM_UP = 2;
+/**
+ * Triggers run before the timing starts, each as big as a timed one. A stateful operator's placement is settled in
+ * them: timed on the calling thread (two triggers), moved to the workers when that pays (one), timed there (one),
+ * and brought back when they cost more; the workers' code is compiled by then. The timed part is the steady state of
+ * a long-running stream.
+ */
+const WARM_UP_TRIGGERS = Number(process.env.NEXMARK_WARM_TRIGGERS ?? 5);
 
 /** Event-time rate of the generator: events per second of event time. */
 const EVENTS_PER_SECOND = 100_000;
@@ -184,39 +191,40 @@ async function child(query: string, parallelism: number, events: number, batchRo
   const sink = new DiscardSink();
   session.formats.register({ name: 'discard', streamingSink: () => sink });
   const input = new MemoryStream(session, BID_SCHEMA);
+  const perTrigger = Number(process.env.NEXMARK_PER_TRIGGER ?? 8);
+  // The warm-up's events come first in the stream; then `events` timed ones.
+  const warmEvents = WARM_UP_TRIGGERS * perTrigger * batchRows;
   const batches: RecordBatch[] = [];
-  let generated = 0;
   let bids = 0;
-  for (let k = 0; k < events; k += batchRows) {
-    const { batch } = generateBids(k, Math.min(batchRows, events - k));
+  for (let k = 0; k < warmEvents + events; k += batchRows) {
+    const { batch } = generateBids(k, Math.min(batchRows, warmEvents + events - k));
     batches.push(batch);
-    bids += batch.numRows;
-    generated += Math.min(batchRows, events - k);
+    if (k >= warmEvents) bids += batch.numRows;
   }
+  const warmBatches = WARM_UP_TRIGGERS * perTrigger;
   const ckpt = join(tmpdir(), `sluice-nexmark-ckpt-${process.pid}`);
   const q = QUERIES[query]!.build(input.toDF()).writeStream.format('discard').outputMode(QUERIES[query]!.mode).option('checkpointLocation', ckpt).start();
-  // Warm-up, outside the timing: two input batches, during which a stateful operator is timed on this thread and
-  // (when parallel and worth it, see `parallelMinRowNs`) moves to the workers.
-  for (const b of batches.slice(0, WARM_UP)) {
-    input.addBatches([b]);
+  // Warm-up, outside the timing (see `WARM_UP_TRIGGERS`).
+  for (let i = 0; i < warmBatches; i += perTrigger) {
+    input.addBatches(batches.slice(i, i + perTrigger));
     await q.processAllAvailable();
   }
+  const firstTimed = (q.lastProgress?.batchId ?? -1) + 1;
   if (process.env.NEXMARK_SYNC) {
     // Run with a twin (the "2 copies" ceiling): say ready, then start timing when the parent says go.
     process.stdout.write('ready\n');
     await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
     process.stdin.pause();
   }
-  const timedEvents = generated - WARM_UP * batchRows;
+  const timedEvents = events;
   // Peak RSS sampled in this process (ru_maxrss would include the parent's pages from before exec).
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
-  const perTrigger = Number(process.env.NEXMARK_PER_TRIGGER ?? 8);
   // CPU of the whole process (every thread) and the busy time of this thread's event loop, over the timed part.
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
-  for (let i = WARM_UP; i < batches.length; i += perTrigger) {
+  for (let i = warmBatches; i < batches.length; i += perTrigger) {
     input.addBatches(batches.slice(i, i + perTrigger));
     await q.processAllAvailable();
   }
@@ -225,8 +233,18 @@ async function child(query: string, parallelism: number, events: number, batchRo
   const mainBusyMs = performance.eventLoopUtilization(elu0).active;
   clearInterval(sampler);
   const phaseTotals: Record<string, number> = {};
-  for (const pr of q.recentProgress) for (const [k, v] of Object.entries(pr.durationMs)) phaseTotals[k] = (phaseTotals[k] ?? 0) + v;
-  if (process.env.NEXMARK_PHASES) console.error(JSON.stringify({ batches: q.recentProgress.length, phaseTotals, partitions: q.lastProgress?.stateOperators.map((o) => [o.numShufflePartitions, o.numRowsTotal, o.memoryUsedBytes]) }));
+  const timed = q.recentProgress.filter((pr) => pr.batchId >= firstTimed);
+  for (const pr of timed) for (const [k, v] of Object.entries(pr.durationMs)) phaseTotals[k] = (phaseTotals[k] ?? 0) + v;
+  if (process.env.NEXMARK_PHASES) {
+    // Per data batch, warm-up included: id, state partitions, ms, state rows, state MB.
+    const trace = q.recentProgress
+      .filter((pr) => pr.numInputRows > 0)
+      .map((pr) => {
+        const op = pr.stateOperators[0];
+        return `${pr.batchId}:${op?.numShufflePartitions}:${Math.round(pr.durationMs['triggerExecution'] ?? 0)}:${op?.numRowsTotal}:${Math.round((op?.memoryUsedBytes ?? 0) / 1e6)}`;
+      });
+    console.error(JSON.stringify({ batches: timed.length, firstTimed, phaseTotals, trace: trace.join(' ') }));
+  }
   // Where the stateful operator ran at the end (1: the calling thread; 0: no state), for the table's "(inline)".
   const partitions = q.lastProgress?.stateOperators[0]?.numShufflePartitions ?? 0;
   await q.stop();

@@ -18,10 +18,11 @@ export interface SessionConf {
   parallelThresholdRows: number;
   /**
    * A streaming query's stateful operator first runs on the calling thread, timed; it moves to the workers only if
-   * it costs at least this many nanoseconds per input row there (default 150), since handing rows to a worker
-   * costs more than a cheaper operator saves. After the move its batches are timed on the workers too: if they cost
-   * at least 10 % more per row than the inline batches did, the state moves back for the rest of the run. 0: move
-   * as soon as a batch has `parallelThresholdRows` rows, and stay.
+   * its batches cost at least this many nanoseconds per input row there (default 150), whole: absorbing the rows,
+   * emitting and committing its state, all of which the workers share after the move; handing rows to a worker costs
+   * more than a cheaper operator saves. After the move its batches are timed on the workers too: if they cost at
+   * least 10 % more per row than the last inline batches did, over a state of about the same size, the state moves
+   * back for the rest of the run. 0: move as soon as a batch has `parallelThresholdRows` rows, and stay.
    */
   parallelMinRowNs: number;
   /** Emit an idle progress event at most this often, ms (default 10000). */

@@ -4,8 +4,9 @@
  * A query starts inline. The first batch whose first input chunk has at least `parallelThresholdRows` rows moves the
  * state to the workers (split by key hash), and it stays there for the run (a streaming query's may come back, see
  * below). In a streaming query the operator is
- * first timed inline and moves only if it costs at least `parallelMinRowNs` per row: a cheaper operator (a max per
- * tumbling window, measured ~50 ns per row) loses more to the hand-off than two threads win. It is timed again on the
+ * first timed inline and moves only if its whole batches (first input to state commit) cost at least
+ * `parallelMinRowNs` per row: a cheaper operator (a max per tumbling window, measured ~35 ns per row) loses more to
+ * the hand-off than two threads win. It is timed again on the
  * workers (whole batches, first input to state commit, against the last inline batches before the move): when the
  * workers cost at least 10 % more per row over a state of about the same size, the state comes back to the calling
  * thread for the rest of the run. From then on:
@@ -36,7 +37,7 @@ import type { Vec } from '../kernels/vec.js';
 export interface WorkerContext {
   readonly parallelism: number;
   readonly thresholdRows: number;
-  /** Least cost per input row, timed on the calling thread, that makes moving to the workers pay (0: no timing). */
+  /** Least cost per input row of whole batches, timed on the calling thread, that makes moving pay (0: no timing). */
   readonly minRowNs: number;
   pool(): WorkerPool;
 }
@@ -89,10 +90,6 @@ export class PartitionRunner {
   private readonly opKey = `op${opCounter++}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private rowsThisBatch = 0;
   private localForceSnapshot = false;
-  /** Inline absorb calls so far, and the time and rows of all but the first (which runs cold code). */
-  private inlineCalls = 0;
-  private timedNs = 0;
-  private timedRows = 0;
   /** The spec over just the columns the operator reads: what worker threads get. */
   private readonly narrow: { spec: PartitionSpec; columns: number[] | null };
   /**
@@ -142,14 +139,16 @@ export class PartitionRunner {
   }
 
   /**
-   * Whether moving to the workers pays: with `minRowNs` > 0 the operator first runs here until `thresholdRows` rows
-   * (after its first call) are timed, then moves only if they cost at least `minRowNs` each.
+   * Whether moving to the workers pays: with `minRowNs` > 0 the operator first runs here until its batches (the
+   * first aside) hold `SETTLE_THRESHOLDS` × `thresholdRows` rows, then moves only if its last batches cost at least
+   * `minRowNs` per row each, whole (absorb, finish and state commit: all of it runs on the workers after the move).
    */
   private worthWorkers(w: WorkerContext): boolean {
     if (w.minRowNs <= 0) return true;
     // Enough warm inline batches to compare the workers against later (see `settle`).
-    if (this.timedRows < w.thresholdRows || this.cost.inline.rows < w.thresholdRows * SETTLE_THRESHOLDS) return false;
-    return this.timedNs / this.timedRows >= w.minRowNs;
+    if (this.cost.inline.rows < w.thresholdRows * SETTLE_THRESHOLDS) return false;
+    const last = cheapest(this.cost.inline.recent);
+    return last !== null && last.ns >= w.minRowNs;
   }
 
   /** 1 while inline, else the number of worker partitions. */
@@ -205,12 +204,7 @@ export class PartitionRunner {
     }
     this.rowsThisBatch += n;
     if (!this.pool) {
-      const t0 = performance.now();
       this.local!.absorb(batch, seqBase, info);
-      if (this.inlineCalls++ > 0) {
-        this.timedNs += (performance.now() - t0) * 1e6;
-        this.timedRows += n;
-      }
       return;
     }
     const pool = this.pool;

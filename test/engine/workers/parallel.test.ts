@@ -189,7 +189,7 @@ describe('Moving to the workers only when it pays', () => {
     return { partitions, rows: normalizeRows(out.flat()) };
   }
 
-  it('times the operator inline first (its first call aside) and moves it when it costs at least parallelMinRowNs per row', async () => {
+  it('times whole batches of the operator inline first (its first batch aside) and moves it when they cost at least parallelMinRowNs per row', async () => {
     // Batch 0 runs cold code (not timed), batch 1 is timed, batch 2 starts on the workers.
     const cheapEnough = await partitionsPerBatch(1);
     expect(cheapEnough.partitions).toEqual([1, 1, 2, 2, 2]);

@@ -100,8 +100,19 @@ describe('Parallel execution on worker threads', () => {
       it(`${name} in ${mode} mode: identical results with parallelism 1, 2 and 4, and across restarts that change it`, async () => {
         const golden = await run(build, mode, input, 1, Infinity);
         expect(golden.length).toBeGreaterThan(0);
-        // threshold 1: every batch pre-aggregates on the workers (map) and merges at the owners
+        // threshold 1: every batch goes to the workers, by the route the partial ratio picks, and (aggregations)
+        // by each route throughout: pre-aggregated per slice (map) and merged at the owners, or split by key here
         expect(await run(build, mode, input, 2, 1)).toEqual(golden);
+        if (name !== 'session' && name !== 'dedup') {
+          for (const route of ['map', 'direct'] as const) {
+            placementHooks.route = route;
+            try {
+              expect(await run(build, mode, input, 2, 1)).toEqual(golden);
+            } finally {
+              placementHooks.route = null;
+            }
+          }
+        }
         expect(await run(build, mode, input, 4, 1)).toEqual(golden);
         // threshold 300: the first big batch moves state to the workers; small ones go straight to the owners
         const mixed = input.map((b, i) => (i % 2 === 0 ? b : b.slice(0, 100)));

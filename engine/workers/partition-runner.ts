@@ -3,16 +3,15 @@
  *
  * A query starts inline. The first batch whose first input chunk has at least `parallelThresholdRows` rows moves the
  * state to the workers (split by key hash), and it stays there for the run (a streaming query's may come back, see
- * below). In a streaming query the operator is
- * first timed inline and moves only if its whole batches (first input to state commit) cost at least
- * `parallelMinRowNs` per row: a cheaper operator (a max per tumbling window, measured ~35 ns per row) loses more to
- * the hand-off than two threads win. It is timed again on the
- * workers (whole batches, first input to state commit, against the last inline batches before the move): when the
- * workers cost at least 10 % more per row over a state of about the same size, the state comes back to the calling
- * thread for the rest of the run. From then on:
- * - a big input chunk is cut into one slice per worker; each worker pre-aggregates its slice (map) and the partial
- *   results go to the owner of each key (merge), so state never moves between threads;
- * - a small chunk is split by key hash in the calling thread and sent straight to the owners.
+ * below). In a streaming query the operator is first timed inline and moves only if its whole batches (first input
+ * to state commit) cost at least `parallelMinRowNs` per row: a cheaper operator (a max per tumbling window, measured
+ * ~35 ns per row) loses more to the hand-off than two threads win. It is timed again on the workers (whole batches,
+ * against the last inline batches before the move): when the workers cost at least 10 % more per row over a state of
+ * about the same size, the state comes back to the calling thread for the rest of the run. From then on:
+ * - a big input chunk whose partial aggregates are a tenth of its rows or fewer (a max per window) is cut into one
+ *   slice per worker; each worker pre-aggregates its slice (map) and the partial results go to the owner of each key
+ *   (merge), so state never moves between threads;
+ * - any other chunk is split by key hash in the calling thread and sent straight to the owners.
  * Small inputs therefore never start threads (measured in the benchmark: the pool costs a few hundred µs per batch).
  *
  * Checkpoints: each partition writes `state/<op>/<partition>/`; `commits/N` records how many partitions wrote the

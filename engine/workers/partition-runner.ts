@@ -12,7 +12,7 @@
  *   slice per worker; each worker pre-aggregates its slice (map) and the partial results go to the owner of each key
  *   (merge), so state never moves between threads;
  * - any other chunk is split by key hash in the calling thread and sent straight to the owners.
- * Small inputs therefore never start threads (measured in the benchmark: the pool costs a few hundred µs per batch).
+ * Inputs below the threshold never start threads (measured in the benchmark: the pool costs a few hundred µs per batch).
  *
  * Checkpoints: each partition writes `state/<op>/<partition>/`; `commits/N` records how many partitions wrote the
  * state, and a restart with another `parallelism` re-partitions it (each new partition reads every old folder and

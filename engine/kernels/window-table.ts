@@ -50,6 +50,11 @@ export class WindowGroupTable implements GroupIndex {
   private rowHashes = new Int32Array(0);
   /** Slot arrays of windows dropped by `clear` or `compact`, biggest last, for new windows. */
   private spare: Int32Array[] = [];
+  /**
+   * The window created last: a new window without a spare array starts at its size then (windows of one stream hold
+   * similar numbers of keys; growing each from `FIRST_SLOTS` rehashed its keys ~10 times over).
+   */
+  private lastCreated: WindowSlots | null = null;
 
   constructor(width: number, capacity = 1024) {
     if (width < 1) throw new RangeError('WindowGroupTable: the key needs its window start slot');
@@ -81,12 +86,16 @@ export class WindowGroupTable implements GroupIndex {
     let w = this.windows.get(start);
     if (w === undefined) {
       const spare = this.spare.pop();
-      if (spare === undefined) w = { slots: new Int32Array(2 * FIRST_SLOTS), mask: FIRST_SLOTS - 1, count: 0 };
+      if (spare === undefined) {
+        const cap = this.lastCreated === null ? FIRST_SLOTS : this.lastCreated.mask + 1;
+        w = { slots: new Int32Array(2 * cap), mask: cap - 1, count: 0 };
+      }
       else {
         spare.fill(0);
         w = { slots: spare, mask: spare.length / 2 - 1, count: 0 };
       }
       this.windows.set(start, w);
+      this.lastCreated = w;
     }
     this.cacheLo[c] = lo;
     this.cacheHi[c] = hi;
@@ -196,7 +205,9 @@ export class WindowGroupTable implements GroupIndex {
       // Whole windows go (a watermark closes a window's groups together): drop their slot arrays and renumber the
       // ids in the others' slots, whose hashes and places stay as they are.
       for (const start of whole) {
-        this.keepSpare(this.windows.get(start)!.slots);
+        const w = this.windows.get(start)!;
+        if (w === this.lastCreated) this.lastCreated = null;
+        this.keepSpare(w.slots);
         this.windows.delete(start);
       }
       this.cacheSlots.fill(null);
@@ -257,6 +268,7 @@ export class WindowGroupTable implements GroupIndex {
     this.size = 0;
     for (const w of this.windows.values()) this.keepSpare(w.slots);
     this.windows.clear();
+    this.lastCreated = null;
     this.cacheSlots.fill(null);
   }
 }

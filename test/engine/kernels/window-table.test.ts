@@ -145,6 +145,36 @@ describe('WindowGroupTable', () => {
     expect(Array.from(ids)).toEqual([0, 1, 2]);
   });
 
+  it('starts a new window at the size the window created before it has grown to', () => {
+    const t = new WindowGroupTable(3);
+    const rows = (start: number, keys: number) => {
+      const m = new Float64Array(keys * 3);
+      for (let i = 0; i < keys; i++) {
+        m[3 * i] = start;
+        m[3 * i + 1] = i;
+      }
+      return m;
+    };
+    t.findOrInsert(rows(0, 4000), 4000, new Int32Array(4000));
+    const before = t.memoryBytes;
+    // One key in the next window: its slot array is already as big as the first window's (≥ 2 × 4000 slots of 8 bytes).
+    t.findOrInsert(rows(60_000, 1), 1, new Int32Array(1));
+    expect(t.memoryBytes - before).toBeGreaterThanOrEqual(8 * 8000);
+    // It then takes the next window's 4000 keys without growing its slots (only the key matrix may grow), and finds
+    // every key of both windows.
+    const slotBytes = t.memoryBytes - t.keys.byteLength;
+    t.findOrInsert(rows(60_000, 4000), 4000, new Int32Array(4000));
+    expect(t.memoryBytes - t.keys.byteLength).toBe(slotBytes);
+    const ids = new Int32Array(8000);
+    const both = new Float64Array(8000 * 3);
+    both.set(rows(0, 4000));
+    both.set(rows(60_000, 4000), 4000 * 3);
+    expect(t.findOrInsert(both, 8000, ids)).toBe(0);
+    expect(ids[0]).toBe(0);
+    expect(ids[4000]).toBe(4000);
+    expect(ids[7999]).toBe(7999);
+  });
+
   it('compares keys on every bit: keys equal in value but differing in a key bit stay apart', () => {
     const t = new WindowGroupTable(3);
     // Same window and key value, one marked null; a window start that differs only in its sign of zero is its own group.

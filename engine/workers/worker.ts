@@ -10,7 +10,8 @@ import { partitionIds, rowsByPartition } from '../kernels/hash-kernel.js';
 import { concatVecs, gatherBatch } from '../kernels/select-kernel.js';
 import { StateStore } from '../state/state-store.js';
 import { batchFromVecs, columnVec } from '../types/values.js';
-import { fromWire, toWire } from './wire.js';
+import { Piscina } from 'piscina';
+import { fromWire, toWire, wireTransferables, type WireBatch } from './wire.js';
 import type { WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
 
 const partitions = new Map<string, { op: PartitionOperator; spec: PartitionSpec; forceSnapshot: boolean }>();
@@ -136,6 +137,33 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
   }
 }
 
+/** The wire batches a result carries. */
+function resultBatches(r: WorkerResult): (WireBatch | null)[] {
+  switch (r.type) {
+    case 'partials':
+      return [...r.partials, ...r.lateKeys];
+    case 'finished':
+      return [r.output];
+    case 'rows':
+      return [r.rows];
+    case 'ok':
+      return [];
+  }
+}
+
+/**
+ * A result whose batches' buffers move to the calling thread instead of being cloned: piscina transfers what a
+ * `Piscina.move`d transferable names and posts its value. The buffers are this worker's fresh copies (`toWire`).
+ *
+ * @example
+ * return movable({ type: 'rows', rows: toWire(batch, schema) });
+ */
+export function movable(r: WorkerResult): WorkerResult {
+  const buffers = wireTransferables(resultBatches(r));
+  if (buffers.length === 0) return r;
+  return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: r } as never) as unknown as WorkerResult;
+}
+
 /** piscina's entry point. */
 export default async function run(message: WorkerMessage): Promise<WorkerResult> {
   if (message.fault && message.fault.task === message.task.type) {
@@ -143,7 +171,7 @@ export default async function run(message: WorkerMessage): Promise<WorkerResult>
     throw new Error(`injected worker fault in '${message.task.type}' (test hook)`);
   }
   try {
-    return await handle(message.task);
+    return movable(await handle(message.task));
   } catch (e) {
     // Structured cloning keeps an error's message and stack but not its class: carry the class name in the message.
     const err = e instanceof Error ? e : new Error(String(e));

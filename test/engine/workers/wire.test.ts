@@ -81,3 +81,21 @@ describe('long and timestamp columns built from doubles', () => {
     expect(batch.getChildAt(0)!.get(2)).toBe(2n ** 53n - 1n);
   });
 });
+
+describe('Worker results', () => {
+  it("move their batches' buffers to the calling thread (piscina transfers them) instead of cloning them", async () => {
+    const { Piscina } = await import('piscina');
+    const { movable } = await import('../../../engine/workers/worker.js');
+    const batch = batchFromRows(rows, schema);
+    const output = toWire(batch, schema);
+    const moved = movable({ type: 'finished', output, metrics: { numRowsTotal: 1, numRowsUpdated: 0, numRowsRemoved: 0, numRowsDroppedByWatermark: 0, memoryUsedBytes: 0 } }) as unknown as Record<symbol, unknown>;
+    // What piscina's worker loop reads: the buffers to transfer and the value to post.
+    expect(moved[Piscina.transferableSymbol]).toEqual(wireTransferables([output]));
+    expect((moved[Piscina.valueSymbol] as { output: unknown }).output).toBe(output);
+    const partials = [toWire(batch, schema, 0, 4), null, toWire(batch, schema, 4, 9)];
+    const fromMap = movable({ type: 'partials', partials, lateKeys: [null, null, null], lateRows: 0, panes: false }) as unknown as Record<symbol, unknown>;
+    expect(fromMap[Piscina.transferableSymbol]).toEqual(wireTransferables(partials));
+    // A result without batches goes as it is.
+    expect(movable({ type: 'ok' })).toEqual({ type: 'ok' });
+  });
+});

@@ -9,6 +9,7 @@ import { join } from 'node:path';
  * <root>/commits/<N>                    batch N is done: {"nextBatchWatermarkMs":…}
  * <root>/state/<op>/<partition>/<v>.delta|.snapshot
  * <root>/state/<op>/_metadata/schema    the operator's kind and state schema
+ * <root>/state/<op>/_metadata/partitions/<v>   the number of partitions that wrote versions v… (changes only)
  * <root>/sources/<i>/…                  each source's own log (e.g. files of each batch)
  * ```
  *
@@ -40,6 +41,9 @@ export class CheckpointPaths {
   }
   stateMetadata(operatorId: number): string {
     return join(this.root, 'state', String(operatorId), '_metadata', 'schema');
+  }
+  stateLayout(operatorId: number): string {
+    return join(this.root, 'state', String(operatorId), '_metadata', 'partitions');
   }
   stateRoot(): string {
     return join(this.root, 'state');

@@ -9,7 +9,7 @@ export class ConcurrentUpdateError extends Error {
 
 /** A checkpoint file that cannot be read back: truncated, corrupt, or of an unknown version. */
 export class CorruptCheckpointError extends Error {
-  override readonly name = 'CorruptCheckpointError';
+  override readonly name: string = 'CorruptCheckpointError';
 }
 
 /** Test hook: called before each checkpoint write with the target path; throwing simulates a crash or a full disk. */

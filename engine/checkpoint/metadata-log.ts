@@ -61,14 +61,28 @@ export abstract class MetadataLog<T> {
   }
 }
 
-/** Splits a log file into its version line and the rest, checking the version. */
-export function readVersioned(text: string, file: string, kind: string): string[] {
-  if (!text.endsWith('\n')) {
-    throw new CorruptCheckpointError(
+/**
+ * A log entry that was not written completely. Whether deleting it is a safe way out depends on which entry it is and
+ * what else the checkpoint holds, so the message only says what is wrong; the restart, which knows, adds the advice.
+ */
+export class TruncatedLogEntryError extends CorruptCheckpointError {
+  override readonly name = 'TruncatedLogEntryError';
+  constructor(
+    readonly file: string,
+    readonly kind: string,
+    /** What to do, when the restart knows that deleting the entry is safe. */
+    advice: string | null = null,
+  ) {
+    super(
       `${file} is truncated (no final newline): the ${kind} entry was not written completely. ` +
-        `Delete this file to re-run the batch, or restore the checkpoint from a backup.`,
+        (advice !== null ? `${advice} Or restore the checkpoint from a backup.` : 'Restore the checkpoint from a backup.'),
     );
   }
+}
+
+/** Splits a log file into its version line and the rest, checking the version. */
+export function readVersioned(text: string, file: string, kind: string): string[] {
+  if (!text.endsWith('\n')) throw new TruncatedLogEntryError(file, kind);
   const lines = text.slice(0, -1).split('\n');
   const version = lines[0];
   if (version !== 'v1') {

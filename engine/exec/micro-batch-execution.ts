@@ -12,20 +12,22 @@
  *
  * @module
  */
-import { promises as fs, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { promises as fs, linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Table, type RecordBatch } from 'apache-arrow';
 import type { SessionConf } from '../api/conf.js';
 import { CheckpointPaths } from '../checkpoint/checkpoint-paths.js';
 import { CorruptCheckpointError, ConcurrentUpdateError, readIfExists, writeOnce } from '../checkpoint/atomic-file.js';
-import { CommitLog } from '../checkpoint/commit-log.js';
+import { CommitLog, type CommitMetadata } from '../checkpoint/commit-log.js';
+import { TruncatedLogEntryError } from '../checkpoint/metadata-log.js';
+import { PartitionLayoutLog } from '../checkpoint/partition-layout-log.js';
 import { OffsetLog, type OffsetSeq } from '../checkpoint/offset-log.js';
 import { decideRestart } from '../checkpoint/restart-decision.js';
 import type { OutputMode, StreamingSink } from '../io/sink.js';
 import type { Offset, ReadLimit, StreamSource } from '../io/source.js';
 import { streamingLeaves, type LogicalPlan } from '../logical/plan.js';
-import type { ExecContext, ExecNode, StatefulOperator } from '../physical/exec-node.js';
+import type { ExecContext, ExecNode, StatefulOperator, StateOperatorMetrics } from '../physical/exec-node.js';
 import { planPhysical, watermarkOperators } from '../planner/planner.js';
 import { emptyBatch } from '../types/values.js';
 import type { Schema } from '../types/data-type.js';
@@ -73,7 +75,11 @@ export interface ExecutionOptions {
 export interface ExecutionEvents {
   onStarted(id: string, runId: string): void;
   onProgress(p: StreamingQueryProgress): void;
-  onIdle(): void;
+  /**
+   * A trigger found nothing to run. `progress` builds the idle trigger's progress entry (Spark's
+   * finishNoExecutionTrigger), for the query to record when its idle-progress interval allows.
+   */
+  onIdle(progress: () => StreamingQueryProgress): void;
 }
 
 const activeCheckpoints = new Set<string>();
@@ -119,6 +125,8 @@ export class MicroBatchExecution {
    * purged.
    */
   private widerUntil = new Map<number, { partitions: number; batch: number }>();
+  /** Per stateful operator: how many partitions wrote each state version (`state/<op>/_metadata/partitions/`). */
+  private readonly layouts = new Map<number, PartitionLayoutLog>();
   private sources: { key: object; source: StreamSource; description: string }[] = [];
   private tracker!: WatermarkTracker;
   /** Offsets of the last batch whose commit is written. */
@@ -127,6 +135,8 @@ export class MicroBatchExecution {
   /** The watermark the previous batch ran with (late-row filtering of this batch). */
   private prevBatchWm = 0;
   private lastBatchRan = false;
+  /** The state operators' numbers of this run's last executed batch (null before one). */
+  private lastBatchMetrics: StateOperatorMetrics[] | null = null;
   private lastProgressAt = 0;
   private iteration = 0;
   /** A source said data arrived since this iteration began (see `StreamSource.onNewData`). */
@@ -230,7 +240,7 @@ export class MicroBatchExecution {
     activeCheckpoints.add(root);
     this.lockHeld = true;
     try {
-      this.id = readOrCreateQueryId(this.paths.metadata);
+      this.id = readOrCreateQueryId(this.paths);
     } catch (e) {
       this.releaseLockSync();
       throw e;
@@ -309,8 +319,22 @@ export class MicroBatchExecution {
 
   /** Restores offsets, watermark and state from the checkpoint; re-runs an uncommitted batch. */
   private async resume(): Promise<void> {
-    const latestOffsets = await this.offsetLog.getLatest();
-    const latestCommit = await this.commitLog.getLatest();
+    const latestOffsets = await this.offsetLog.getLatest().catch(async (e: unknown) => {
+      // Deleting a torn offsets/N is safe only while batch N has no commit: then it is simply planned again.
+      const ids = await this.offsetLog.list();
+      const n = ids[ids.length - 1]!;
+      const safe = (await this.commitLog.list()).every((c) => c < n);
+      throw withDeleteAdvice(e, safe ? `Delete it: batch ${n} is then planned again from the committed offsets of batch ${n - 1}.` : null);
+    });
+    const latestCommit = await this.commitLog.getLatest().catch(async (e: unknown) => {
+      // Deleting a torn commits/N is safe while offsets/N is there: batch N runs again with the same offsets,
+      // watermark and timestamp; the sinks recognise its output by batch id, and the state's own layout log says
+      // how many partitions wrote the version it restores.
+      const ids = await this.commitLog.list();
+      const n = ids[ids.length - 1]!;
+      const safe = (await this.offsetLog.get(n)) !== null;
+      throw withDeleteAdvice(e, safe ? `Delete it: batch ${n} then runs again with the same offsets, watermark and timestamp.` : null);
+    });
     const d = decideRestart(latestOffsets?.batchId ?? null, latestCommit?.batchId ?? null);
     let policy = this.o.conf.multipleWatermarkPolicy;
     if (d.kind === 'fresh') {
@@ -332,7 +356,12 @@ export class MicroBatchExecution {
       this.tracker = new WatermarkTracker(policy, wm);
       this.prevBatchWm = last.batchWatermarkMs;
       this.batchId = n + 1;
-      await this.restoreState(n + 1, latestCommit!.value.statePartitions);
+      await this.restoreState(n + 1, latestCommit!.value, last.batchWatermarkMs);
+      // Batch N ran and committed: whether the watermark it produced calls for a no-data batch is decided from the
+      // checkpoint (its eviction watermark against the new one), as the run that wrote it would have decided. Spark
+      // forgets this across a restart, and an availableNow restart after the last data batch then never emits the
+      // windows that batch's watermark closed.
+      this.lastBatchRan = true;
       return;
     }
     // Re-run batch N exactly as it was planned.
@@ -346,15 +375,25 @@ export class MicroBatchExecution {
     this.tracker = new WatermarkTracker(policy, last.batchWatermarkMs);
     this.batchId = n;
     const prevCommit = n > 0 ? await this.commitLog.get(n - 1) : null;
-    await this.restoreState(n, prevCommit?.statePartitions);
+    await this.restoreState(n, prevCommit, prev ? prev.batchWatermarkMs : null);
     await this.runBatch(n, last, this.committed, true);
   }
 
-  /** Loads state version `version` of every stateful operator, each from as many partitions as wrote it. */
-  private async restoreState(version: number, written: Readonly<Record<string, number>> | undefined): Promise<void> {
+  /**
+   * Loads state version `version` of every stateful operator, each from as many partitions as wrote it: as the
+   * commit of the batch that wrote it records, or, when that commit is missing, as the state's own layout log does.
+   */
+  private async restoreState(version: number, commit: CommitMetadata | null, lastEvictionWatermarkMs: number | null): Promise<void> {
     for (const op of this.stateful) {
-      await op.restore(this.stateDirFn(op), version, written?.[String(op.operatorId)] ?? 1, { workers: this.workers });
+      const written = commit !== null ? (commit.statePartitions?.[String(op.operatorId)] ?? 1) : await this.layoutOf(op).partitionsOf(version);
+      await op.restore(this.stateDirFn(op), version, written, { workers: this.workers, lastEvictionWatermarkMs, outputMode: this.o.outputMode });
     }
+  }
+
+  private layoutOf(op: StatefulOperator): PartitionLayoutLog {
+    let log = this.layouts.get(op.operatorId);
+    if (!log) this.layouts.set(op.operatorId, (log = new PartitionLayoutLog(this.paths.stateLayout(op.operatorId))));
+    return log;
   }
 
   private checkSourceCount(seq: OffsetSeq, batchId: number): void {
@@ -411,7 +450,8 @@ export class MicroBatchExecution {
         this.idleIteration = this.iteration;
         this.lastBatchRan = false;
         this.status = { message: 'Waiting for data to arrive', isDataAvailable: false, isTriggerActive: false };
-        this.events.onIdle();
+        const startOffsets = [...this.committed];
+        this.events.onIdle(() => this.idleProgress(started, latestOffsetMs, startOffsets, ends));
         if (trigger.kind !== 'processingTime') return;
       }
       if (trigger.kind === 'once') return;
@@ -490,7 +530,10 @@ export class MicroBatchExecution {
     const nextWm = this.tracker.update(wmOps.map((w) => ({ stats: w.stats, delayMs: w.delayMs })));
     const tState = performance.now();
     const snapshot = (n + 1) % this.o.conf.stateSnapshotInterval === 0;
-    for (const op of this.stateful) await op.commit(this.stateDirFn(op), n + 1, snapshot);
+    for (const op of this.stateful) {
+      await this.layoutOf(op).record(n + 1, op.statePartitions);
+      await op.commit(this.stateDirFn(op), n + 1, snapshot);
+    }
     const stateMs = performance.now() - tState;
     await executionHooks.at?.('afterState', n);
     const tCommit = performance.now();
@@ -552,7 +595,7 @@ export class MicroBatchExecution {
         triggerExecution: Math.round(total),
       },
       eventTime,
-      stateOperators: this.stateful.map((op) => ({ ...op.metrics() })),
+      stateOperators: (this.lastBatchMetrics = this.stateful.map((op) => ({ ...op.metrics() }))),
       sources,
       sink: { description: this.o.sink.description, numOutputRows: table.numRows, metrics: this.o.sink.metrics?.() ?? {} },
       numInputRows: numInput,
@@ -564,6 +607,43 @@ export class MicroBatchExecution {
     this.events.onProgress(progress);
   }
 
+  /**
+   * The progress of a trigger that ran no batch: `batchId` is the last executed batch (-1 before any), no input rows,
+   * each source from and to its committed offset, the state operators' numbers of this run's last batch with nothing
+   * updated or dropped (none after a restart, as Spark), and the watermark the next batch runs with.
+   */
+  private idleProgress(started: number, latestOffsetMs: number, committed: (Offset | null)[], latest: (Offset | null)[]): StreamingQueryProgress {
+    const total = Math.max(0, this.o.clock.now() - started);
+    const eventTime: Record<string, string> = {};
+    if (watermarkOperators(this.root).length > 0) eventTime['watermark'] = iso(this.tracker.current);
+    return {
+      id: this.id,
+      runId: this.runId,
+      name: this.o.queryName,
+      timestamp: iso(started),
+      batchId: this.batchId - 1,
+      batchDuration: Math.round(total),
+      durationMs: { latestOffset: Math.round(latestOffsetMs), triggerExecution: Math.round(total) },
+      eventTime,
+      stateOperators: this.lastBatchMetrics ? this.lastBatchMetrics.map((m) => ({ ...m, numRowsUpdated: 0, numRowsDroppedByWatermark: 0 })) : [],
+      sources: this.sources.map((s, i) => ({
+        description: s.description,
+        startOffset: committed[i] ?? null,
+        endOffset: committed[i] ?? null,
+        latestOffset: latest[i] ?? null,
+        numInputRows: 0,
+        inputRowsPerSecond: 0,
+        processedRowsPerSecond: 0,
+        metrics: s.source.metrics?.(committed[i] ?? null) ?? {},
+      })),
+      sink: { description: this.o.sink.description, numOutputRows: 0, metrics: this.o.sink.metrics?.() ?? {} },
+      numInputRows: 0,
+      inputRowsPerSecond: 0,
+      processedRowsPerSecond: 0,
+      numDeadLetterRows: 0,
+    };
+  }
+
   private async purge(n: number): Promise<void> {
     const keep = this.o.conf.minBatchesToRetain;
     const threshold = n + 1 - keep;
@@ -571,6 +651,7 @@ export class MicroBatchExecution {
     await this.offsetLog.purge(threshold);
     await this.commitLog.purge(threshold);
     for (const op of this.stateful) await op.purge(this.stateDirFn(op), threshold + 1);
+    for (const op of this.stateful) await this.layoutOf(op).purge(threshold + 1);
     for (const op of this.stateful) await this.purgeStalePartitions(op, n, threshold);
   }
 
@@ -613,6 +694,12 @@ export class MicroBatchExecution {
   }
 }
 
+/** A torn latest log entry's error, with what to do about it when deleting the entry is known to be safe. */
+function withDeleteAdvice(e: unknown, advice: string | null): unknown {
+  if (!(e instanceof TruncatedLogEntryError) || advice === null) return e;
+  return new TruncatedLogEntryError(e.file, e.kind, advice);
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -622,8 +709,23 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Reads `metadata` ({"id": …}) or creates it atomically (temp file + link). */
-function readOrCreateQueryId(file: string): string {
+/** Numbered entries of a log folder (none when it does not exist). */
+function logEntries(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => /^\d+$/.test(n));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/**
+ * Reads `metadata` ({"id": …}) or creates it atomically (temp file + link). A checkpoint that already has batches but
+ * no `metadata` is refused: a new id would make the sinks (Delta's `txn.appId`, Kafka's transactional id) take
+ * batches they already committed for another query's, and write them again.
+ */
+function readOrCreateQueryId(paths: CheckpointPaths): string {
+  const file = paths.metadata;
   let text: string | null = null;
   try {
     text = readFileSync(file, 'utf8');
@@ -631,6 +733,17 @@ function readOrCreateQueryId(file: string): string {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   if (text === null) {
+    const offsets = logEntries(paths.offsetsDir);
+    const commits = logEntries(paths.commitsDir);
+    if (offsets.length > 0 || commits.length > 0) {
+      throw new CorruptCheckpointError(
+        `${file} is missing, but the checkpoint has ${offsets.length} offsets and ${commits.length} commits entries: ` +
+          `its query id is lost, and a new one would make the sinks write batches they already hold again. ` +
+          `Restore ${file} from a backup, or recreate it as {"id":"<query id>"} with the id the sink recorded ` +
+          `(a Delta table's commits carry it as txn.appId; the Kafka sink's transactional id is sluice-<query id>), ` +
+          `or start the query with a new checkpointLocation (it then reads its sources from the start).`,
+      );
+    }
     const id = randomUUID();
     const tmp = join(dirname(file), `.metadata.${id}.tmp`);
     writeFileSync(tmp, JSON.stringify({ id }) + '\n');

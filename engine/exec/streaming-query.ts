@@ -43,7 +43,8 @@ export class StreamingQuery {
   private error: Error | null = null;
   private active = true;
   private waiters: { after: number; resolve: () => void; reject: (e: Error) => void }[] = [];
-  private lastIdleEvent = -Infinity;
+  /** When the last progress entry was recorded (-Infinity before any): paces idle entries. */
+  private lastNoExecutionProgress = -Infinity;
 
   constructor(
     options: ExecutionOptions,
@@ -52,20 +53,25 @@ export class StreamingQuery {
     this.exec = new MicroBatchExecution(options, {
       onStarted: () => {},
       onProgress: (p) => {
-        this.progress.push(p);
-        if (this.progress.length > 100) this.progress.shift();
+        this.record(p);
+        this.lastNoExecutionProgress = options.clock.now();
         this.manager.emit('onQueryProgress', { progress: p });
       },
-      onIdle: () => {
+      onIdle: (progress) => {
         const { current } = this.exec.iterations;
         const ready = this.waiters.filter((w) => w.after < current);
         this.waiters = this.waiters.filter((w) => w.after >= current);
         for (const w of ready) w.resolve();
-        // At most one idle event per noDataProgressEventInterval, as Spark.
+        // Spark's ProgressReporter.updateIdleness: an idle trigger records a progress entry at most once per
+        // noDataProgressEventInterval since the last entry — at once after a start that finds nothing new — and
+        // posts onQueryIdle from the second such entry on.
         const now = options.clock.now();
-        if (now - this.lastIdleEvent >= options.conf.noDataProgressEventIntervalMs) {
-          this.lastIdleEvent = now;
-          this.manager.emit('onQueryIdle', { id: this.id, runId: this.runId, timestamp: new Date(now).toISOString() });
+        if (now - options.conf.noDataProgressEventIntervalMs >= this.lastNoExecutionProgress) {
+          this.record(progress());
+          if (this.lastNoExecutionProgress > -Infinity) {
+            this.manager.emit('onQueryIdle', { id: this.id, runId: this.runId, timestamp: new Date(now).toISOString() });
+          }
+          this.lastNoExecutionProgress = now;
         }
       },
     });
@@ -75,6 +81,11 @@ export class StreamingQuery {
       () => this.finish(null),
       (e: unknown) => this.finish(e instanceof Error ? e : new Error(String(e))),
     );
+  }
+
+  private record(p: StreamingQueryProgress): void {
+    this.progress.push(p);
+    if (this.progress.length > 100) this.progress.shift();
   }
 
   private finish(e: Error | null): void {

@@ -58,9 +58,16 @@ export interface StatefulOperator {
   stateSignature(): string;
   /**
    * Loads state version `version` (the state after batch `version − 1`), which `written` partitions wrote (see
-   * `commits/N`).
+   * `commits/N`). `lastEvictionWatermarkMs` is the eviction watermark batch `version − 1` ran with (its
+   * `offsets/N.batchWatermarkMs`; null for version 0) and `outputMode` the query's, so that `needsNoDataBatch`
+   * answers after a restart exactly as it would have in the run that wrote the version.
    */
-  restore(stateDir: (partition: number) => string, version: number, written: number, ctx: { workers: WorkerContext }): Promise<void>;
+  restore(
+    stateDir: (partition: number) => string,
+    version: number,
+    written: number,
+    ctx: { workers: WorkerContext; lastEvictionWatermarkMs: number | null; outputMode: OutputMode },
+  ): Promise<void>;
   /** How many partitions hold the state now (1 inline, else one per worker). */
   readonly statePartitions: number;
   /** Persists this batch's changes as version `version`. */

@@ -81,8 +81,15 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
     return this.runner.partitions;
   }
 
-  async restore(stateDir: (p: number) => string, version: number, written: number, ctx: { workers: ExecContext['workers'] }): Promise<void> {
+  async restore(
+    stateDir: (p: number) => string,
+    version: number,
+    written: number,
+    ctx: { workers: ExecContext['workers']; lastEvictionWatermarkMs: number | null; outputMode: ExecContext['outputMode'] },
+  ): Promise<void> {
     await this.runner.restore(stateDir, version, written, ctx.workers);
+    this.lastEvictionWm = ctx.lastEvictionWatermarkMs;
+    this.outputMode = ctx.outputMode;
   }
 
   async commit(stateDir: (p: number) => string, version: number, snapshot: boolean): Promise<void> {

@@ -188,7 +188,10 @@ export async function inspectCheckpoint(checkpoint: string, last = 5): Promise<C
     operators: operators(paths),
     sources: dirEntries(join(checkpoint, 'sources')).filter((n) => /^\d+$/.test(n)).length,
     restart,
-    restartText: describeRestart(restart, nextWm),
+    restartText:
+      queryId === null && (offsetIds.length > 0 || commitIds.length > 0)
+        ? `${paths.metadata} is missing or unreadable: a restart is refused until it is restored (the sinks know the batches by the query id it holds)`
+        : describeRestart(restart, nextWm),
   };
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -101,6 +101,74 @@ describe('Restart equivalence (child processes)', () => {
       expect(readOutput(out)).toEqual(golden);
     });
   }
+});
+
+/** Source offsets of `offsets/<n>` (the lines after the version and the metadata line). */
+function sourceOffsets(ckpt: string, n: number): string {
+  return readFileSync(join(ckpt, 'offsets', String(n)), 'utf8').split('\n').slice(2).join('\n');
+}
+
+/** Batch ids of a checkpoint's offsets log, ascending. */
+function batchIds(ckpt: string): number[] {
+  return readdirSync(join(ckpt, 'offsets')).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+}
+
+describe('Restarts decided from the checkpoint alone (child processes)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'sluice-restart-ckpt-'));
+  const input = join(root, 'in');
+  // The last file jumps ahead in event time: its watermark closes every earlier window and session, which only the
+  // trailing no-data batch emits.
+  writeInput(input, 8, 42);
+  const jump = join(input, 'part-008.jsonl');
+  writeFileSync(jump, JSON.stringify({ user: 'u0', amount: 1, ts: 60_000 }) + '\n');
+  utimesSync(jump, new Date(1_000_000 + 8 * 1000), new Date(1_000_000 + 8 * 1000));
+  const goldenOf = (env: Record<string, string>, name: string) => {
+    const out = join(root, `${name}-golden-out`);
+    const ckpt = join(root, `${name}-golden-ckpt`);
+    const r = runChild(input, out, ckpt, env);
+    if (r.status !== 0) throw new Error(`golden run failed: ${r.stderr}`);
+    return { rows: readOutput(out), out, ckpt };
+  };
+
+  for (const kind of ['tumbling', 'session']) {
+    it(`${kind} windows: a kill after the last data batch's commit, before its no-data batch, still emits the windows that batch closes`, () => {
+      const env = { QUERY_KIND: kind };
+      const golden = goldenOf(env, kind);
+      const ids = batchIds(golden.ckpt);
+      const last = ids[ids.length - 1]!;
+      // The premise: the straight run ends with a no-data batch (same source offsets as the batch before) that
+      // writes rows — the windows the last data batch's watermark closed.
+      expect(sourceOffsets(golden.ckpt, last)).toBe(sourceOffsets(golden.ckpt, last - 1));
+      const trailing = readFileSync(join(golden.out, `part-${String(last).padStart(5, '0')}.jsonl`), 'utf8');
+      expect(trailing.trim().length).toBeGreaterThan(0);
+
+      const out = join(root, `${kind}-tail-out`);
+      const ckpt = join(root, `${kind}-tail-ckpt`);
+      const killed = runChild(input, out, ckpt, { ...env, KILL_AT: `afterCommit:${last - 1}` });
+      expect(killed.signal, killed.stderr).toBe('SIGKILL');
+      const again = runChild(input, out, ckpt, env);
+      expect(again.status, again.stderr).toBe(0);
+      expect(readOutput(out)).toEqual(golden.rows);
+      expect(batchIds(ckpt)).toEqual(ids);
+    });
+  }
+
+  it('state on two workers: a re-run whose previous commit is missing restores every partition (the layout is kept beside the state)', () => {
+    const env = { PARALLELISM: '2' };
+    const golden = goldenOf(env, 'par');
+    expect(golden.rows).toEqual(goldenOf({}, 'inline').rows);
+    const out = join(root, 'par-out');
+    const ckpt = join(root, 'par-ckpt');
+    const killed = runChild(input, out, ckpt, { ...env, KILL_AT: 'afterOffsets:6' });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    expect(readFileSync(join(ckpt, 'commits', '5'), 'utf8')).toContain('"statePartitions":{"0":2}');
+    // commits/5 lost (deleted, or torn and then deleted): batch 6 re-runs from offsets/5 on state version 6, which
+    // two partitions wrote.
+    rmSync(join(ckpt, 'commits', '5'));
+    const again = runChild(input, out, ckpt, env);
+    expect(again.status, again.stderr).toBe(0);
+    expect(readOutput(out)).toEqual(golden.rows);
+  });
 });
 
 describe('Batch/stream equivalence (property)', () => {

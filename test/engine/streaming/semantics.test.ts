@@ -41,12 +41,15 @@ describe('Triggers', () => {
     expect(await session.table('an').collect()).toEqual([{ window: win(0, s(5)), n: 1 }]);
   });
 
-  it('trigger once with no new input runs nothing', async () => {
+  it('trigger once with no new input runs nothing, and records one idle progress entry (Spark)', async () => {
     const session = new Session();
     const input = new MemoryStream(session, { value: 'int' });
     const q = input.toDF().writeStream.format('memory').queryName('empty').trigger({ once: true }).start();
     await q.awaitTermination();
-    expect(q.recentProgress).toEqual([]);
+    expect(q.recentProgress.map((p) => ({ batchId: p.batchId, numInputRows: p.numInputRows, out: p.sink.numOutputRows }))).toEqual([
+      { batchId: -1, numInputRows: 0, out: 0 },
+    ]);
+    expect(await session.table('empty').collect()).toEqual([]);
   });
 });
 

@@ -12,6 +12,8 @@
  * | `mode`               | sink (batch)   | `append`, `overwrite`, `errorIfExists`, `ignore`             |
  * | `replaceWhere`       | sink (batch)   | JSON predicate: `{"date":{"eq":"2026-05-30"}}`               |
  * | `overwriteSchema`    | sink (batch)   | `true` / `false`                                             |
+ * | `autoCompact`        | sink (stream)  | `true` / `false` (default: table property `delta.autoOptimize.autoCompact`) |
+ * | `autoCompactMinNumFiles` | sink (stream) | positive whole number (default 50)                       |
  * | `versionAsOf`        | scan           | whole number ≥ 0                                             |
  * | `columns`            | scan, source   | `a,b` or `["a","b"]`                                         |
  * | `where`              | scan           | JSON partition predicate                                     |
@@ -39,6 +41,8 @@ export interface DeltaConnectorOptions {
   readonly mode?: SaveMode;
   readonly replaceWhere?: PartitionPredicate;
   readonly overwriteSchema?: boolean;
+  readonly autoCompact?: boolean;
+  readonly autoCompactMinNumFiles?: number;
   readonly versionAsOf?: number;
   readonly columns?: readonly string[];
   readonly where?: PartitionPredicate;
@@ -49,7 +53,7 @@ export interface DeltaConnectorOptions {
 }
 
 const KEYS: Record<DeltaOptionsKind, readonly string[]> = {
-  sink: ['path', 'partitionBy', 'maxRecordsPerFile', 'targetFileSize', 'compression', 'mode', 'replaceWhere', 'overwriteSchema'],
+  sink: ['path', 'partitionBy', 'maxRecordsPerFile', 'targetFileSize', 'compression', 'mode', 'replaceWhere', 'overwriteSchema', 'autoCompact', 'autoCompactMinNumFiles'],
   scan: ['path', 'versionAsOf', 'columns', 'where'],
   source: ['path', 'columns', 'maxFilesPerTrigger', 'startingVersion', 'ignoreDeletes', 'ignoreChanges'],
 };
@@ -93,6 +97,8 @@ export function parseDeltaOptions(raw: Readonly<Record<string, string>>, kind: D
   if (o.replaceWhere !== undefined) out.replaceWhere = parsePredicate('replaceWhere', o.replaceWhere);
   if (o.where !== undefined) out.where = parsePredicate('where', o.where);
   if (o.overwriteSchema !== undefined) out.overwriteSchema = parseBool('overwriteSchema', o.overwriteSchema);
+  if (o.autoCompact !== undefined) out.autoCompact = parseBool('autoCompact', o.autoCompact);
+  if (o.autoCompactMinNumFiles !== undefined) out.autoCompactMinNumFiles = parseCount('autoCompactMinNumFiles', o.autoCompactMinNumFiles, 2);
   if (o.ignoreDeletes !== undefined) out.ignoreDeletes = parseBool('ignoreDeletes', o.ignoreDeletes);
   if (o.ignoreChanges !== undefined) out.ignoreChanges = parseBool('ignoreChanges', o.ignoreChanges);
   if (o.startingVersion !== undefined) {

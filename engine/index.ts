@@ -72,6 +72,14 @@ export { defaultFormats, FormatRegistry, UnknownFormatError, type FormatProvider
 export type { StreamingSink, SinkBatchInfo, OutputMode, SaveMode } from './io/sink.js';
 export type { StreamSource, BatchScan, Offset, ReadLimit, SourceContext } from './io/source.js';
 export { MemoryStream, MemorySink, ConsoleSink, MalformedRecordError, ReaderOptionError, FileNotFoundError } from '../connectors/index.js';
+export { optimizeTable, vacuumTable, tableHistory } from '../connectors/lakehouse/delta-maintenance.js';
+export type {
+  DeltaHistoryEntry,
+  DeltaOptimizeOptions,
+  DeltaOptimizeResult,
+  DeltaVacuumOptions,
+  DeltaVacuumResult,
+} from '../connectors/lakehouse/delta-table.js';
 export { lineChart, barChart, timelineChart, svgImg, svgDataUri } from './viz/svg-chart.js';
 export { parsePipelineSpec, parsePipelineSpecText, pipelineSpecSchema, type PipelineSpec, type SourceSpec, type SinkSpec, type StepSpec, type AggregationSpec, type GroupBySpec, type GroupWindowSpec, type TriggerSpec, type WatermarkSpec, type ValueSpec } from './spec/pipeline-spec.js';
 export { SpecError, IssueSink, exprFromSpec, exprToSpec, formatPath, type ExprSpec, type SpecIssue, type SpecPath, type TypeSpec, type SchemaJson, type DurationSpec } from './spec/expr-spec.js';

@@ -14,6 +14,7 @@ import { isSpecProblem } from '../spec/spec-to-plan.js';
 import { backfillCommand } from './commands/backfill.js';
 import { batchCommand } from './commands/batch.js';
 import { diffCommand } from './commands/diff.js';
+import { historyCommand, optimizeCommand, vacuumCommand } from './commands/maintenance.js';
 import { runCommand } from './commands/run.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { CliError, EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from './exit-codes.js';
@@ -220,6 +221,36 @@ Example:
 ${EXIT_CODES_HELP}`,
     )
     .action(async (file: string, o) => done(await diffCommand(file, o, out)));
+
+  program
+    .command('optimize')
+    .description('compact a Delta table\'s small files (one commit, rows unchanged)')
+    .argument('<table>', 'the Delta table folder (the one holding _delta_log/)')
+    .option('--target-file-size <size>', 'compacted files are about this big; bigger files are left alone (e.g. 64MB)', '128MB')
+    .option('--where <json>', 'only partitions matching this predicate, e.g. \'{"date":{"eq":"2026-05-30"}}\'')
+    .addOption(json())
+    .addHelpText('after', `\nExample:\n  $ sluice optimize lake/sales\n  lake/sales: version 12: 120 files compacted into 1 in 1 partition(s); rows unchanged\n\n${EXIT_CODES_HELP}`)
+    .action(async (table: string, o) => done(await optimizeCommand(table, o, out)));
+
+  program
+    .command('vacuum')
+    .description('delete files of a Delta table that no version within the retention uses')
+    .argument('<table>', 'the Delta table folder')
+    .option('--retention-hours <h>', 'keep files removed less than this long ago (below 168 needs --force)', '168')
+    .option('--dry-run', 'list the files without deleting them')
+    .option('--force', 'allow a retention below 168 hours (readers of older versions may lose files)')
+    .addOption(json())
+    .addHelpText('after', `\nExample:\n  $ sluice vacuum lake/sales --dry-run\n\n${EXIT_CODES_HELP}`)
+    .action(async (table: string, o) => done(await vacuumCommand(table, o, out)));
+
+  program
+    .command('history')
+    .description('list a Delta table\'s commits, newest first')
+    .argument('<table>', 'the Delta table folder')
+    .option('-n, --limit <n>', 'how many commits')
+    .addOption(json())
+    .addHelpText('after', `\nExample:\n  $ sluice history lake/sales -n 3\n\n${EXIT_CODES_HELP}`)
+    .action(async (table: string, o) => done(await historyCommand(table, o, out)));
 
   return program;
 }

@@ -1,0 +1,38 @@
+/**
+ * The nesting-depth bound on JSON text. `JSON.parse` itself does not recurse, but turning a parsed value into columns,
+ * inferring its type or printing it does: without a bound, how deep a document may be would depend on the stack size,
+ * and a deep enough line would end the query with a RangeError. Spark's JSON reader (through Jackson's
+ * `StreamReadConstraints`) refuses documents nested more than 1000 deep; sluice does the same.
+ *
+ * @module
+ */
+
+/** The default bound: objects and arrays open at once (Spark's, and Jackson's `maxNestingDepth`). */
+export const DEFAULT_MAX_JSON_NESTING_DEPTH = 1000;
+
+/**
+ * True when `text` opens more than `max` objects and arrays at once (brackets inside strings do not count). Text no
+ * longer than `max` characters cannot, so short lines are not scanned.
+ *
+ * @example
+ * jsonNestingExceeds('{"a":[[1]]}', 2); // true: depth 3
+ * jsonNestingExceeds('{"a":"[[[["}', 2); // false
+ */
+export function jsonNestingExceeds(text: string, max: number): boolean {
+  const n = text.length;
+  if (n <= max) return false;
+  let depth = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+    } else if (c === 123 || c === 91) {
+      if (++depth > max) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}

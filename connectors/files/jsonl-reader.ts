@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import type { RecordBatch } from 'apache-arrow';
 import { field, schemaOf, structType, typeToString, type DataType, type Field, type Schema } from '../../engine/types/data-type.js';
 import { ColumnBuilder, batchFromColumns, parseTimestamp } from '../../engine/types/values.js';
-import { DEFAULT_MAX_JSON_NESTING_DEPTH, jsonNestingExceeds } from '../../engine/types/json-depth.js';
+import { DEFAULT_MAX_JSON_NESTING_DEPTH, jsonNestingExceeds, jsonStringEnd } from '../../engine/types/json-depth.js';
 import { CORRUPT_RECORD, MalformedRecordError, outputSchema, type ParseMode, type ReadStats } from './text-options.js';
 import { appendCorruptRow } from './text-options.js';
 
@@ -179,12 +179,7 @@ export function quoteBigIntegers(text: string): string {
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 34) {
-      // Skip a string, escapes included.
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 92) i++;
-        else if (d === 34) break;
-      }
+      i = jsonStringEnd(text, i);
       continue;
     }
     if (c !== 45 && (c < 48 || c > 57)) continue;

@@ -24,15 +24,27 @@ export function jsonNestingExceeds(text: string, max: number): boolean {
   let depth = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c === 34) {
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 92) i++;
-        else if (d === 34) break;
-      }
-    } else if (c === 123 || c === 91) {
+    if (c === 34) i = jsonStringEnd(text, i);
+    else if (c === 123 || c === 91) {
       if (++depth > max) return true;
     } else if (c === 125 || c === 93) depth--;
   }
   return false;
+}
+
+/**
+ * The index of the quote that closes the JSON string opened at `open` (escapes skipped), or the text's length.
+ *
+ * @example
+ * jsonStringEnd('{"a\\"b":1}', 1); // 6
+ */
+export function jsonStringEnd(text: string, open: number): number {
+  const n = text.length;
+  let i = open + 1;
+  for (; i < n; i++) {
+    const d = text.charCodeAt(i);
+    if (d === 92) i++;
+    else if (d === 34) return i;
+  }
+  return n;
 }

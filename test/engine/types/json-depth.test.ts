@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { col, fromJson, Session } from '../../../engine/index.js';
-import { DEFAULT_MAX_JSON_NESTING_DEPTH, jsonNestingExceeds } from '../../../engine/types/json-depth.js';
+import { DEFAULT_MAX_JSON_NESTING_DEPTH, jsonNestingExceeds, jsonStringEnd } from '../../../engine/types/json-depth.js';
 
 /** JSON text `{"b":[[…]]}` nesting objects and arrays `depth` deep. */
 const nested = (depth: number) => `{"b":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
@@ -11,6 +11,7 @@ describe('JSON nesting depth', () => {
     expect(jsonNestingExceeds('{"a":[[1]]}', 3)).toBe(false);
     expect(jsonNestingExceeds('{"a":"[[[[[[","b":"\\"[[[["}', 2)).toBe(false);
     expect(jsonNestingExceeds('[{}][{}][{}]', 2)).toBe(false);
+    expect([jsonStringEnd('{"a\\"b":1}', 1), jsonStringEnd('"ab\\', 0), jsonStringEnd('"ab', 0)]).toEqual([6, 4, 3]);
     expect(jsonNestingExceeds(nested(DEFAULT_MAX_JSON_NESTING_DEPTH), DEFAULT_MAX_JSON_NESTING_DEPTH)).toBe(false);
     expect(jsonNestingExceeds(nested(DEFAULT_MAX_JSON_NESTING_DEPTH + 1), DEFAULT_MAX_JSON_NESTING_DEPTH)).toBe(true);
   });

@@ -1,7 +1,7 @@
 /**
  * The nesting-depth bound on JSON text. `JSON.parse` itself does not recurse, but turning a parsed value into columns,
  * inferring its type or printing it does: without a bound, how deep a document may be would depend on the stack size,
- * and a deep enough line would end the query with a RangeError. Spark's JSON reader (through Jackson's
+ * and a deep enough line would end the query with a RangeError. Spark's JSON reader (3.5+, through Jackson's
  * `StreamReadConstraints`) refuses documents nested more than 1000 deep; sluice does the same.
  *
  * @module

@@ -10,9 +10,17 @@
 /** The default bound: objects and arrays open at once (Spark's, and Jackson's `maxNestingDepth`). */
 export const DEFAULT_MAX_JSON_NESTING_DEPTH = 1000;
 
+/** True when `text` holds more than `max` of the character `c` (found with `indexOf`, which runs natively). */
+function holdsMore(text: string, c: string, max: number): boolean {
+  let count = 0;
+  for (let p = text.indexOf(c); p >= 0; p = text.indexOf(c, p + 1)) if (++count > max) return true;
+  return false;
+}
+
 /**
- * True when `text` opens more than `max` objects and arrays at once (brackets inside strings do not count). Text no
- * longer than `max` characters cannot, so short lines are not scanned.
+ * True when `text` opens more than `max` objects and arrays at once (brackets inside strings do not count). Text that
+ * holds no more than `max` opening brackets cannot, so it is not scanned character by character: a long line with few
+ * brackets costs two native searches, not a loop over its characters (which took ~3× JSON.parse's time).
  *
  * @example
  * jsonNestingExceeds('{"a":[[1]]}', 2); // true: depth 3
@@ -21,6 +29,9 @@ export const DEFAULT_MAX_JSON_NESTING_DEPTH = 1000;
 export function jsonNestingExceeds(text: string, max: number): boolean {
   const n = text.length;
   if (n <= max) return false;
+  // More than max openings in all means more than max/2 of one of the two kinds.
+  const half = Math.floor(max / 2);
+  if (!holdsMore(text, '[', half) && !holdsMore(text, '{', half)) return false;
   let depth = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);

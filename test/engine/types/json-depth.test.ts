@@ -14,6 +14,10 @@ describe('JSON nesting depth', () => {
     expect([jsonStringEnd('{"a\\"b":1}', 1), jsonStringEnd('"ab\\', 0), jsonStringEnd('"ab', 0)]).toEqual([6, 4, 3]);
     expect(jsonNestingExceeds(nested(DEFAULT_MAX_JSON_NESTING_DEPTH), DEFAULT_MAX_JSON_NESTING_DEPTH)).toBe(false);
     expect(jsonNestingExceeds(nested(DEFAULT_MAX_JSON_NESTING_DEPTH + 1), DEFAULT_MAX_JSON_NESTING_DEPTH)).toBe(true);
+    // Objects and arrays mixed, 1001 deep: neither kind alone is more than half the bound.
+    const mixed = `${'{"a":['.repeat(500)}{}${']}'.repeat(500)}`;
+    expect([jsonNestingExceeds(mixed, 1000), jsonNestingExceeds(mixed, 1001)]).toEqual([true, false]);
+    expect(jsonNestingExceeds(`{"s":"${'['.repeat(3000)}","t":"${'{'.repeat(3000)}"}`, 1000)).toBe(false);
   });
 
   it('fromJson makes text nested deeper than 1000 a malformed row, as the readers do; a leading BOM is still read', async () => {

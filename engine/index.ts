@@ -56,6 +56,7 @@ export { DataFrameWriter, DataStreamWriter, type ForeachBatchFunction } from './
 export { RuntimeConf, ConfError, type SessionConf } from './api/conf.js';
 export { StreamingQuery, StreamingQueryManager, StreamingQueryException, type StreamingQueryListener } from './exec/streaming-query.js';
 export type { StreamingQueryProgress, StreamingQueryStatus, SourceProgress, SinkProgress } from './exec/progress.js';
+export type { BatchQueryMetrics } from './exec/batch-execution.js';
 export { ManualClock, SystemClock, type Clock } from './exec/clock.js';
 export { CheckpointInUseError, IncompatibleCheckpointError, type Trigger } from './exec/micro-batch-execution.js';
 export { decideRestart, type RestartDecision } from './checkpoint/restart-decision.js';
@@ -70,7 +71,7 @@ export { SchemaError, schemaOf, type DataType, type Schema, type SchemaSpec, typ
 export { RowConversionError, parseTimestamp } from './types/values.js';
 export { defaultFormats, FormatRegistry, UnknownFormatError, type FormatProvider } from './io/format-registry.js';
 export type { StreamingSink, SinkBatchInfo, OutputMode, SaveMode } from './io/sink.js';
-export type { StreamSource, BatchScan, Offset, ReadLimit, SourceContext } from './io/source.js';
+export type { StreamSource, BatchScan, ScanStats, Offset, ReadLimit, SourceContext } from './io/source.js';
 export { MemoryStream, MemorySink, ConsoleSink, MalformedRecordError, ReaderOptionError, FileNotFoundError } from '../connectors/index.js';
 export { optimizeTable, vacuumTable, tableHistory } from '../connectors/lakehouse/delta-maintenance.js';
 export type {

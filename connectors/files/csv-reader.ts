@@ -1,11 +1,21 @@
 /**
- * CSV: RFC 4180 records (quoted fields may hold delimiters, quotes doubled or escaped, and newlines).
+ * CSV: RFC 4180 records (quoted fields may hold delimiters and doubled or escaped quotes; with `multiLine`, line breaks).
  *
  * Options: `header` (default **true**, unlike Spark's false: most files have one), `delimiter`/`sep` (`,`), `quote`
- * (`"`), `escape` (`"`: a doubled quote; or e.g. `\\`), `nullValue` (empty string), `comment` (none), `mode`,
- * `inferSchema` (default true: int → long → double → boolean → timestamp → string per column on the first
- * `samplingRows` records; false reads every column as a string). With a given schema, columns map by position.
- * A quote left open at the end of the file makes only its own line malformed; reading resumes at the next line.
+ * (`"`), `escape` (`"`: a doubled quote; or e.g. `\\`), `nullValue` (empty string), `comment` (none), `multiLine`
+ * (default false, as Spark), `mode`, `inferSchema` (default true: int → long → double → boolean → timestamp → string
+ * per column on the first `samplingRows` records; false reads every column as a string). With a given schema, columns
+ * map by position.
+ *
+ * Malformed records (handled by `mode`: kept in `_corrupt_record`, dropped and counted, or a `MalformedRecordError`
+ * naming the file, line and column): a quote still open at the end of its line (without `multiLine`: a record is one
+ * line, as in Spark, and the next line is read on its own) or at the end of the file (with `multiLine`: the record is
+ * its first line, and reading resumes on the next), text after a closing quote, too few or too many fields, a value
+ * that is not of its column's type. Spark's parser (univocity) instead reads an open quote to the end of the line or
+ * file as the field's value and keeps text after a closing quote; sluice reports both, so no row is merged into
+ * another without a word. A byte-order mark at the start of a file is skipped. Lines of only spaces and tabs are
+ * skipped as blank (Spark skips every line whose characters are all ≤ U+0020; sluice reads a line of, say, form feeds
+ * or no-break spaces as a record, which then has too few fields).
  *
  * @module
  */
@@ -14,7 +24,7 @@ import { readFile } from 'node:fs/promises';
 import type { RecordBatch } from 'apache-arrow';
 import { field, schemaOf, typeToString, type DataType, type Schema } from '../../engine/types/data-type.js';
 import { ColumnBuilder, batchFromColumns, parseTimestamp } from '../../engine/types/values.js';
-import { CORRUPT_RECORD, MalformedRecordError, ReaderOptionError, outputSchema, type ParseMode, type ReadStats } from './text-options.js';
+import { CORRUPT_RECORD, MalformedRecordError, ReaderOptionError, boolOption, outputSchema, type ParseMode, type ReadStats } from './text-options.js';
 import { appendCorruptRow } from './text-options.js';
 
 /** Parsed CSV options. */
@@ -25,6 +35,8 @@ export interface CsvOptions {
   readonly escape: string;
   readonly nullValue: string;
   readonly comment: string | null;
+  /** Quoted fields may hold line breaks (Spark's `multiLine`, default false: a record is one line). */
+  readonly multiLine: boolean;
   readonly mode: ParseMode;
   readonly batchSize: number;
 }
@@ -42,42 +54,81 @@ export function csvOptions(o: Readonly<Record<string, string>>, mode: ParseMode,
     escape: o['escape'] ?? o['quote'] ?? '"',
     nullValue: o['nullValue'] ?? '',
     comment: o['comment'] ?? null,
+    multiLine: boolOption(o['multiLine'], false, 'multiLine'),
     mode,
     batchSize,
   };
 }
 
+/** Why a CSV record is not valid RFC 4180 (naming the character), and the field (0-based) it concerns. */
+export interface CsvRecordProblem {
+  readonly reason: string;
+  readonly field: number;
+}
+
 /** One CSV record with the line it starts on and its raw text. */
-interface CsvRecord {
+export interface CsvRecord {
   fields: string[];
   /** Which fields were quoted (a quoted empty string is not null). */
   quoted: boolean[];
   line: number;
   raw: string;
-  /** An unterminated quote. */
-  broken: boolean;
+  /** Set when the record is not valid CSV (a quote left open, text after a closing quote). */
+  broken: CsvRecordProblem | null;
+}
+
+/** True for a record that is one unquoted field of only spaces and tabs: a blank line, skipped as Spark does. */
+function isBlank(fields: readonly string[], quoted: readonly boolean[]): boolean {
+  return fields.length === 1 && !quoted[0] && /^[ \t]*$/.test(fields[0]!);
+}
+
+/** The index of the first line terminator (`\n` or `\r`) at or after `from`, or the text's length. */
+function lineEndAt(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13) return i;
+  }
+  return text.length;
+}
+
+/** The index after the line terminator at `at` (`\r\n` counts as one). */
+function afterTerminator(text: string, at: number): number {
+  return at >= text.length ? at : text[at] === '\r' && text[at + 1] === '\n' ? at + 2 : at + 1;
 }
 
 /**
- * Splits CSV text into records.
+ * Splits CSV text into records (RFC 4180: a quote opens a field only at its start, `""` inside quotes is one quote,
+ * a closing quote is followed by a delimiter or the end of the record). A byte-order mark at the start is skipped;
+ * lines of only spaces and tabs are skipped as blank.
+ *
+ * Without `multiLine` (the default, as in Spark) a record is one physical line: a quote still open at the end of the
+ * line makes that line a broken record, and the next line is read on its own. With `multiLine`, quoted fields may hold
+ * line breaks; a quote still open at the end of the text makes the record that opened it broken, and reading resumes
+ * on the line after the one it started on. Line numbers count physical lines (`\n`, `\r\n` or `\r`), so they stay
+ * right after multi-line records.
  *
  * @example
  * [...csvRecords('a,b\n1,"x,y"\n', opts)].map((r) => r.fields); // [['a','b'], ['1','x,y']]
  */
-export function* csvRecords(text: string, o: Pick<CsvOptions, 'delimiter' | 'quote' | 'escape' | 'comment'>): Generator<CsvRecord> {
+export function* csvRecords(
+  text: string,
+  o: Pick<CsvOptions, 'delimiter' | 'quote' | 'escape' | 'comment'> & { readonly multiLine?: boolean },
+): Generator<CsvRecord> {
   const n = text.length;
   const d = o.delimiter;
   const q = o.quote;
   const esc = o.escape;
-  let i = 0;
+  const multiLine = o.multiLine === true;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 1;
+  let lineStart = i;
   while (i < n) {
     const recStart = i;
     const recLine = line;
     if (o.comment && text.startsWith(o.comment, i)) {
-      const e = text.indexOf('\n', i);
-      i = e < 0 ? n : e + 1;
+      i = afterTerminator(text, lineEndAt(text, i));
       line++;
+      lineStart = i;
       continue;
     }
     const fields: string[] = [];
@@ -85,8 +136,10 @@ export function* csvRecords(text: string, o: Pick<CsvOptions, 'delimiter' | 'quo
     let cur = '';
     let inQ = false;
     let wasQuoted = false;
-    let broken = false;
-    let ended = false;
+    let broken: CsvRecordProblem | null = null;
+    let quoteLine = 0;
+    let quoteChar = 0;
+    let end = -1;
     while (i < n) {
       const c = text[i]!;
       if (inQ) {
@@ -105,7 +158,13 @@ export function* csvRecords(text: string, o: Pick<CsvOptions, 'delimiter' | 'quo
           i++;
           continue;
         }
-        if (c === '\n') line++;
+        if (c === '\n' || c === '\r') {
+          if (!multiLine) break;
+          if (c === '\n' || text[i + 1] !== '\n') {
+            line++;
+            lineStart = i + 1;
+          }
+        }
         cur += c;
         i++;
         continue;
@@ -113,6 +172,8 @@ export function* csvRecords(text: string, o: Pick<CsvOptions, 'delimiter' | 'quo
       if (c === q && cur === '' && !wasQuoted) {
         inQ = true;
         wasQuoted = true;
+        quoteLine = line;
+        quoteChar = i - lineStart + 1;
         i++;
         continue;
       }
@@ -125,30 +186,40 @@ export function* csvRecords(text: string, o: Pick<CsvOptions, 'delimiter' | 'quo
         continue;
       }
       if (c === '\n' || c === '\r') {
-        i += c === '\r' && text[i + 1] === '\n' ? 2 : 1;
+        end = i;
+        i = afterTerminator(text, i);
         line++;
-        ended = true;
+        lineStart = i;
         break;
+      }
+      if (wasQuoted && broken === null) {
+        const at = `character ${i - lineStart + 1}${line !== recLine ? ` of line ${line}` : ''}`;
+        broken = { reason: `text follows the closing quote of a field (${JSON.stringify(c)} at ${at})`, field: fields.length };
       }
       cur += c;
       i++;
     }
-    let raw: string;
     if (inQ) {
-      // A quote still open at the end of the text: only this record's first line is malformed. Resume at the next
-      // line (as Spark, which reads line by line), instead of swallowing the rest of the file into one record.
-      broken = true;
-      const nl = text.indexOf('\n', recStart);
-      if (nl >= 0 && nl + 1 < n) {
-        i = nl + 1;
-        line = recLine + 1;
-        raw = text.slice(recStart, nl).replace(/\r$/, '');
-      } else raw = text.slice(recStart, nl >= 0 ? nl : n).replace(/\r$/, '');
-    } else raw = text.slice(recStart, ended ? i - 1 : i).replace(/\r$/, '');
+      const at = `character ${quoteChar}${quoteLine !== recLine ? ` of line ${quoteLine}` : ''}`;
+      if (multiLine) {
+        // Open at the end of the text: the record is its first line, and reading resumes on the next one.
+        broken = { reason: `the quote opened at ${at} is not closed before the end of the file`, field: fields.length };
+        end = lineEndAt(text, recStart);
+      } else {
+        broken = {
+          reason: `the quote opened at ${at} is not closed at the end of the line (for records that span lines, set .option('multiLine', 'true'))`,
+          field: fields.length,
+        };
+        end = i;
+      }
+      i = afterTerminator(text, end);
+      line = recLine + 1;
+      lineStart = i;
+    }
     fields.push(cur);
     quoted.push(wasQuoted);
-    if (fields.length === 1 && fields[0] === '' && !quoted[0]) continue;
-    yield { fields, quoted, line: recLine, raw, broken };
+    if (broken === null && isBlank(fields, quoted)) continue;
+    yield { fields, quoted, line: recLine, raw: text.slice(recStart, end < 0 ? i : end), broken };
   }
 }
 
@@ -247,8 +318,11 @@ export function parseCsv(text: string, file: string, schema: Schema, o: CsvOptio
     }
     let problem: string | null = null;
     let badColumn: string | null = null;
-    if (rec.broken) problem = 'a quoted field is not closed';
-    else if (rec.fields.length !== dataFields.length) {
+    const broken = rec.broken;
+    if (broken) {
+      badColumn = dataFields[broken.field]?.name ?? null;
+      problem = broken.reason;
+    } else if (rec.fields.length !== dataFields.length) {
       problem = `it has ${rec.fields.length} fields, the schema has ${dataFields.length} (${dataFields.map((f) => f.name).join(', ')})`;
     } else {
       let k = 0;

@@ -10,6 +10,7 @@ import { readSchema } from 'parquet-wasm';
 import { typeEquals, typeToString, type Schema } from '../../engine/types/data-type.js';
 import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
 import { padColumns } from '../../engine/types/values.js';
+import { DEFAULT_MAX_JSON_NESTING_DEPTH } from '../../engine/types/json-depth.js';
 import { scanParquetFile, ParquetError } from '../parquet/index.js';
 import { csvOptions, inferCsvSchema, readCsvFile } from './csv-reader.js';
 import { inferJsonSchema, readJsonLinesFile } from './jsonl-reader.js';
@@ -48,12 +49,22 @@ export const jsonlFormat: FileFormat = {
         : inferJsonSchema(files, {
             samplingRows: intOption(o['samplingRows'], 1000, 'samplingRows'),
             inferTimestamp: boolOption(o['inferTimestamp'], true, 'inferTimestamp'),
+            maxNestingDepth: intOption(o['maxNestingDepth'], DEFAULT_MAX_JSON_NESTING_DEPTH, 'maxNestingDepth'),
           }));
     if (!base) throw new ReaderOptionError('A streaming JSON source on an empty folder needs a schema: call .schema({ … }) before load().');
     return outputSchema(base, mode, CORRUPT_RECORD);
   },
   read(file, schema, o, stats) {
-    return readJsonLinesFile(file, dataSchema(schema), { mode: parseMode(o['mode']), batchSize: intOption(o['batchSize'], BATCH, 'batchSize') }, stats);
+    return readJsonLinesFile(
+      file,
+      dataSchema(schema),
+      {
+        mode: parseMode(o['mode']),
+        batchSize: intOption(o['batchSize'], BATCH, 'batchSize'),
+        maxNestingDepth: intOption(o['maxNestingDepth'], DEFAULT_MAX_JSON_NESTING_DEPTH, 'maxNestingDepth'),
+      },
+      stats,
+    );
   },
 };
 

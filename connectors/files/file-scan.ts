@@ -5,7 +5,8 @@ import type { FileFormat } from './file-formats.js';
 import type { ReadStats } from './text-options.js';
 
 /**
- * A bounded read of a list of files, in order.
+ * A bounded read of a list of files, in order. `stats` counts every scan of this object; each scan also adds to the
+ * `stats` it is given (the run's own counts), and warns once when it dropped malformed rows.
  *
  * @example
  * const scan = new FileScan(jsonlFormat, ['a.jsonl'], schema, {});
@@ -29,10 +30,18 @@ export class FileScan implements BatchScan {
     return this.format.prunesColumns === true;
   }
 
-  async *scan(columns?: ReadonlySet<string>): AsyncIterable<RecordBatch> {
-    for (const f of this.files) yield* this.format.read(f, this.schema, this.options, this.stats, columns);
-    if (this.stats.dropped > 0) {
-      console.warn(`sluice: dropped ${this.stats.dropped} malformed row(s) reading ${this.path} (mode dropMalformed).`);
+  async *scan(columns?: ReadonlySet<string>, runStats?: ReadStats): AsyncIterable<RecordBatch> {
+    const run: ReadStats = { rows: 0, malformed: 0, dropped: 0 };
+    try {
+      for (const f of this.files) yield* this.format.read(f, this.schema, this.options, run, columns);
+    } finally {
+      // Also when the consumer stops early (a limit) or a failFast error ends the read.
+      for (const s of runStats ? [this.stats, runStats] : [this.stats]) {
+        s.rows += run.rows;
+        s.malformed += run.malformed;
+        s.dropped += run.dropped;
+      }
     }
+    if (run.dropped > 0) console.warn(`sluice: dropped ${run.dropped} malformed row(s) reading ${this.path} (mode dropMalformed).`);
   }
 }

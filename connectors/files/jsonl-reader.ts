@@ -6,6 +6,12 @@
  * unless `inferTimestamp`; sluice infers them, set `inferTimestamp=false` for strings), objects → struct, arrays →
  * array, anything mixed → string.
  *
+ * Lines: a byte-order mark at the start of a file is skipped; a line of only JSON whitespace (space, tab, CR) is blank
+ * and skipped; any other line that is not one JSON object is malformed (handled by `mode`), including lines of other
+ * characters JavaScript's `trim()` would remove (no-break space U+00A0, U+FEFF, U+2028, form feed): JSON does not
+ * count them as whitespace. So is a line nesting objects and arrays more than `maxNestingDepth` (default 1000, as
+ * Spark) deep.
+ *
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -13,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import type { RecordBatch } from 'apache-arrow';
 import { field, schemaOf, structType, typeToString, type DataType, type Field, type Schema } from '../../engine/types/data-type.js';
 import { ColumnBuilder, batchFromColumns, parseTimestamp } from '../../engine/types/values.js';
+import { DEFAULT_MAX_JSON_NESTING_DEPTH, jsonNestingExceeds, jsonStringEnd } from '../../engine/types/json-depth.js';
 import { CORRUPT_RECORD, MalformedRecordError, outputSchema, type ParseMode, type ReadStats } from './text-options.js';
 import { appendCorruptRow } from './text-options.js';
 
@@ -65,24 +72,56 @@ function merge(a: Inferred, b: Inferred): Inferred {
   return 'string';
 }
 
+/** Where a file's first line starts: after a byte-order mark, if there is one. */
+function textStart(text: string): number {
+  return text.charCodeAt(0) === 0xfeff ? 1 : 0;
+}
+
+/** True for a line of only JSON whitespace (space, tab, CR): a blank line. */
+function isBlankLine(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
+}
+
+/**
+ * A value for a message: its JSON text, cut to 60 characters. Printing recurses: a value too deep for the stack (only
+ * with a `maxNestingDepth` above the default) is named as such instead of ending the query.
+ */
+function preview(v: unknown): string {
+  try {
+    return String(JSON.stringify(v)).slice(0, 60);
+  } catch (e) {
+    if (e instanceof RangeError) return 'a value nested too deep to print (lower maxNestingDepth)';
+    throw e;
+  }
+}
+
 /**
  * Infers a schema from the first lines of JSON Lines files (columns in order of first appearance).
  *
  * @example
  * inferJsonSchema(['data/a.jsonl'], { samplingRows: 1000, inferTimestamp: true }).fields;
  */
-export function inferJsonSchema(files: readonly string[], opts: { samplingRows: number; inferTimestamp: boolean }): Schema {
+export function inferJsonSchema(
+  files: readonly string[],
+  opts: { samplingRows: number; inferTimestamp: boolean; maxNestingDepth?: number },
+): Schema {
+  const maxDepth = opts.maxNestingDepth ?? DEFAULT_MAX_JSON_NESTING_DEPTH;
   const cols = new Map<string, Inferred>();
   let seen = 0;
   for (const f of files) {
     const text = readFileSync(f, 'utf8');
-    let start = 0;
+    let start = textStart(text);
     while (start < text.length && seen < opts.samplingRows) {
       let end = text.indexOf('\n', start);
       if (end < 0) end = text.length;
-      const line = text.slice(start, end).trim();
+      const line = text.slice(start, end);
       start = end + 1;
-      if (line === '') continue;
+      // Lines the reader will find malformed (blank ones too) say nothing about the schema.
+      if (isBlankLine(line) || jsonNestingExceeds(line, maxDepth)) continue;
       let obj: unknown;
       try {
         obj = JSON.parse(line);
@@ -90,10 +129,16 @@ export function inferJsonSchema(files: readonly string[], opts: { samplingRows: 
         continue;
       }
       if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) continue;
-      seen++;
-      for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
-        cols.set(k, merge(cols.get(k) ?? 'null', inferValue(v, opts.inferTimestamp)));
+      let types: [string, Inferred][];
+      try {
+        types = Object.entries(obj as Record<string, unknown>).map(([k, v]) => [k, inferValue(v, opts.inferTimestamp)]);
+      } catch (e) {
+        // Deeper than the stack allows (only with a maxNestingDepth above the default): malformed when read.
+        if (e instanceof RangeError) continue;
+        throw e;
       }
+      seen++;
+      for (const [k, t] of types) cols.set(k, merge(cols.get(k) ?? 'null', t));
     }
     if (seen >= opts.samplingRows) break;
   }
@@ -114,6 +159,8 @@ export interface JsonReadOptions {
   readonly mode: ParseMode;
   readonly batchSize: number;
   readonly corruptColumn?: string;
+  /** Lines nesting objects and arrays deeper are malformed (default 1000, as Spark). */
+  readonly maxNestingDepth?: number;
 }
 
 const BIG_DIGITS = /\d{16}/;
@@ -132,12 +179,7 @@ export function quoteBigIntegers(text: string): string {
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 34) {
-      // Skip a string, escapes included.
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 92) i++;
-        else if (d === 34) break;
-      }
+      i = jsonStringEnd(text, i);
       continue;
     }
     if (c !== 45 && (c < 48 || c > 57)) continue;
@@ -165,8 +207,9 @@ function positionOf(message: string): number | null {
 }
 
 /**
- * Parses JSON Lines text into batches of `schema` (plus `_corrupt_record` in permissive mode). Blank lines are skipped;
- * a line that is not a JSON object or has a value of the wrong type is malformed and handled by `mode`.
+ * Parses JSON Lines text into batches of `schema` (plus `_corrupt_record` in permissive mode). A byte-order mark at the
+ * start and lines of only JSON whitespace are skipped; a line that is not a JSON object, nests deeper than
+ * `maxNestingDepth` or has a value of the wrong type is malformed and handled by `mode`.
  *
  * @example
  * const batches = parseJsonLines(text, 'a.jsonl', schema, { mode: 'failFast', batchSize: 65536 }, stats);
@@ -184,8 +227,9 @@ export function parseJsonLines(text: string, file: string, schema: Schema, opts:
     batches.push(batchFromColumns(out, builders.map((b) => b.finish()), rows));
     rows = 0;
   };
+  const maxDepth = opts.maxNestingDepth ?? DEFAULT_MAX_JSON_NESTING_DEPTH;
   let lineNo = 0;
-  let start = 0;
+  let start = textStart(text);
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
@@ -193,17 +237,22 @@ export function parseJsonLines(text: string, file: string, schema: Schema, opts:
     let line = text.slice(start, end);
     start = end + 1;
     if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (line.trim() === '') continue;
+    if (isBlankLine(line)) continue;
     let problem: string | null = null;
     let badColumn: string | null = null;
     let obj: Record<string, unknown> | null = null;
-    try {
-      const parsed: unknown = JSON.parse(BIG_DIGITS.test(line) ? quoteBigIntegers(line) : line);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) problem = 'the line is not a JSON object';
-      else obj = parsed as Record<string, unknown>;
-    } catch (e) {
-      const pos = positionOf((e as Error).message);
-      problem = `invalid JSON${pos !== null ? ` at character ${pos + 1}` : ''} (${(e as Error).message})`;
+    if (jsonNestingExceeds(line, maxDepth)) {
+      problem = `objects and arrays are nested more than ${maxDepth} deep (the limit; raise it with .option('maxNestingDepth', …))`;
+    }
+    else {
+      try {
+        const parsed: unknown = JSON.parse(BIG_DIGITS.test(line) ? quoteBigIntegers(line) : line);
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) problem = 'the line is not a JSON object';
+        else obj = parsed as Record<string, unknown>;
+      } catch (e) {
+        const pos = positionOf((e as Error).message);
+        problem = `invalid JSON${pos !== null ? ` at character ${pos + 1}` : ''} (${(e as Error).message})`;
+      }
     }
     if (obj !== null) {
       for (let c = 0; c < fields.length; c++) {
@@ -211,7 +260,7 @@ export function parseJsonLines(text: string, file: string, schema: Schema, opts:
         const f = fields[c]!;
         if (!builders[c]!.append(obj[f.name])) {
           for (let k = 0; k < c; k++) if (k !== corruptIdx) builders[k]!.truncate(rows);
-          problem = `field '${f.name}' has ${JSON.stringify(obj[f.name])?.slice(0, 60)}, which is not a ${typeToString(f.type)}`;
+          problem = `field '${f.name}' has ${preview(obj[f.name])}, which is not a ${typeToString(f.type)}`;
           badColumn = f.name;
           break;
         }

@@ -1,3 +1,4 @@
+import type { ScanStats } from '../../engine/io/source.js';
 import { field, schemaOf, type Schema } from '../../engine/types/data-type.js';
 
 /** How a reader treats a line it cannot parse (Spark's `mode` option). */
@@ -40,12 +41,8 @@ export function outputSchema(schema: Schema, mode: ParseMode, corruptColumn: str
   return schemaOf([...schema.fields, field(corruptColumn, 'string')]);
 }
 
-/** Counters a text reader keeps (surfaced in progress and logs). */
-export interface ReadStats {
-  rows: number;
-  malformed: number;
-  dropped: number;
-}
+/** Counters a text reader keeps (surfaced in progress, in a batch query's `lastMetrics` and in logs). */
+export type ReadStats = ScanStats;
 
 /** Reads a boolean option. */
 export function boolOption(v: string | undefined, dflt: boolean, name: string): boolean {

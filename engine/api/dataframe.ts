@@ -10,7 +10,7 @@ import { exprs, exprName, unalias, type Expr } from '../logical/expr.js';
 import { isStreamingPlan, plans, type LogicalPlan } from '../logical/plan.js';
 import { AnalysisError, unknownColumn } from '../logical/resolve-expr.js';
 import { planPhysical } from '../planner/planner.js';
-import { executeBatch } from '../exec/batch-execution.js';
+import { executeBatch, type BatchQueryMetrics } from '../exec/batch-execution.js';
 import { schemaToString, typeToString, type Schema } from '../types/data-type.js';
 import { parseDuration, type Duration } from '../types/duration.js';
 import { rowsFromBatch } from '../types/values.js';
@@ -33,11 +33,25 @@ export type Row = Record<string, unknown>;
  *   .collect();
  */
 export class DataFrame {
+  private metrics: BatchQueryMetrics | null = null;
+
   constructor(
     readonly session: Session,
     readonly plan: LogicalPlan,
   ) {
     analyze(plan);
+  }
+
+  /**
+   * The numbers of this DataFrame's last run (`collect`, `count`, `show`, `toBatches`, `toArrow`), or null before the
+   * first: output rows, malformed rows the readers met, dead-letter rows, and rows each window aggregation left out
+   * because their time was null.
+   *
+   * @example
+   * await df.collect(); df.lastMetrics?.rowsWithoutWindow; // [{ column: 'ts', window: 'window', rows: 2 }]
+   */
+  get lastMetrics(): BatchQueryMetrics | null {
+    return this.metrics;
   }
 
   private with(plan: LogicalPlan): DataFrame {
@@ -184,7 +198,8 @@ export class DataFrame {
     this.assertBatch('toBatches');
     const out: RecordBatch[] = [];
     const conf = this.session.conf;
-    for await (const b of executeBatch(this.plan, Date.now(), { parallelism: conf.get('parallelism'), thresholdRows: conf.get('parallelThresholdRows') })) out.push(b);
+    const parallel = { parallelism: conf.get('parallelism'), thresholdRows: conf.get('parallelThresholdRows') };
+    for await (const b of executeBatch(this.plan, Date.now(), parallel, (m) => (this.metrics = m))) out.push(b);
     return out;
   }
 
@@ -229,7 +244,9 @@ export class DataFrame {
   /** The table `show()` prints, as text. @example const text = await df.showString(5) */
   async showString(n = 20): Promise<string> {
     this.assertBatch('show');
-    const rows = await this.limit(n).collect();
+    const limited = this.limit(n);
+    const rows = await limited.collect();
+    this.metrics = limited.metrics;
     return formatTable(this.columns, rows);
   }
 

@@ -75,7 +75,22 @@ export interface BatchScan {
   readonly prunesColumns?: boolean;
   /**
    * Batches of `schema`. `columns` (lower-cased top-level names) lists what the query reads: a scan may leave every
-   * other column null instead of decoding it (positions and types stay those of `schema`).
+   * other column null instead of decoding it (positions and types stay those of `schema`). A scan that meets
+   * malformed input (the text readers) adds what it reads and finds to `stats`.
    */
-  scan(columns?: ReadonlySet<string>): AsyncIterable<RecordBatch>;
+  scan(columns?: ReadonlySet<string>, stats?: ScanStats): AsyncIterable<RecordBatch>;
+}
+
+/**
+ * Counts of one read: rows produced, malformed rows met (kept in `_corrupt_record` in permissive mode) and malformed
+ * rows dropped (`dropMalformed`).
+ *
+ * @example
+ * const stats: ScanStats = { rows: 0, malformed: 0, dropped: 0 };
+ * for await (const b of scan.scan(undefined, stats)) …; stats.malformed;
+ */
+export interface ScanStats {
+  rows: number;
+  malformed: number;
+  dropped: number;
 }

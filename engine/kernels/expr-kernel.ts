@@ -8,6 +8,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { Bound } from '../logical/bound-expr.js';
 import { typeEquals, type DataType, type Schema, type StructType } from '../types/data-type.js';
 import { ColumnBuilder, formatDate, formatTimestamp, jsonValueAt, parseDate, parseTimestamp, valueAt } from '../types/values.js';
+import { DEFAULT_MAX_JSON_NESTING_DEPTH, jsonNestingExceeds } from '../types/json-depth.js';
 import {
   andValid,
   MAX_EXACT,
@@ -889,9 +890,11 @@ function parseIntoStruct(
 
 function fromJson(src: Vec, type: StructType, options: Readonly<Record<string, unknown>>, n: number, rowBase: number): Vec {
   return parseIntoStruct(src, type, options, n, 'JSON', rowBase, (text) => {
+    // Deeper text is malformed whatever the stack size (as in the JSON readers and Spark).
+    if (jsonNestingExceeds(text, DEFAULT_MAX_JSON_NESTING_DEPTH)) return null;
     let obj: unknown;
     try {
-      obj = JSON.parse(text);
+      obj = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     } catch {
       return null;
     }

@@ -338,7 +338,8 @@ export function andValid(a: Uint8Array | null, b: Uint8Array | null, n: number):
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// ignoreBOM: a value that starts with U+FEFF keeps it (by default a TextDecoder drops it from every string it decodes).
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Decodes string `i` of a string vec (allocates: for output and dictionaries, not inner loops). */
 export function strAt(v: StrVec, i: number): string {

@@ -6,6 +6,7 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import type { OutputMode } from '../io/sink.js';
+import type { ScanStats } from '../io/source.js';
 import type { EvalEnv } from '../kernels/expr-kernel.js';
 import type { Schema } from '../types/data-type.js';
 import type { WorkerContext } from '../workers/partition-runner.js';
@@ -25,6 +26,8 @@ export interface ExecContext {
   readonly inputs: ReadonlyMap<object, () => AsyncIterable<RecordBatch>>;
   /** Malformed rows routed aside by parsing operators (dead-letter output). */
   readonly deadLetters?: DeadLetterCollector;
+  /** What the batch scans of this run count (malformed lines of the text readers). */
+  readonly scanStats?: ScanStats;
   /** Parallelism and the (lazily started) worker pool of this run. */
   readonly workers: WorkerContext;
 }
@@ -41,6 +44,12 @@ export interface StateOperatorMetrics {
   numRowsUpdated: number;
   numRowsRemoved: number;
   numRowsDroppedByWatermark: number;
+  /**
+   * Rows a window aggregation placed in no window because their time was null: null in the input, or a value that
+   * could not be read as a timestamp (a malformed line read in permissive mode is null in every column). Spark drops
+   * them without a count.
+   */
+  numRowsWithoutWindow: number;
   memoryUsedBytes: number;
   allUpdatesTimeMs: number;
   allRemovalsTimeMs: number;
@@ -140,6 +149,7 @@ export function emptyMetrics(operatorName: string): StateOperatorMetrics {
     numRowsUpdated: 0,
     numRowsRemoved: 0,
     numRowsDroppedByWatermark: 0,
+    numRowsWithoutWindow: 0,
     memoryUsedBytes: 0,
     allUpdatesTimeMs: 0,
     allRemovalsTimeMs: 0,

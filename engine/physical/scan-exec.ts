@@ -16,9 +16,9 @@ export class LocalScanExec extends ExecNode {
   ) {
     super();
   }
-  async *execute(): AsyncIterable<RecordBatch> {
+  async *execute(ctx: ExecContext): AsyncIterable<RecordBatch> {
     if (this.batches) yield* this.batches;
-    else if (this.scan) yield* this.columns === 'all' ? this.scan.scan() : this.scan.scan(this.columns);
+    else if (this.scan) yield* this.scan.scan(this.columns === 'all' ? undefined : this.columns, ctx.scanStats);
   }
   describe(): string {
     const all = this.schema.fields.map((f) => f.name);

@@ -22,6 +22,7 @@ export class SessionWindowExec extends StatefulExec {
   ) {
     super(child, { kind: 'session', analysis, inputSchema: child.schema });
     if (analysis.window?.kind !== 'session') throw new Error('SessionWindowExec needs a session window');
+    this.windowTime = analysis.window.time;
   }
 
   get schema(): Schema {

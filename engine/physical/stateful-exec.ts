@@ -9,10 +9,36 @@ import type { PartitionSpec } from './partitions/index.js';
 import type { BatchInfo } from './partitions/partition-operator.js';
 import { PartitionRunner } from '../workers/partition-runner.js';
 import { typeToString, type Schema } from '../types/data-type.js';
+import type { Bound } from '../logical/bound-expr.js';
+import type { AggregateAnalysis } from '../logical/analyzer.js';
+import { evaluate, type EvalEnv } from '../kernels/expr-kernel.js';
 import { ExecNode, emptyMetrics, type ExecContext, type StatefulOperator, type StateOperatorMetrics } from './exec-node.js';
 
 /** Rows of one execution get arrival sequence numbers `batchId · 2^30 + row`. */
 export const SEQ_PER_BATCH = 2 ** 30;
+
+/** Rows of `batch` where `time` is null: Arrow's null count of a plain column, else counted on the evaluated vector. */
+function nullRows(time: Bound, batch: RecordBatch, schema: Schema, env: EvalEnv): number {
+  if (time.k === 'ref' && time.path.length === 0) return batch.getChildAt(time.ordinal)?.nullCount ?? 0;
+  const v = evaluate(time, batch, schema, env);
+  if (v.kind === 'null') return v.length;
+  const valid = v.valid;
+  if (valid === null) return 0;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) n += 1 - valid[i]!;
+  return n;
+}
+
+/**
+ * The name of the column a window aggregation's time is, or null when the time is an expression.
+ *
+ * @example
+ * windowTimeName(analyzeAggregate(node), child.schema); // 'ts'
+ */
+export function windowTimeName(a: AggregateAnalysis, input: Schema): string | null {
+  const t = a.window?.time;
+  return t?.k === 'ref' && t.path.length === 0 ? input.fields[t.ordinal]!.name : null;
+}
 
 export abstract class StatefulExec extends ExecNode implements StatefulOperator {
   operatorId = 0;
@@ -20,6 +46,8 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
   readonly runner: PartitionRunner;
   protected m: StateOperatorMetrics;
   protected lastEvictionWm: number | null = null;
+  /** The time expression of the operator's window, if it has one: rows where it is null fall in no window. */
+  protected windowTime: Bound | null = null;
   protected outputMode: string | null = null;
 
   constructor(
@@ -50,7 +78,10 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
     this.outputMode = ctx.outputMode;
     await this.runner.start(info, ctx.workers);
     let rowOffset = 0;
+    let withoutWindow = 0;
     for await (const batch of this.child.execute(ctx)) {
+      // Counted here, on the calling thread, wherever the partitions run (the window kernels skip these rows).
+      if (this.windowTime !== null) withoutWindow += nullRows(this.windowTime, batch, this.child.schema, ctx.env);
       await this.runner.absorb(batch, ctx.batchId * SEQ_PER_BATCH + rowOffset, info);
       rowOffset += batch.numRows;
     }
@@ -64,6 +95,7 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
       allRemovalsTimeMs: Math.round(performance.now() - t1),
       numShufflePartitions: partitions,
       numStateStoreInstances: partitions,
+      numRowsWithoutWindow: withoutWindow,
     };
     yield* outputs;
   }

@@ -26,6 +26,7 @@ export class WindowAggregateExec extends StatefulExec {
   ) {
     super(child, { kind: 'aggregate', analysis, inputSchema: child.schema });
     if (analysis.window !== null && analysis.window.kind !== 'time') throw new Error('WindowAggregateExec handles time windows only');
+    this.windowTime = analysis.window?.time ?? null;
   }
 
   get schema(): Schema {

@@ -251,7 +251,7 @@ describe('Malformed input files', () => {
   it('an unterminated quote makes its own line malformed and reading resumes at the next line', async () => {
     const e = (await asyncErrorOf(() => read('csv', 'quote.csv', 'failFast').collect())) as MalformedRecordError;
     expect(e.line).toBe(2);
-    expect(e.message).toContain('line 2: a quoted field is not closed');
+    expect(e.message).toContain("line 2, column 'user': the quote opened at character 1 is not closed at the end of the line");
     const rows = await read('csv', 'quote.csv', 'permissive').collect();
     expect(rows).toEqual([
       { user: null, amount: null, ts: null, _corrupt_record: '"a,1.5,2026-01-01T00:00:00Z' },

@@ -1,7 +1,30 @@
-import { describe, expect, it } from 'vitest';
-import { parseJsonLines, quoteBigIntegers } from '../../../connectors/files/jsonl-reader.js';
-import { schemaOf } from '../../../engine/types/data-type.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseJsonLines, quoteBigIntegers, type JsonReadOptions } from '../../../connectors/files/jsonl-reader.js';
+import { CORRUPT_RECORD, MalformedRecordError, outputSchema, type ReadStats } from '../../../connectors/files/text-options.js';
+import { Session } from '../../../engine/index.js';
+import { schemaOf, type Schema } from '../../../engine/types/data-type.js';
 import { rowsFromBatch } from '../../../engine/types/values.js';
+
+function read(text: string, schema: Schema, opts: JsonReadOptions): { rows: Record<string, unknown>[]; stats: ReadStats } {
+  const stats: ReadStats = { rows: 0, malformed: 0, dropped: 0 };
+  const out = outputSchema(schema, opts.mode, CORRUPT_RECORD);
+  return { rows: parseJsonLines(text, 'mem.jsonl', schema, opts, stats).flatMap((b) => rowsFromBatch(b, out)), stats };
+}
+
+function failure(text: string, schema: Schema, opts: Omit<JsonReadOptions, 'mode'> = { batchSize: 100 }): MalformedRecordError {
+  try {
+    read(text, schema, { ...opts, mode: 'failFast' });
+  } catch (e) {
+    return e as MalformedRecordError;
+  }
+  throw new Error('expected a MalformedRecordError');
+}
+
+/** A line whose field `b` nests `depth` − 1 arrays (the line's depth is `depth`). */
+const nested = (depth: number) => `{"a":"x","b":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
 
 describe('JSON Lines reader', () => {
   it('quotes integers of 16+ digits outside strings only', () => {
@@ -20,5 +43,72 @@ describe('JSON Lines reader', () => {
       { id: 9007199254740993n, d: 12345678901234568, s: 'x' },
       { id: -9223372036854775808n, d: 1, s: '9007199254740993' },
     ]);
+  });
+
+  it('skips a byte-order mark and lines of JSON whitespace only; lines blank only to trim() are malformed', () => {
+    const schema = schemaOf({ a: 'long' });
+    const text = '\uFEFF{"a":1}\n \t\r\n\n\u00A0\n\uFEFF\n\u2028\n\f\n{"a":2}\r\n';
+    const { rows, stats } = read(text, schema, { mode: 'permissive', batchSize: 100 });
+    expect(rows).toEqual([
+      { a: 1, _corrupt_record: null },
+      { a: null, _corrupt_record: '\u00A0' },
+      { a: null, _corrupt_record: '\uFEFF' },
+      { a: null, _corrupt_record: '\u2028' },
+      { a: null, _corrupt_record: '\f' },
+      { a: 2, _corrupt_record: null },
+    ]);
+    expect(stats).toEqual({ rows: 6, malformed: 4, dropped: 0 });
+    expect(read(text, schema, { mode: 'dropMalformed', batchSize: 100 }).stats).toEqual({ rows: 2, malformed: 4, dropped: 4 });
+    const e = failure(text, schema);
+    expect(e.line).toBe(4);
+    expect(e.message).toMatch(/^Malformed JSON in mem\.jsonl line 4: invalid JSON/);
+  });
+
+  it('a line nested deeper than maxNestingDepth (default 1000, as Spark) is malformed, whatever the stack size', () => {
+    const schema = schemaOf({ a: 'string', b: 'string' });
+    const text = [nested(1000), nested(1001), nested(50_000), '{"a":"y","b":"[1]"}'].join('\n');
+    const { rows, stats } = read(text, schema, { mode: 'permissive', batchSize: 100 });
+    expect(rows.map((r) => [r['a'], r['_corrupt_record'] === null])).toEqual([
+      ['x', true],
+      [null, false],
+      [null, false],
+      ['y', true],
+    ]);
+    expect(String(rows[0]!['b']).length).toBe(2 * 999);
+    expect(stats.malformed).toBe(2);
+    const e = failure(text, schema);
+    expect([e.line, e.column]).toEqual([2, null]);
+    expect(e.message).toContain(
+      "line 2: objects and arrays are nested more than 1000 deep (the limit; raise it with .option('maxNestingDepth', …))",
+    );
+    expect(failure(nested(6), schema, { batchSize: 100, maxNestingDepth: 5 }).message).toContain('nested more than 5 deep');
+  });
+
+  it('a bound raised past what the stack allows still makes a malformed row, not a crash', () => {
+    const schema = schemaOf({ a: 'string', b: 'string' });
+    const e = failure(nested(100_000), schema, { batchSize: 100, maxNestingDepth: 1_000_000 });
+    expect([e.line, e.column]).toEqual([1, 'b']);
+    expect(e.message).toContain("field 'b' has a value nested too deep to print (lower maxNestingDepth), which is not a string");
+  });
+
+  describe('through session.read', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'sluice-jsonl-'));
+      writeFileSync(join(dir, 'deep.jsonl'), ['\uFEFF{"a":"y","b":"s"}', nested(100_000), '\u00A0'].join('\n'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('infers the schema past a deep line and reads it as malformed, with the bound as an option', async () => {
+      const session = new Session();
+      const rows = await session.read.format('jsonl').load(join(dir, 'deep.jsonl')).collect();
+      expect(rows.map((r) => [r['a'], r['b'], r['_corrupt_record'] === null])).toEqual([
+        ['y', 's', true],
+        [null, null, false],
+        [null, null, false],
+      ]);
+      const raised = session.read.format('jsonl').option('maxNestingDepth', '1000000').option('mode', 'dropMalformed');
+      expect((await raised.load(join(dir, 'deep.jsonl')).collect()).map((r) => r['a'])).toEqual(['y']);
+    });
   });
 });

@@ -62,7 +62,8 @@ export { decideRestart, type RestartDecision } from './checkpoint/restart-decisi
 export { CorruptCheckpointError, ConcurrentUpdateError } from './checkpoint/atomic-file.js';
 export { MissingStateError } from './state/state-store.js';
 export { AnalysisError } from './logical/resolve-expr.js';
-export { UnsupportedOperationError } from './logical/unsupported-operations.js';
+export { UnsupportedOperationError, UnsupportedOutputModeError } from './logical/unsupported-operations.js';
+export { SinkOptionError } from './io/sink-options.js';
 export { EvaluationError } from './kernels/expr-kernel.js';
 export { DurationError, parseDuration, formatDuration, type Duration } from './types/duration.js';
 export { SchemaError, schemaOf, type DataType, type Schema, type SchemaSpec, type Field } from './types/data-type.js';
@@ -70,7 +71,7 @@ export { RowConversionError, parseTimestamp } from './types/values.js';
 export { defaultFormats, FormatRegistry, UnknownFormatError, type FormatProvider } from './io/format-registry.js';
 export type { StreamingSink, SinkBatchInfo, OutputMode, SaveMode } from './io/sink.js';
 export type { StreamSource, BatchScan, Offset, ReadLimit, SourceContext } from './io/source.js';
-export { MemoryStream, MemorySink, ConsoleSink, MalformedRecordError, ReaderOptionError, FileNotFoundError } from '../connectors/index.js';
+export { MemoryStream, MemorySink, ConsoleSink, MalformedRecordError, ReaderOptionError, FileNotFoundError, FileStreamSink, FileSinkLogError } from '../connectors/index.js';
 export { lineChart, barChart, timelineChart, svgImg, svgDataUri } from './viz/svg-chart.js';
 export { parsePipelineSpec, parsePipelineSpecText, pipelineSpecSchema, type PipelineSpec, type SourceSpec, type SinkSpec, type StepSpec, type AggregationSpec, type GroupBySpec, type GroupWindowSpec, type TriggerSpec, type WatermarkSpec, type ValueSpec } from './spec/pipeline-spec.js';
 export { SpecError, IssueSink, exprFromSpec, exprToSpec, formatPath, type ExprSpec, type SpecIssue, type SpecPath, type TypeSpec, type SchemaJson, type DurationSpec } from './spec/expr-spec.js';

@@ -1,6 +1,8 @@
 /**
- * File formats: `jsonl` (alias `json`), `csv`, `parquet`, `arrow` for `session.read` and `session.readStream`; `jsonl`
- * and `parquet` for `writeStream` and `df.write`.
+ * File formats: `jsonl` (alias `json`), `csv`, `parquet`, `arrow` for `session.read` and `session.readStream`;
+ * `parquet`, `json` and `csv` for `writeStream` (Spark's file sink, exactly-once through the folder's
+ * `_spark_metadata` log: `file-sink.ts`); `jsonl` for `writeStream` (one file per batch id: `jsonl-sink.ts`); `jsonl`
+ * and `parquet` for `df.write`. Reading a folder that holds `_spark_metadata` lists only the files its log commits.
  *
  * @module
  */
@@ -13,6 +15,7 @@ import { listFiles } from './file-listing.js';
 import { FileScan } from './file-scan.js';
 import { FileStreamSource } from './file-source.js';
 import { JsonLinesSink } from './jsonl-sink.js';
+import { fileSinkFromRequest } from './file-sink.js';
 import { writeParquetFile } from '../parquet/index.js';
 import { existsSync, readdirSync } from 'node:fs';
 
@@ -76,11 +79,13 @@ defaultFormats.register({
     await sink.addBatch(id, data, { queryId: 'batch', runId: 'batch', outputMode: 'append', schema });
   },
 });
-defaultFormats.register({ ...jsonl, name: 'json', streamingSink: (req) => new JsonLinesSink(targetPath(req.path, 'json')) });
+defaultFormats.register({ ...jsonl, name: 'json', streamingSink: (req) => fileSinkFromRequest('json', req) });
+defaultFormats.register({ ...provider('csv', FILE_FORMATS['csv']!), streamingSink: (req) => fileSinkFromRequest('csv', req) });
 
 const parquet = provider('parquet', FILE_FORMATS['parquet']!);
 defaultFormats.register({
   ...parquet,
+  streamingSink: (req) => fileSinkFromRequest('parquet', req),
   async batchWrite(req, _schema, data) {
     const path = targetPath(req.path, 'parquet');
     if (!checkMode(path, req.mode)) return;
@@ -95,5 +100,7 @@ defaultFormats.register({
 });
 
 export { FileScan, FileStreamSource, JsonLinesSink, listFiles, FILE_FORMATS };
+export { FileStreamSink, fileSinkFromRequest, fileSinkFaults, FILE_SINK_OPTIONS, type FileSinkFormat, type FileSinkSettings } from './file-sink.js';
+export { FileSinkLog, FileSinkLogError, loggedFilesSync, hasSinkMetadata, isCompactionBatch, type SinkFileStatus } from './file-sink-log.js';
 export { MalformedRecordError, ReaderOptionError } from './text-options.js';
 export { FileNotFoundError } from './file-listing.js';

@@ -10,7 +10,7 @@ import { Table, type RecordBatch } from 'apache-arrow';
 import { parseDuration, type Duration } from '../types/duration.js';
 import { emptyBatch } from '../types/values.js';
 import type { OutputMode, SaveMode, SinkBatchInfo, StreamingSink } from '../io/sink.js';
-import { checkStreamingPlan, UnsupportedOperationError } from '../logical/unsupported-operations.js';
+import { checkStreamingPlan, UnsupportedOperationError, UnsupportedOutputModeError } from '../logical/unsupported-operations.js';
 import type { Trigger } from '../exec/micro-batch-execution.js';
 import type { StreamingQuery } from '../exec/streaming-query.js';
 import { AnalysisError } from '../logical/resolve-expr.js';
@@ -214,10 +214,7 @@ export class DataStreamWriter {
       );
     }
     if (sink.supportedOutputModes && !sink.supportedOutputModes.includes(this.mode)) {
-      throw new UnsupportedOperationError(
-        `Data source ${this.fmt} does not support ${this.mode} output mode (STREAMING_OUTPUT_MODE.UNSUPPORTED_DATASOURCE). ` +
-          `Use one of: ${sink.supportedOutputModes.join(', ')}.`,
-      );
+      throw new UnsupportedOutputModeError(this.fmt, this.mode, sink.supportedOutputModes);
     }
     return session.streams.start({
       plan: this.df.plan,

@@ -16,6 +16,7 @@ import { FileScan } from './file-scan.js';
 import { FileStreamSource } from './file-source.js';
 import { JsonLinesSink } from './jsonl-sink.js';
 import { fileSinkFromRequest } from './file-sink.js';
+import { checkOptionNames } from '../../engine/io/sink-options.js';
 import { writeParquetFile } from '../parquet/index.js';
 import { existsSync, readdirSync } from 'node:fs';
 
@@ -65,7 +66,10 @@ function checkMode(path: string, mode: string): boolean {
 const jsonl = provider('jsonl', FILE_FORMATS['jsonl']!);
 defaultFormats.register({
   ...jsonl,
-  streamingSink: (req) => new JsonLinesSink(targetPath(req.path, 'jsonl')),
+  streamingSink: (req) => {
+    checkOptionNames('jsonl sink', req.options, { known: [] });
+    return new JsonLinesSink(targetPath(req.path, 'jsonl'));
+  },
   async batchWrite(req, schema, data) {
     const path = targetPath(req.path, 'jsonl');
     if (!checkMode(path, req.mode)) return;

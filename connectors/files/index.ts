@@ -16,7 +16,8 @@ import { FileScan } from './file-scan.js';
 import { FileStreamSource } from './file-source.js';
 import { JsonLinesSink } from './jsonl-sink.js';
 import { fileSinkFromRequest } from './file-sink.js';
-import { checkOptionNames } from '../../engine/io/sink-options.js';
+import { hasSinkMetadata } from './file-sink-log.js';
+import { checkOptionNames, SinkOptions } from '../../engine/io/sink-options.js';
 import { writeParquetFile } from '../parquet/index.js';
 import { existsSync, readdirSync } from 'node:fs';
 
@@ -55,7 +56,18 @@ function targetPath(path: string | null, format: string): string {
   return path;
 }
 
-function checkMode(path: string, mode: string): boolean {
+/** Files written next to a file sink's log, outside it, would never be read: refuse instead of losing them silently. */
+function refuseSinkFolder(path: string, format: string): void {
+  if (hasSinkMetadata(path)) {
+    throw new ReaderOptionError(
+      `${path} is written by a streaming file sink (it holds _spark_metadata): its readers list only the files that log commits, ` +
+        `so ${format} files written there by anything else would never be read. Write to another folder, or use .mode('overwrite') to replace it.`,
+    );
+  }
+}
+
+function checkMode(path: string, mode: string, format: string): boolean {
+  if (mode !== 'overwrite') refuseSinkFolder(path, format);
   const exists = existsSync(path) && readdirSync(path).length > 0;
   if (exists && mode === 'errorIfExists') {
     throw new ReaderOptionError(`Path ${path} already exists. Use .mode('append') or .mode('overwrite').`);
@@ -68,11 +80,14 @@ defaultFormats.register({
   ...jsonl,
   streamingSink: (req) => {
     checkOptionNames('jsonl sink', req.options, { known: [] });
-    return new JsonLinesSink(targetPath(req.path, 'jsonl'));
+    const path = targetPath(req.path, 'jsonl');
+    refuseSinkFolder(path, 'jsonl');
+    return new JsonLinesSink(path);
   },
   async batchWrite(req, schema, data) {
+    checkOptionNames('jsonl writer', req.options, { known: [] });
     const path = targetPath(req.path, 'jsonl');
-    if (!checkMode(path, req.mode)) return;
+    if (!checkMode(path, req.mode, 'jsonl')) return;
     const sink = new JsonLinesSink(path);
     if (req.mode === 'overwrite') {
       const { rmSync } = await import('node:fs');
@@ -91,14 +106,16 @@ defaultFormats.register({
   ...parquet,
   streamingSink: (req) => fileSinkFromRequest('parquet', req),
   async batchWrite(req, _schema, data) {
+    const o = new SinkOptions('parquet writer', req.options, ['compression']);
     const path = targetPath(req.path, 'parquet');
-    if (!checkMode(path, req.mode)) return;
+    if (!checkMode(path, req.mode, 'parquet')) return;
     if (req.mode === 'overwrite') {
       const { rmSync } = await import('node:fs');
       rmSync(path, { recursive: true, force: true });
     }
     mkdirSync(path, { recursive: true });
-    const compression = (req.options['compression'] ?? 'snappy') as 'snappy' | 'zstd' | 'none';
+    const named = o.oneOf('compression', ['snappy', 'zstd', 'none', 'uncompressed'], 'snappy');
+    const compression = named === 'uncompressed' ? 'none' : named;
     await writeParquetFile(join(path, `part-${Date.now()}.${compression}.parquet`), data.batches, { compression });
   },
 });

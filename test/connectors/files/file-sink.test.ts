@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -250,5 +250,45 @@ describe('File sink (Spark FileStreamSink)', () => {
         .writeStream.format('csv').option('checkpointLocation', tmp()).start(tmp()),
     );
     expect(nested.message).toMatch(/cannot write column 'window' of type struct/);
+  });
+
+  it('reads a log as Spark writes it: file:/ URIs, a compaction, delete actions, directories, a newer version refused', async () => {
+    const out = tmp();
+    mkdirSync(join(out, '_spark_metadata'));
+    const status = (name: string, action = 'add', isDir = false) =>
+      JSON.stringify({ path: `file:${join(out, name).replace(/ /g, '%20')}`, size: 1, isDir, modificationTime: 5, blockReplication: 1, blockSize: 33554432, action });
+    for (const f of ['a 1.json', 'b.json', 'c.json', 'old.json']) writeFileSync(join(out, f), `${JSON.stringify({ id: f.length })}\n`);
+    // Entry 0 is superseded by 9.compact and never read.
+    writeFileSync(join(out, '_spark_metadata', '0'), ['v1', status('old.json')].join('\n'));
+    writeFileSync(join(out, '_spark_metadata', '9.compact'), ['v1', status('a 1.json'), status('b.json')].join('\n'));
+    writeFileSync(join(out, '_spark_metadata', '10'), ['v1', status('c.json'), status('sub', 'add', true), status('b.json', 'delete')].join('\n'));
+    writeFileSync(join(out, '_spark_metadata', '.11.1f0c.tmp'), 'v1\n{broken');
+    expect(loggedFilesSync(out).map((f) => f.path)).toEqual([join(out, 'a 1.json'), join(out, 'c.json')]);
+    expect(loggedFilesSync(out)[0]).toMatchObject({ size: 1, mtimeMs: 5 });
+    writeFileSync(join(out, '_spark_metadata', '11'), 'v2\n');
+    expect(() => loggedFilesSync(out)).toThrow(/11 was written by a newer version of the log \(v2\)/);
+    writeFileSync(join(out, '_spark_metadata', '11'), 'v1\n{"path":');
+    expect(() => loggedFilesSync(out)).toThrow(/_spark_metadata\/11 line 2: not JSON/);
+  });
+
+  it('df.write into a file sink folder is refused (the files would never be read); overwrite replaces the folder', async () => {
+    const out = tmp();
+    await runBatches('parquet', out, [[row(1)]]);
+    const session = new Session();
+    const df = session.createDataFrame([row(5)], SCHEMA);
+    await expect(df.write.format('parquet').mode('append').save(out)).rejects.toThrow(/is written by a streaming file sink.*would never be read/);
+    await expect(df.write.format('jsonl').mode('append').save(out)).rejects.toThrow(/is written by a streaming file sink/);
+    await df.write.format('parquet').mode('overwrite').save(out);
+    expect((await session.read.parquet(out).collect()).map((r) => r['id'])).toEqual([5]);
+  });
+
+  it('df.write checks its options too', async () => {
+    const session = new Session();
+    const df = session.createDataFrame([row(5)], SCHEMA);
+    await expect(df.write.format('parquet').option('compresion', 'zstd').save(join(tmp(), 'p'))).rejects.toThrow(
+      /Unknown parquet writer option 'compresion'.*Did you mean 'compression'\?/,
+    );
+    await expect(df.write.format('parquet').option('compression', 'gzip').save(join(tmp(), 'p'))).rejects.toThrow(SinkOptionError);
+    await expect(df.write.format('jsonl').option('deliveryGuarantee', 'bogus-once').save(join(tmp(), 'j'))).rejects.toThrow(SinkOptionError);
   });
 });

@@ -4,7 +4,9 @@
  * exactly-once for every reader that honours the log — sluice, Spark, and DuckDB given the logged files.
  *
  * `addBatch(N)`:
- * 1. N ≤ the latest logged batch: the batch was committed before a crash; skip it.
+ * 1. N ≤ the latest logged batch: the batch was committed before a crash; skip it. (At a query's first batch the log may
+ *    be at most that batch: a log further ahead was written with another checkpoint, whose batch ids mean other rows —
+ *    refused, where Spark skips them silently.)
  * 2. Write fresh `part-00000-<uuid>-c000<ext>` files (`-c001`… when `maxRecordsPerFile` splits a batch), each
  *    fsynced; a batch with no rows writes no file.
  * 3. Write log entry N atomically (`N.compact` every tenth batch). If anything fails, the files of step 2 are deleted.
@@ -45,7 +47,7 @@ import { columnVec, formatDate, formatTimestamp, jsonValueAt } from '../../engin
 import { gatherBatch } from '../../engine/kernels/select-kernel.js';
 import { strAt, type Vec } from '../../engine/kernels/vec.js';
 import { writeParquet, type ParquetCompression } from '../parquet/index.js';
-import { addedFile, FileSinkLog, type SinkFileStatus } from './file-sink-log.js';
+import { addedFile, FileSinkLog, FileSinkLogError, type SinkFileStatus } from './file-sink-log.js';
 
 /** The formats the file sink writes. */
 export type FileSinkFormat = 'parquet' | 'json' | 'csv';
@@ -112,6 +114,15 @@ export class FileStreamSink implements StreamingSink {
       // The log folder exists before the first part file, so readers use the log from the start.
       await this.log.ensure();
       this.latest = await this.log.latestBatchId();
+      if (batchId < this.latest) {
+        // A restart re-runs at most the one batch it has no commit for, and the log never runs ahead of the
+        // checkpoint: a log further ahead belongs to another checkpoint. Spark skips those batches without a word.
+        throw new FileSinkLogError(
+          `${this.log.dir} holds batches up to ${this.latest}, but this query starts at batch ${batchId}: its batches ${batchId}–${this.latest} ` +
+            `would be skipped as already written. The folder was written with another checkpoint (or the checkpoint was reset). ` +
+            `Write to a new folder, or delete ${this.settings.path} to start it again.`,
+        );
+      }
     }
     if (batchId <= this.latest) {
       this.skipped++;

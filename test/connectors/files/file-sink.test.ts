@@ -291,4 +291,15 @@ describe('File sink (Spark FileStreamSink)', () => {
     await expect(df.write.format('parquet').option('compression', 'gzip').save(join(tmp(), 'p'))).rejects.toThrow(SinkOptionError);
     await expect(df.write.format('jsonl').option('deliveryGuarantee', 'bogus-once').save(join(tmp(), 'j'))).rejects.toThrow(SinkOptionError);
   });
+
+  it('refuses a new checkpoint on a folder whose log is ahead (Spark would skip those batches silently)', async () => {
+    const out = tmp();
+    await runBatches('json', out, [[row(1)], [row(2)], [row(3)]]);
+    const session = new Session();
+    const input = new MemoryStream(session, SCHEMA);
+    const q = input.toDF().writeStream.format('json').option('checkpointLocation', tmp()).start(out);
+    input.addData([row(4)]);
+    await expect(q.processAllAvailable()).rejects.toThrow(/holds batches up to 2, but this query starts at batch 0: its batches 0–2 would be skipped/);
+    expect((await session.read.format('json').schema(SCHEMA).load(out).collect()).map((r) => r['id']).sort()).toEqual([1, 2, 3]);
+  });
 });

@@ -44,7 +44,7 @@ async function readBoth(out: string): Promise<{ sluice: string[]; duck: string[]
 describe('File sink under SIGKILL', () => {
   const root = mkdtempSync(join(tmpdir(), 'sluice-fsink-crash-'));
   const input = join(root, 'in');
-  writeEventFiles(input, 9, { seed: 7, base: Date.parse('2026-05-30T09:55:00Z') });
+  writeEventFiles(input, 12, { seed: 7, base: Date.parse('2026-05-30T09:55:00Z') });
   const golden = (() => {
     const r = run(input, join(root, 'golden'), join(root, 'golden-ckpt'));
     if (r.status !== 0) throw new Error(r.stderr);
@@ -52,10 +52,10 @@ describe('File sink under SIGKILL', () => {
   })();
 
   for (const point of ['afterDataFiles', 'afterLogEntry']) {
-    it(`killed ${point} of batches 1, 4 and 7, then restarted until done: every row exactly once, for sluice and DuckDB`, async () => {
+    it(`killed ${point} of batches 1, 5 and 9 (the compaction), then restarted until done: every row exactly once, for sluice and DuckDB`, async () => {
       const out = join(root, `o-${point}`);
       const ckpt = join(root, `c-${point}`);
-      for (const batch of [1, 4, 7]) {
+      for (const batch of [1, 5, 9]) {
         const r = run(input, out, ckpt, `${point}:${batch}`);
         expect(r.signal, `expected a SIGKILL at ${point}:${batch}; stderr: ${r.stderr.slice(-500)}`).toBe('SIGKILL');
       }
@@ -64,6 +64,7 @@ describe('File sink under SIGKILL', () => {
       const want = await readBoth(golden);
       const got = await readBoth(out);
       expect(want.sluice.length).toBeGreaterThan(5);
+      expect(readdirSync(join(out, '_spark_metadata'))).toContain('9.compact');
       expect(want.duck.length).toBe(want.sluice.length);
       expect(got.sluice).toEqual(want.sluice);
       expect(got.duck).toEqual(want.duck);

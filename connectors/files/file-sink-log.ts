@@ -307,11 +307,18 @@ export class FileSinkLog {
     if (compact) await this.deleteExpired(batchId);
   }
 
-  /** Deletes log files older than the previous compaction (every reader listing now starts at one of the two). */
+  /**
+   * Deletes log files older than the previous compaction (every reader listing now starts at one of the two). Best
+   * effort: the entry is written, so a failure here must not fail (and undo) the batch; the next compaction retries.
+   */
   private async deleteExpired(compactedAt: number): Promise<void> {
     const keepFrom = compactedAt - this.compactInterval;
-    for (const f of logFileNames(await this.names())) {
-      if (f.id < keepFrom) await fs.unlink(join(this.dir, f.name)).catch(() => undefined);
+    try {
+      for (const f of logFileNames(await this.names())) {
+        if (f.id < keepFrom) await fs.unlink(join(this.dir, f.name)).catch(() => undefined);
+      }
+    } catch {
+      // Listing the log folder failed; the old entries stay until the next compaction.
     }
   }
 }

@@ -319,6 +319,7 @@ export const KAFKA_SINK_OPTIONS: readonly string[] = [
   'kafka.request.timeout.ms',
   'kafka.socket.connection.setup.timeout.ms',
   'kafka.default.api.timeout.ms',
+  'kafka.security.protocol',
 ];
 
 const SOURCE_ONLY_OPTIONS = [

@@ -106,7 +106,7 @@ export class DataStreamWriter {
     private readonly df: DataFrame,
   ) {}
 
-  /** The sink: 'memory', 'console', 'jsonl', 'delta', 'kafka', … @example .format('memory') */
+  /** The sink: 'memory', 'console', 'parquet', 'json', 'csv', 'jsonl', 'delta', 'kafka', … @example .format('memory') */
   format(name: string): this {
     this.fmt = name;
     return this;

@@ -131,8 +131,8 @@ describe('Every sink refuses unknown options at start()', () => {
     expect(() => parseSinkOptions({ ...base, deliveryGuarantee: 'bogus-once' })).toThrow(
       new KafkaOptionError("deliveryGuarantee must be 'at-least-once', 'exactly-once' or 'at-most-once', got 'bogus-once'."),
     );
-    // The options the writer adds itself pass.
-    expect(parseSinkOptions({ ...base, checkpointLocation: '/c', path: 'ignored' }).topic).toBe('t');
+    // The options the writer adds itself pass, and so does the one security protocol the client speaks.
+    expect(parseSinkOptions({ ...base, checkpointLocation: '/c', path: 'ignored', 'kafka.security.protocol': 'PLAINTEXT' }).topic).toBe('t');
     const e = startError((w) => w.option('kafka.bootstrap.servers', '127.0.0.1:9').option('topic', 't').option('kafka.linger.ms', '5').option('checkpointLocation', tmp()), 'kafka');
     expect(e).toMatchObject({ name: 'SinkOptionError', option: 'kafka.linger.ms' });
   });

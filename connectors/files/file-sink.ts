@@ -210,8 +210,19 @@ function chunks(batches: readonly RecordBatch[], schema: Schema, max: number): R
   return out;
 }
 
-function jsonText(v: Vec, r: number): string {
+function jsonText(v: Vec, r: number, ignoreNullFields: boolean): string {
   if (v.kind === 'num' && v.type === 'long' && v.big !== null) return v.big[r]!.toString();
+  if (v.kind === 'struct' && ignoreNullFields) {
+    // Spark leaves null fields out at every level of a struct, not only at the top.
+    let out = '{';
+    const fields = v.type.fields;
+    for (let k = 0; k < fields.length; k++) {
+      const f = v.fields[k]!;
+      if (f.valid !== null && f.valid[r] === 0) continue;
+      out += `${out.length > 1 ? ',' : ''}${JSON.stringify(fields[k]!.name)}:${jsonText(f, r, true)}`;
+    }
+    return `${out}}`;
+  }
   return JSON.stringify(jsonValueAt(v, r));
 }
 
@@ -226,7 +237,7 @@ function jsonLines(b: RecordBatch, schema: Schema, ignoreNullFields: boolean): s
       const v = vecs[c]!;
       const isNull = v.valid !== null && v.valid[r] === 0;
       if (isNull && ignoreNullFields) continue;
-      line += `${line.length > 1 ? ',' : ''}${keys[c]!}${isNull ? 'null' : jsonText(v, r)}`;
+      line += `${line.length > 1 ? ',' : ''}${keys[c]!}${isNull ? 'null' : jsonText(v, r, ignoreNullFields)}`;
     }
     out += `${line}}\n`;
   }

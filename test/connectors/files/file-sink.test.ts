@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Table } from 'apache-arrow';
-import { col, count, MemoryStream, Session, SinkOptionError, UnsupportedOutputModeError, window } from '../../../engine/index.js';
+import { col, count, MemoryStream, Session, SinkOptionError, struct, UnsupportedOutputModeError, window } from '../../../engine/index.js';
 import { batchFromRows } from '../../../engine/types/values.js';
 import { schemaOf } from '../../../engine/types/data-type.js';
 import { fileSinkFromRequest, FileSinkLogError, loggedFilesSync } from '../../../connectors/files/index.js';
@@ -198,6 +198,15 @@ describe('File sink (Spark FileStreamSink)', () => {
     expect(readFileSync(file!.path, 'utf8')).toBe(
       '{"id":1,"user":"u1","amount":1.5,"ts":"2026-05-30T09:55:01.000Z"}\n{"id":2,"ts":"2026-05-30T09:55:02.000Z"}\n',
     );
+    // Inside a struct too, as Spark's JSON generator does.
+    const nested = tmp();
+    const session = new Session();
+    const input = new MemoryStream(session, SCHEMA);
+    const q = input.toDF().select(col('id'), struct(col('user'), col('amount')).as('s')).writeStream.format('json').option('checkpointLocation', tmp()).start(nested);
+    input.addData([row(1), row(2, null, null)]);
+    await q.processAllAvailable();
+    await q.stop();
+    expect(readFileSync(loggedFilesSync(nested)[0]!.path, 'utf8')).toBe('{"id":1,"s":{"user":"u1","amount":1.5}}\n{"id":2,"s":{}}\n');
     const keep = tmp();
     await runBatches('json', keep, [[row(2, null, null)]], { ignoreNullFields: 'false' });
     expect(readFileSync(loggedFilesSync(keep)[0]!.path, 'utf8')).toBe('{"id":2,"user":null,"amount":null,"ts":"2026-05-30T09:55:02.000Z"}\n');

@@ -64,7 +64,8 @@ export { CorruptCheckpointError, ConcurrentUpdateError } from './checkpoint/atom
 export { TruncatedLogEntryError } from './checkpoint/metadata-log.js';
 export { MissingStateError } from './state/state-store.js';
 export { AnalysisError } from './logical/resolve-expr.js';
-export { UnsupportedOperationError } from './logical/unsupported-operations.js';
+export { UnsupportedOperationError, UnsupportedOutputModeError } from './logical/unsupported-operations.js';
+export { SinkOptionError } from './io/sink-options.js';
 export { EvaluationError } from './kernels/expr-kernel.js';
 export { DurationError, parseDuration, formatDuration, type Duration } from './types/duration.js';
 export { SchemaError, schemaOf, type DataType, type Schema, type SchemaSpec, type Field } from './types/data-type.js';
@@ -72,7 +73,7 @@ export { RowConversionError, parseTimestamp } from './types/values.js';
 export { defaultFormats, FormatRegistry, UnknownFormatError, type FormatProvider } from './io/format-registry.js';
 export type { StreamingSink, SinkBatchInfo, OutputMode, SaveMode } from './io/sink.js';
 export type { StreamSource, BatchScan, ScanStats, Offset, ReadLimit, SourceContext } from './io/source.js';
-export { MemoryStream, MemorySink, ConsoleSink, MalformedRecordError, ReaderOptionError, FileNotFoundError } from '../connectors/index.js';
+export { MemoryStream, MemorySink, ConsoleSink, MalformedRecordError, ReaderOptionError, FileNotFoundError, FileStreamSink, FileSinkLogError } from '../connectors/index.js';
 export { optimizeTable, vacuumTable, tableHistory } from '../connectors/lakehouse/delta-maintenance.js';
 export type {
   DeltaHistoryEntry,

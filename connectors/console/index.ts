@@ -3,7 +3,7 @@ import { ConsoleSink } from './console-sink.js';
 
 defaultFormats.register({
   name: 'console',
-  streamingSink: (req) => new ConsoleSink(req.options['numRows'] ? Number(req.options['numRows']) : 20),
+  streamingSink: (req) => ConsoleSink.fromOptions(req.options),
 });
 
 export { ConsoleSink } from './console-sink.js';

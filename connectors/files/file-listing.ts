@@ -1,5 +1,6 @@
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
+import { hasSinkMetadata, loggedFilesSync } from './file-sink-log.js';
 
 /** A path that matches no file. */
 export class FileNotFoundError extends Error {
@@ -52,10 +53,20 @@ function walk(dir: string, out: string[], recursive: boolean): void {
  * Files named by a path: a file, a folder (its files, recursively; names starting with `_` or `.` skipped) or a glob
  * (`data/*.jsonl`, `logs/**\/*.csv`, `{a,b}.json`). Sorted by name.
  *
+ * A folder a file sink writes (it holds `_spark_metadata/`) lists only the files its log commits, as Spark reads it:
+ * part files of a batch that crashed before its log entry are never read.
+ *
  * @example
  * listFiles('data/events/'); // [{ path: 'data/events/a.jsonl', size: 120, mtimeMs: … }]
  */
 export function listFiles(path: string, options: { allowEmpty?: boolean; extensions?: readonly string[] } = {}): ListedFile[] {
+  if (hasSinkMetadata(path)) {
+    const logged = loggedFilesSync(path);
+    if (logged.length === 0 && !options.allowEmpty) {
+      throw new FileNotFoundError(`No files found at ${path}: its file sink log (_spark_metadata) commits none yet.`);
+    }
+    return logged;
+  }
   let paths: string[] = [];
   if (/[*?{]/.test(path)) {
     const abs = resolve(path).split(sep).join('/');

@@ -7,6 +7,7 @@
 import { parseDuration } from '../../engine/types/duration.js';
 import { READ_COMMITTED, READ_UNCOMMITTED, type IsolationLevel } from './kafka-protocol.js';
 import type { KafkaClientOptions } from './kafka-client.js';
+import { checkOptionNames } from '../../engine/io/sink-options.js';
 
 /** An option of the `kafka` format is missing, contradicts another, or has a value it cannot use. */
 export class KafkaOptionError extends Error {
@@ -301,6 +302,35 @@ export function parseSourceOptions(raw: Readonly<Record<string, string>>, batch:
 }
 
 /**
+ * The options the Kafka sink reads. A `kafka.*` producer setting outside this list is refused rather than ignored:
+ * sluice's client does not implement it.
+ */
+export const KAFKA_SINK_OPTIONS: readonly string[] = [
+  'kafka.bootstrap.servers',
+  'topic',
+  'deliveryGuarantee',
+  'kafka.acks',
+  'kafka.compression.type',
+  'kafka.transactional.id',
+  'kafka.transaction.timeout.ms',
+  'kafka.batch.num.messages',
+  'kafka.max.request.size',
+  'kafka.client.id',
+  'kafka.request.timeout.ms',
+  'kafka.socket.connection.setup.timeout.ms',
+  'kafka.default.api.timeout.ms',
+  'kafka.security.protocol',
+];
+
+const SOURCE_ONLY_OPTIONS = [
+  'subscribe', 'subscribepattern', 'assign', 'startingoffsets', 'endingoffsets', 'startingoffsetsbytimestamp',
+  'endingoffsetsbytimestamp', 'startingtimestamp', 'endingtimestamp', 'startingoffsetsbytimestampstrategy', 'maxoffsetspertrigger',
+  'minoffsetspertrigger', 'maxtriggerdelay', 'failondataloss', 'includeheaders', 'groupidprefix', 'kafka.group.id',
+  'kafka.isolation.level', 'kafka.fetch.max.bytes', 'kafka.fetch.max.wait.ms', 'kafka.max.partition.fetch.bytes',
+  'fetchoffset.numretries', 'fetchoffset.retryintervalms', 'kafkaconsumer.polltimeoutms',
+];
+
+/**
  * The options of `writeStream.format('kafka')` and `df.write.format('kafka')`.
  *
  * @example
@@ -308,6 +338,13 @@ export function parseSourceOptions(raw: Readonly<Record<string, string>>, batch:
  */
 export function parseSinkOptions(raw: Readonly<Record<string, string>>): KafkaSinkOptions {
   checkKafkaParams(raw);
+  checkOptionNames('Kafka sink', raw, {
+    known: KAFKA_SINK_OPTIONS,
+    elsewhere: (k) =>
+      SOURCE_ONLY_OPTIONS.includes(k.toLowerCase())
+        ? `Option '${k}' is a Kafka source option; the Kafka sink does not read it. Sink options: ${KAFKA_SINK_OPTIONS.join(', ')}.`
+        : null,
+  });
   const o = new Opts(raw);
   const dg = (o.get('deliveryGuarantee') ?? 'at-least-once').trim().toLowerCase().replace(/_/g, '-');
   if (dg !== 'at-least-once' && dg !== 'exactly-once' && dg !== 'at-most-once') {

@@ -24,6 +24,7 @@
  * @module
  */
 import type { SaveMode } from '../../engine/io/sink.js';
+import { checkOptionNames } from '../../engine/io/sink-options.js';
 import type { ParquetCompression } from '../parquet/index.js';
 import { DeltaOptionsError } from './delta-errors.js';
 import type { PartitionPredicate } from './delta-predicate.js';
@@ -68,18 +69,19 @@ const KEYS: Record<DeltaOptionsKind, readonly string[]> = {
  */
 export function parseDeltaOptions(raw: Readonly<Record<string, string>>, kind: DeltaOptionsKind): DeltaConnectorOptions {
   const allowed = KEYS[kind];
+  checkOptionNames(`Delta ${kind}`, raw, {
+    known: allowed,
+    writerOptions: false,
+    elsewhere: (k) => {
+      const other = (Object.keys(KEYS) as DeltaOptionsKind[]).find((x) => KEYS[x].some((y) => y.toLowerCase() === k.toLowerCase()));
+      return other ? `Option '${k}' applies to the Delta ${other}, not the ${kind}.` : null;
+    },
+    error: (message) => new DeltaOptionsError(message),
+  });
   const byLower = new Map(allowed.map((k) => [k.toLowerCase(), k]));
   const o: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
-    const key = byLower.get(k.toLowerCase());
-    if (key === undefined) {
-      const other = (Object.keys(KEYS) as DeltaOptionsKind[]).find((x) => KEYS[x].some((y) => y.toLowerCase() === k.toLowerCase()));
-      throw new DeltaOptionsError(
-        other
-          ? `Option '${k}' applies to the Delta ${other}, not the ${kind}.`
-          : `Unknown Delta ${kind} option '${k}'. Known options: ${allowed.join(', ')}.`,
-      );
-    }
+    const key = byLower.get(k.toLowerCase())!;
     if (typeof v !== 'string') throw new DeltaOptionsError(`Delta option '${key}' must be a string, got ${typeof v}.`);
     o[key] = v;
   }

@@ -3,7 +3,7 @@ import { MemorySink } from './memory-sink.js';
 
 defaultFormats.register({
   name: 'memory',
-  streamingSink: (_req, services, mode) => MemorySink.create(services, mode),
+  streamingSink: (req, services, mode) => MemorySink.create(services, mode, req.options),
 });
 
 export { MemoryStream } from './memory-stream.js';

@@ -2,6 +2,7 @@ import type { RecordBatch, Table } from 'apache-arrow';
 import type { MemoryTableView, SinkServices } from '../../engine/io/format-registry.js';
 import type { OutputMode, SinkBatchInfo, StreamingSink } from '../../engine/io/sink.js';
 import type { Schema } from '../../engine/types/data-type.js';
+import { checkOptionNames } from '../../engine/io/sink-options.js';
 
 /** A query name a memory sink needs but was not given. */
 export class MemorySinkError extends Error {
@@ -43,8 +44,9 @@ export class MemorySink implements StreamingSink, MemoryTableView {
     else this.data.push(...data.batches);
   }
 
-  /** Registers the sink's table with the session. */
-  static create(services: SinkServices, outputMode: OutputMode): MemorySink {
+  /** Registers the sink's table with the session; the memory sink takes no options besides the writer's own. */
+  static create(services: SinkServices, outputMode: OutputMode, options: Readonly<Record<string, string>> = {}): MemorySink {
+    checkOptionNames('memory sink', options, { known: [] });
     if (!services.queryName) {
       throw new MemorySinkError("The memory sink needs a name: call .queryName('name') and read it with session.table('name').");
     }

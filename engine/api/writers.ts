@@ -3,14 +3,15 @@
  *
  * @module
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Table, type RecordBatch } from 'apache-arrow';
 import { parseDuration, type Duration } from '../types/duration.js';
 import { emptyBatch } from '../types/values.js';
 import type { OutputMode, SaveMode, SinkBatchInfo, StreamingSink } from '../io/sink.js';
-import { checkStreamingPlan, UnsupportedOperationError } from '../logical/unsupported-operations.js';
+import { checkOptionNames } from '../io/sink-options.js';
+import { checkStreamingPlan, UnsupportedOperationError, UnsupportedOutputModeError } from '../logical/unsupported-operations.js';
 import type { Trigger } from '../exec/micro-batch-execution.js';
 import type { StreamingQuery } from '../exec/streaming-query.js';
 import { AnalysisError } from '../logical/resolve-expr.js';
@@ -105,7 +106,7 @@ export class DataStreamWriter {
     private readonly df: DataFrame,
   ) {}
 
-  /** The sink: 'memory', 'console', 'jsonl', 'delta', 'kafka', … @example .format('memory') */
+  /** The sink: 'memory', 'console', 'parquet', 'json', 'csv', 'jsonl', 'delta', 'kafka', … @example .format('memory') */
   format(name: string): this {
     this.fmt = name;
     return this;
@@ -192,32 +193,14 @@ export class DataStreamWriter {
       checkpoint = mkdtempSync(join(tmpdir(), 'sluice-ckpt-'));
       temporary = true;
     }
-    let sink: StreamingSink;
     const schema = this.df.schema;
-    if (this.fmt === 'foreachBatch') {
-      const fn = this.foreach!;
-      sink = {
-        description: 'ForeachBatchSink',
-        async addBatch(batchId: number, data: Table, info: SinkBatchInfo) {
-          await fn(session.createDataFrameFromBatches(data.batches as RecordBatch[], info.schema), batchId);
-        },
-      };
-    } else {
-      sink = session.formats.get(this.fmt, 'streamingSink')(
-        { format: this.fmt, path: this.opts['path'] ?? null, options: { ...this.opts }, partitionBy: this.parts, schema },
-        {
-          queryName: this.name,
-          checkpointLocation: checkpoint,
-          registerTable: (name, view) => session.registerTable(name, view),
-        },
-        this.mode,
-      );
-    }
-    if (sink.supportedOutputModes && !sink.supportedOutputModes.includes(this.mode)) {
-      throw new UnsupportedOperationError(
-        `Data source ${this.fmt} does not support ${this.mode} output mode (STREAMING_OUTPUT_MODE.UNSUPPORTED_DATASOURCE). ` +
-          `Use one of: ${sink.supportedOutputModes.join(', ')}.`,
-      );
+    let sink: StreamingSink;
+    try {
+      sink = this.makeSink(checkpoint);
+    } catch (e) {
+      // A refused sink leaves no temporary checkpoint behind.
+      if (temporary) rmSync(checkpoint, { recursive: true, force: true });
+      throw e;
     }
     return session.streams.start({
       plan: this.df.plan,
@@ -232,5 +215,35 @@ export class DataStreamWriter {
       outputSchema: schema,
       deadLetterPath: this.opts['deadLetterPath'] ?? null,
     });
+  }
+
+  /** The sink of the chosen format, its options checked; refused when it does not take the output mode. */
+  private makeSink(checkpoint: string): StreamingSink {
+    const session = this.session;
+    let sink: StreamingSink;
+    if (this.fmt === 'foreachBatch') {
+      checkOptionNames('foreachBatch sink', this.opts, { known: [] });
+      const fn = this.foreach!;
+      sink = {
+        description: 'ForeachBatchSink',
+        async addBatch(batchId: number, data: Table, info: SinkBatchInfo) {
+          await fn(session.createDataFrameFromBatches(data.batches as RecordBatch[], info.schema), batchId);
+        },
+      };
+    } else {
+      sink = session.formats.get(this.fmt, 'streamingSink')(
+        { format: this.fmt, path: this.opts['path'] ?? null, options: { ...this.opts }, partitionBy: this.parts, schema: this.df.schema },
+        {
+          queryName: this.name,
+          checkpointLocation: checkpoint,
+          registerTable: (name, view) => session.registerTable(name, view),
+        },
+        this.mode,
+      );
+    }
+    if (sink.supportedOutputModes && !sink.supportedOutputModes.includes(this.mode)) {
+      throw new UnsupportedOutputModeError(this.fmt, this.mode, sink.supportedOutputModes);
+    }
+    return sink;
   }
 }

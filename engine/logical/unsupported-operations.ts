@@ -12,6 +12,30 @@ import { planChildren, type LogicalPlan } from './plan.js';
 /** A streaming query refused for its output mode or operators. */
 export class UnsupportedOperationError extends AnalysisError {}
 
+/**
+ * A sink that does not take the query's output mode: Spark's `STREAMING_OUTPUT_MODE.UNSUPPORTED_DATASOURCE`
+ * (sqlState 42KDE), with the format (`className`) and the mode.
+ *
+ * @example
+ * throw new UnsupportedOutputModeError('parquet', 'update', ['append']);
+ * // [STREAMING_OUTPUT_MODE.UNSUPPORTED_DATASOURCE] Invalid streaming output mode: update. This output mode is not supported in Data Source parquet. …
+ */
+export class UnsupportedOutputModeError extends UnsupportedOperationError {
+  readonly errorClass = 'STREAMING_OUTPUT_MODE.UNSUPPORTED_DATASOURCE';
+  readonly sqlState = '42KDE';
+  constructor(
+    readonly className: string,
+    readonly outputMode: OutputMode,
+    readonly supportedOutputModes: readonly OutputMode[],
+  ) {
+    super(
+      `[STREAMING_OUTPUT_MODE.UNSUPPORTED_DATASOURCE] Invalid streaming output mode: ${outputMode}. ` +
+        `This output mode is not supported in Data Source ${className}. SQLSTATE: 42KDE. ` +
+        `Use outputMode(${supportedOutputModes.map((m) => `'${m}'`).join(' or ')}).`,
+    );
+  }
+}
+
 function collect(p: LogicalPlan, out: LogicalPlan[] = []): LogicalPlan[] {
   out.push(p);
   for (const c of planChildren(p)) collect(c, out);

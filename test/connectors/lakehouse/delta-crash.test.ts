@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,32 +6,11 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { Session } from '../../../engine/index.js';
 import { DeltaTable } from '../../../connectors/lakehouse/index.js';
 import { normalizeRows } from '../../helpers/stream-test.js';
+import { runFixture, writeEventFiles } from '../../helpers/crash-runs.js';
 
 const FIXTURE = join(import.meta.dirname, '../../fixtures/delta-file-query.ts');
 
-function writeInput(dir: string, files: number): void {
-  mkdirSync(dir, { recursive: true });
-  let seed = 99;
-  const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
-  // Windows cross midnight, so the table has two date partitions.
-  const base = Date.parse('2026-05-30T23:59:40Z');
-  for (let f = 0; f < files; f++) {
-    const lines = Array.from({ length: 30 }, () =>
-      JSON.stringify({ user: `u${Math.floor(r() * 3)}`, amount: Math.floor(r() * 100), ts: base + f * 3000 + Math.floor(r() * 4000) - 1500 }),
-    );
-    const p = join(dir, `f${String(f).padStart(3, '0')}.jsonl`);
-    writeFileSync(p, lines.join('\n') + '\n');
-    utimesSync(p, new Date(1_000_000 + f * 1000), new Date(1_000_000 + f * 1000));
-  }
-}
-
-function run(input: string, table: string, ckpt: string, kill?: string) {
-  return spawnSync(process.execPath, ['--import', 'tsx', FIXTURE, input, table, ckpt], {
-    env: { ...process.env, ...(kill ? { KILL_AT: kill } : {}) },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-}
+const run = (input: string, table: string, ckpt: string, kill?: string) => runFixture(FIXTURE, [input, table, ckpt], kill);
 
 async function readBoth(table: string): Promise<{ sluice: string[]; duck: string[] }> {
   const session = new Session();
@@ -50,7 +28,8 @@ async function readBoth(table: string): Promise<{ sluice: string[]; duck: string
 describe('Delta sink under SIGKILL', () => {
   const root = mkdtempSync(join(tmpdir(), 'sluice-delta-crash-'));
   const input = join(root, 'in');
-  writeInput(input, 9);
+  // Windows cross midnight, so the table has two date partitions.
+  writeEventFiles(input, 9, { seed: 99, base: Date.parse('2026-05-30T23:59:40Z') });
   const golden = (() => {
     const r = run(input, join(root, 'golden'), join(root, 'golden-ckpt'));
     if (r.status !== 0) throw new Error(r.stderr);

@@ -1,0 +1,38 @@
+/**
+ * Shared pieces of the crash tests that run a streaming query in a child process and SIGKILL it at a chosen point
+ * (`KILL_AT=<point>:<batch>`, read by the fixture).
+ *
+ * @example
+ * writeEventFiles('in/', 9, { seed: 7, base: Date.parse('2026-05-30T09:55:00Z') });
+ * const r = runFixture(FIXTURE, ['in/', 'out/', 'ckpt/'], 'afterLogEntry:4'); // r.signal === 'SIGKILL'
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Writes `files` JSON Lines files of 30 `{ user, amount, ts }` events each (users u0–u2, file f about 3 s after file
+ * f−1, ±1.5 s jitter), modification times in file order, from a seeded generator.
+ */
+export function writeEventFiles(dir: string, files: number, o: { seed: number; base: number }): void {
+  mkdirSync(dir, { recursive: true });
+  let seed = o.seed;
+  const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  for (let f = 0; f < files; f++) {
+    const lines = Array.from({ length: 30 }, () =>
+      JSON.stringify({ user: `u${Math.floor(r() * 3)}`, amount: Math.floor(r() * 100), ts: o.base + f * 3000 + Math.floor(r() * 4000) - 1500 }),
+    );
+    const p = join(dir, `f${String(f).padStart(3, '0')}.jsonl`);
+    writeFileSync(p, lines.join('\n') + '\n');
+    utimesSync(p, new Date(1_000_000 + f * 1000), new Date(1_000_000 + f * 1000));
+  }
+}
+
+/** Runs a fixture script with tsx, killed at `kill` (`<point>:<batch>`) when given. */
+export function runFixture(fixture: string, args: readonly string[], kill?: string): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, ['--import', 'tsx', fixture, ...args], {
+    env: { ...process.env, ...(kill ? { KILL_AT: kill } : {}) },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}

@@ -18,6 +18,16 @@ function start(session: Session, input: MemoryStream, checkpoint: string) {
   return { q, rows: async () => (await session.table(name).collect()).map((r) => r['v']) };
 }
 
+/** A first run: one addData call per value on a new MemoryStream, processed and committed to `checkpoint`. */
+async function firstRun(session: Session, checkpoint: string, values: readonly number[]): Promise<unknown[]> {
+  const first = new MemoryStream(session, schema);
+  const a = start(session, first, checkpoint);
+  for (const v of values) first.addData([{ v }]);
+  await a.q.processAllAvailable();
+  await a.q.stop();
+  return a.rows();
+}
+
 function captureWarnings(): string[] {
   const warnings: string[] = [];
   vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => void warnings.push(args.map(String).join(' ')));
@@ -32,13 +42,7 @@ describe('MemoryStream restarted behind its checkpoint', () => {
   it('warns, naming the checkpoint and the fix, when another MemoryStream wrote the checkpoint', async () => {
     const checkpoint = mkdtempSync(join(tmpdir(), 'sluice-memory-'));
     const session = new Session();
-    const first = new MemoryStream(session, schema);
-    const a = start(session, first, checkpoint);
-    first.addData([{ v: 1 }]);
-    first.addData([{ v: 2 }]);
-    await a.q.processAllAvailable();
-    await a.q.stop();
-    expect(await a.rows()).toEqual([1, 2]);
+    expect(await firstRun(session, checkpoint, [1, 2])).toEqual([1, 2]);
 
     // a re-run of the script: a new MemoryStream, the same checkpoint
     const warnings = captureWarnings();
@@ -63,13 +67,7 @@ describe('MemoryStream restarted behind its checkpoint', () => {
   it('warns for a checkpoint without the instance record when the stream holds fewer units, and never runs a batch backwards', async () => {
     const checkpoint = mkdtempSync(join(tmpdir(), 'sluice-memory-'));
     const session = new Session();
-    const first = new MemoryStream(session, schema);
-    const a = start(session, first, checkpoint);
-    first.addData([{ v: 1 }]);
-    first.addData([{ v: 2 }]);
-    first.addData([{ v: 3 }]);
-    await a.q.processAllAvailable();
-    await a.q.stop();
+    await firstRun(session, checkpoint, [1, 2, 3]);
     rmSync(join(checkpoint, 'sources', '0', 'memory-stream.json'), { force: true }); // as a checkpoint written before the record was kept
     const batchesBefore = readdirSync(join(checkpoint, 'offsets')).length;
 

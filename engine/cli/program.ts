@@ -1,5 +1,5 @@
 /**
- * The `sluice` command line (commander): `run`, `batch`, `backfill`, `schedule`, `status`, `diff`. `main(argv)`
+ * The `sluice` command line (commander): `run`, `batch`, `backfill`, `schedule`, `status`, `diff`, `kafka`. `main(argv)`
  * resolves with the exit code; errors become a message on stderr and a documented code, never a stack trace (set
  * `SLUICE_DEBUG=1` for one).
  *
@@ -14,6 +14,7 @@ import { isSpecProblem } from '../spec/spec-to-plan.js';
 import { backfillCommand } from './commands/backfill.js';
 import { batchCommand } from './commands/batch.js';
 import { diffCommand } from './commands/diff.js';
+import { DEFAULT_KAFKA_PORT, kafkaStartCommand, kafkaStatusCommand, kafkaStopCommand } from './commands/kafka.js';
 import { runCommand } from './commands/run.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { CliError, EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from './exit-codes.js';
@@ -220,6 +221,39 @@ Example:
 ${EXIT_CODES_HELP}`,
     )
     .action(async (file: string, o) => done(await diffCommand(file, o, out)));
+
+  const kafka = program
+    .command('kafka')
+    .description('a local single-node Kafka broker (KRaft; Java 11+) to try the Kafka source and sink: start | stop | status');
+  const state = () => new Option('--state <file>', 'where start records the broker for status and stop (default: .cache/kafka/broker.json in the package)');
+  kafka
+    .command('start')
+    .description('start the broker in the background (the jars are fetched with Maven once) and print KAFKA_BROKERS=<address>')
+    .option('-p, --port <port>', 'client port', String(DEFAULT_KAFKA_PORT))
+    .option('--data-dir <dir>', 'keep config, data and logs in this folder (default: a temporary folder, removed by stop)')
+    .addOption(state())
+    .addOption(json())
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ sluice kafka start
+  started Kafka 3.9.2 broker at 127.0.0.1:9092 (pid 4242, …); \`npx sluice kafka stop\` stops it
+  KAFKA_BROKERS=127.0.0.1:9092`,
+    )
+    .action(async (o) => done(await kafkaStartCommand(o, out)));
+  kafka
+    .command('stop')
+    .description('stop the broker start started (SIGTERM; SIGKILL after 15 s) and remove its temporary folder')
+    .addOption(state())
+    .addOption(json())
+    .action(async (o) => done(await kafkaStopCommand(o, out)));
+  kafka
+    .command('status')
+    .description('print the running broker\'s address (exit 0), or exit 1 when none runs')
+    .addOption(state())
+    .addOption(json())
+    .action(async (o) => done(await kafkaStatusCommand(o, out)));
 
   return program;
 }

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { col, count, Session, sum, toDate, window, max } from '../index.js';
 import { duckdbDeltaScan } from './duckdb-query.js';
 
-// Paths relative to the working folder, as the spec in pipelines/sales.json and the README's commands use them.
+// npm runs scripts in the package folder: the demo works in the folder `npm run demo` was typed in. Its paths are
+// relative to it, as the spec in pipelines/sales.json and the README's commands use them.
+process.chdir(process.env['INIT_CWD'] ?? process.cwd());
 const input = join('data', 'demo', 'orders');
 const lake = join('lake', 'sales');
 const checkpoint = join('checkpoints', 'sales');

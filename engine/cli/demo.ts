@@ -70,5 +70,7 @@ await table.orderBy(col('window.start'), col('product_id')).select('window', 'pr
 // Exactly the files of the table's current version: a glob over the folder would also read files a later backfill or
 // optimize removed from the table (until vacuum deletes them).
 const scan = await duckdbDeltaScan(lake);
-console.log(`\nQuery it with DuckDB (the files of table version ${scan.version}; a later commit, such as a backfill, changes the list):`);
-console.log(`  duckdb -c "SELECT product_id, sum(sales) FROM ${scan.from} GROUP BY 1 ORDER BY 1"`);
+if (scan.from !== null) {
+  console.log(`\nQuery it with DuckDB (the files of table version ${scan.version}; a later commit, such as a backfill, changes the list):`);
+  console.log(`  duckdb -c "SELECT product_id, sum(sales) FROM ${scan.from} GROUP BY 1 ORDER BY 1"`);
+}

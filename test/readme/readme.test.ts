@@ -8,11 +8,13 @@
  * The commands that cannot run here are listed in EXEMPT with the reason and what runs instead.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { col, Session, sum } from '../../engine/index.js';
 import { kafkaBrokers, kafkaUnavailableReason } from '../setup/kafka.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -106,6 +108,26 @@ const PROMISES: Record<string, readonly RegExp[]> = {
   "option('topic', 'sales')": [/\|\s*start\|product_id\|\s*total\|/, /2026-05-30 \d\d:\d\d:00\.000\|\s+p\d\|/],
 };
 
+/** The demo prints a DuckDB query over lake/sales: run in DuckDB, it gives the table's totals. */
+async function checkDuckdbHint(stdout: string, dir: string): Promise<void> {
+  const sql = /duckdb -c "(.+)"/.exec(stdout)?.[1];
+  expect(sql, `npm run demo printed no DuckDB query:\n${stdout}`).toBeDefined();
+  const db = await DuckDBInstance.create(':memory:');
+  const duck = await db.connect();
+  try {
+    await duck.run(`SET file_search_path = '${dir.replaceAll("'", "''")}'`); // the query's paths are relative to the demo's folder
+    const got = (await duck.runAndReadAll(sql!)).getRows().map(([p, total]) => [String(p), Number(total)]);
+    const table = await new Session().read.format('delta').load(join(dir, 'lake', 'sales'))
+      .groupBy(col('product_id')).agg(sum('sales').as('total')).orderBy(col('product_id')).collect();
+    expect(got.length).toBe(8);
+    expect(got.map(([p]) => p)).toEqual(table.map((r) => r['product_id']));
+    got.forEach(([, total], i) => expect(total).toBeCloseTo(Number(table[i]!['total']), 6));
+  } finally {
+    duck.closeSync();
+    db.closeSync();
+  }
+}
+
 describe('README.md runs as printed', () => {
   const dist = join(ROOT, 'dist', 'engine', 'index.js');
   mkdirSync(join(ROOT, 'tmp'), { recursive: true });
@@ -151,9 +173,20 @@ describe('README.md runs as printed', () => {
       it(`${where}: ${command}${exempt ? `  (runs \`${actual}\`: ${exempt.reason})` : ''}`, async () => {
         const r = await run('sh', ['-c', actual], dir, env);
         expect(r.code, explain(`${where}: ${actual}`, r)).toBe(0);
+        if (command === 'npm run demo') await checkDuckdbHint(r.stdout, dir);
       });
     }
   }
+
+  // the folder stays for a look when a block failed
+  let failed = false;
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') failed = true;
+  });
+  afterAll(() => {
+    if (failed) console.warn(`[readme] the README's blocks ran in ${dir} (kept)`);
+    else rmSync(dir, { recursive: true, force: true });
+  });
 
   it('lists exemptions only for commands the README has', () => {
     const commands = new Set(blocks.filter((b) => b.lang === 'sh').flatMap((b) => shCommands(b.code)));

@@ -9,7 +9,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { col, count, Session, sum, toDate, window, max } from '../index.js';
-import { duckdbDeltaScan } from './duckdb-query.js';
+import { duckdbDeltaScan } from './duckdb-delta-scan.js';
 
 // npm runs scripts in the package folder: the demo works in the folder `npm run demo` was typed in. Its paths are
 // relative to it, as the spec in pipelines/sales.json and the README's commands use them.

@@ -57,7 +57,12 @@ const log = (msg: string): void => {
 };
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** An error of the broker set-up with a code the callers branch on. */
+/**
+ * An error of the broker set-up, with a code the callers branch on.
+ *
+ * @example
+ * try { await startBroker({ port: 9092 }); } catch (e) { if (e instanceof KafkaBrokerError && e.code === 'KAFKA_PORT_IN_USE') … }
+ */
 export class KafkaBrokerError extends Error {
   override readonly name = 'KafkaBrokerError';
   constructor(

@@ -10,7 +10,7 @@ import { DeltaTable } from '../../connectors/lakehouse/index.js';
 import { Session, col, sum } from '../../engine/index.js';
 import { schemaOf } from '../../engine/types/data-type.js';
 import { batchFromRows } from '../../engine/types/values.js';
-import { duckdbDeltaScan } from '../../engine/cli/duckdb-query.js';
+import { duckdbDeltaScan } from '../../engine/cli/duckdb-delta-scan.js';
 import { tempDir } from './helpers.js';
 
 const schema = schemaOf({ product_id: 'string', sales: 'double', date: 'date' });

@@ -65,7 +65,7 @@ export function reportError(e: unknown, out: Output): ExitCodeValue {
  */
 export function buildProgram(out: Output, done: (code: ExitCodeValue) => void): Command {
   const program = new Command('sluice')
-    .description('Run sluice pipelines: live, as a batch, as backfills on a schedule; inspect checkpoints.')
+    .description('Run sluice pipelines: live, as a batch, as backfills on a schedule; inspect checkpoints; run a local Kafka broker.')
     .version(version(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -77,6 +77,7 @@ Examples:
   $ sluice run pipelines/sales.json
   $ sluice backfill pipelines/sales.json --from 2026-05-28 --to 2026-05-30 --dry-run
   $ sluice status checkpoints/sales
+  $ sluice kafka start
 
 ${EXIT_CODES_HELP}
 

@@ -188,8 +188,9 @@ describe('README.md runs as printed', () => {
     else rmSync(dir, { recursive: true, force: true });
   });
 
-  it('lists exemptions only for commands the README has', () => {
+  it('lists exemptions and promised output only for commands and blocks the README has', () => {
     const commands = new Set(blocks.filter((b) => b.lang === 'sh').flatMap((b) => shCommands(b.code)));
     expect(Object.keys(EXEMPT).filter((c) => !commands.has(c))).toEqual([]);
+    expect(Object.keys(PROMISES).filter((m) => !blocks.some((b) => b.lang === 'ts' && b.code.includes(m)))).toEqual([]);
   });
 });

@@ -1,17 +1,23 @@
 /**
  * The README demo: generated order events in a local folder → 5-minute windowed sales per product (event time,
- * watermark, exactly-once checkpoint) → a Delta table under ./lake/sales → printed.
+ * watermark, exactly-once checkpoint) → a Delta table under ./lake/sales → printed. It leaves behind what the README's
+ * tour and commands use: the events in `data/demo/orders/`, the query as a pipeline spec in `pipelines/sales.json`, its
+ * checkpoint in `checkpoints/sales/` and the table in `lake/sales/`.
  *
  *   npm run demo
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { col, count, Session, sum, toDate, window, max } from '../index.js';
+import { duckdbDeltaScan } from './duckdb-delta-scan.js';
 
-const root = process.cwd();
-const input = join(root, 'data', 'demo', 'orders');
-const lake = join(root, 'lake', 'sales');
-const checkpoint = join(root, 'checkpoints', 'demo');
+// npm runs scripts in the package folder: the demo works in the folder `npm run demo` was typed in. Its paths are
+// relative to it, as the spec in pipelines/sales.json and the README's commands use them.
+process.chdir(process.env['INIT_CWD'] ?? process.cwd());
+const input = join('data', 'demo', 'orders');
+const lake = join('lake', 'sales');
+const checkpoint = join('checkpoints', 'sales');
+const pipeline = join('pipelines', 'sales.json');
 for (const dir of [input, lake, checkpoint]) rmSync(dir, { recursive: true, force: true });
 mkdirSync(input, { recursive: true });
 
@@ -29,7 +35,7 @@ for (let f = 0; f < 6; f++) {
 }
 
 const session = new Session();
-const query = session.readStream
+const sales = session.readStream
   .format('jsonl')
   .schema({ order_id: 'long', product_id: 'string', amount: 'double', event_time: 'timestamp' })
   .option('maxFilesPerTrigger', 2)
@@ -37,7 +43,12 @@ const query = session.readStream
   .withWatermark('event_time', '10 minutes')
   .groupBy(window(col('event_time'), '5 minutes'), col('product_id'))
   .agg(count('*').as('orders'), sum('amount').as('sales'), max('amount').as('largest'))
-  .withColumn('date', toDate(col('window.start')))
+  .withColumn('date', toDate(col('window.start')));
+// The same query as a pipeline spec, for `npx sluice run|backfill|status|diff` (README, "the command line").
+mkdirSync('pipelines', { recursive: true });
+const spec = sales.toSpec({ name: 'sales', sink: { format: 'delta', path: lake, partitionBy: ['date'] }, checkpoint, trigger: { availableNow: true } });
+writeFileSync(pipeline, JSON.stringify(spec, null, 2) + '\n');
+const query = sales
   .writeStream.format('delta')
   .outputMode('append')
   .partitionBy('date')
@@ -56,4 +67,10 @@ await query.awaitTermination();
 const table = session.read.format('delta').load(lake);
 console.log(`\nDelta table lake/sales: ${await table.count()} rows (one per closed 5-minute window and product)`);
 await table.orderBy(col('window.start'), col('product_id')).select('window', 'product_id', 'orders', 'sales', 'largest').show(12);
-console.log(`Query it with DuckDB:  duckdb -c "SELECT product_id, sum(sales) FROM read_parquet('lake/sales/**/*.parquet', hive_partitioning=true) GROUP BY 1 ORDER BY 1"`);
+// Exactly the files of the table's current version: a glob over the folder would also read files a later backfill or
+// optimize removed from the table (until vacuum deletes them).
+const scan = await duckdbDeltaScan(lake);
+if (scan.from !== null) {
+  console.log(`\nQuery it with DuckDB (the files of table version ${scan.version}; a later commit, such as a backfill, changes the list):`);
+  console.log(`  duckdb -c "SELECT product_id, sum(sales) FROM ${scan.from} GROUP BY 1 ORDER BY 1"`);
+}

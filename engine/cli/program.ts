@@ -1,5 +1,5 @@
 /**
- * The `sluice` command line (commander): `run`, `batch`, `backfill`, `schedule`, `status`, `diff`. `main(argv)`
+ * The `sluice` command line (commander): `run`, `batch`, `backfill`, `schedule`, `status`, `diff`, `kafka`. `main(argv)`
  * resolves with the exit code; errors become a message on stderr and a documented code, never a stack trace (set
  * `SLUICE_DEBUG=1` for one).
  *
@@ -15,6 +15,7 @@ import { backfillCommand } from './commands/backfill.js';
 import { batchCommand } from './commands/batch.js';
 import { diffCommand } from './commands/diff.js';
 import { historyCommand, optimizeCommand, vacuumCommand } from './commands/maintenance.js';
+import { DEFAULT_KAFKA_PORT, kafkaStartCommand, kafkaStatusCommand, kafkaStopCommand } from './commands/kafka.js';
 import { runCommand } from './commands/run.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { CliError, EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from './exit-codes.js';
@@ -65,7 +66,7 @@ export function reportError(e: unknown, out: Output): ExitCodeValue {
  */
 export function buildProgram(out: Output, done: (code: ExitCodeValue) => void): Command {
   const program = new Command('sluice')
-    .description('Run sluice pipelines: live, as a batch, as backfills on a schedule; inspect checkpoints.')
+    .description('Run sluice pipelines: live, as a batch, as backfills on a schedule; inspect checkpoints; run a local Kafka broker.')
     .version(version(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -77,6 +78,7 @@ Examples:
   $ sluice run pipelines/sales.json
   $ sluice backfill pipelines/sales.json --from 2026-05-28 --to 2026-05-30 --dry-run
   $ sluice status checkpoints/sales
+  $ sluice kafka start
 
 ${EXIT_CODES_HELP}
 
@@ -251,6 +253,39 @@ ${EXIT_CODES_HELP}`,
     .addOption(json())
     .addHelpText('after', `\nExample:\n  $ sluice history lake/sales -n 3\n\n${EXIT_CODES_HELP}`)
     .action(async (table: string, o) => done(await historyCommand(table, o, out)));
+
+  const kafka = program
+    .command('kafka')
+    .description('a local single-node Kafka broker (KRaft; Java 11+) to try the Kafka source and sink: start | stop | status');
+  const state = () => new Option('--state <file>', 'where start records the broker for status and stop (default: .cache/kafka/broker.json in the package)');
+  kafka
+    .command('start')
+    .description('start the broker in the background (the jars are fetched with Maven once) and print KAFKA_BROKERS=<address>')
+    .option('-p, --port <port>', 'client port', String(DEFAULT_KAFKA_PORT))
+    .option('--data-dir <dir>', 'keep config, data and logs in this folder (default: a temporary folder, removed by stop)')
+    .addOption(state())
+    .addOption(json())
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ sluice kafka start
+  started Kafka 3.9.2 broker at 127.0.0.1:9092 (pid 4242, …); \`npx sluice kafka stop\` stops it
+  KAFKA_BROKERS=127.0.0.1:9092`,
+    )
+    .action(async (o) => done(await kafkaStartCommand(o, out)));
+  kafka
+    .command('stop')
+    .description('stop the broker start started (SIGTERM; SIGKILL after 15 s) and remove its temporary folder')
+    .addOption(state())
+    .addOption(json())
+    .action(async (o) => done(await kafkaStopCommand(o, out)));
+  kafka
+    .command('status')
+    .description('print the running broker\'s address (exit 0), or exit 1 when none runs')
+    .addOption(state())
+    .addOption(json())
+    .action(async (o) => done(await kafkaStatusCommand(o, out)));
 
   return program;
 }

@@ -1,6 +1,6 @@
 /**
  * Kafka connector throughput and latency against a real broker. Not a test: run
- * `npx tsx test/bench/kafka-bench.ts [events]` (starts a broker with test/setup/broker/broker.mjs unless $KAFKA_BROKERS is
+ * `npx tsx test/bench/kafka-bench.ts [events]` (starts a broker with engine/cli/kafka/broker.ts unless $KAFKA_BROKERS is
  * set; default 1,000,000 events of ~90-byte JSON over 4 partitions).
  *
  * 1. fetch + decode: the source's reader alone, broker → Arrow batches (key/value binary columns), events/s and MB/s;
@@ -62,7 +62,7 @@ const SECONDS = Number(process.env['SECONDS'] ?? 15);
 let brokers = process.env['KAFKA_BROKERS'] ?? null;
 let stopBroker: (() => Promise<void>) | null = null;
 if (!brokers) {
-  const { startBroker } = await import('../setup/broker/broker.mjs');
+  const { startBroker } = await import('../../engine/cli/kafka/broker.js');
   const b = await startBroker({ heap: '1g' });
   if (!b.available) throw new Error(`no Kafka broker: ${b.reason}`);
   brokers = b.brokers;

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { checkJava, LIBS_DIR, type RunningBroker } from '../setup/broker/broker.mjs';
+import { checkJava, LIBS_DIR, type RunningBroker } from '../../engine/cli/kafka/broker.js';
 
 export interface RestartedBroker {
   readonly brokers: string;

@@ -1,12 +1,12 @@
 // vitest globalSetup: one real Kafka broker for the whole run.
 //   - KAFKA_BROKERS set  -> that broker is used as is (nothing started or stopped);
-//   - otherwise          -> test/setup/broker/broker.mjs starts a single-node KRaft broker,
+//   - otherwise          -> engine/cli/kafka/broker.ts starts a single-node KRaft broker,
 //                           stopped again by the returned teardown.
 // Test files read the address with inject('kafkaBrokers') (see ./kafka.ts).
 // Without Java (or Maven for the first jar fetch) the suites are skipped with the
 // reason printed, except under CI=true, where startBroker throws and the run fails.
 import type { TestProject } from 'vitest/node';
-import { startBroker } from './broker/broker.mjs';
+import { startBroker } from '../../engine/cli/kafka/broker.js';
 import type {} from './kafka.js'; // the ProvidedContext keys
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

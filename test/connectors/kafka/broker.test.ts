@@ -1,4 +1,4 @@
-// Proves the test broker (test/setup/broker/broker.mjs, Kafka 3.9 KRaft) does what
+// Proves the test broker (engine/cli/kafka/broker.ts, Kafka 3.9 KRaft) does what
 // sluice's Kafka connector needs, with kafkajs 2.2.4: keyed produce/consume over
 // partitions, transactions with sendOffsets (read_committed sees only committed
 // data), consumer groups sharing partitions, offsets by timestamp, adding partitions.

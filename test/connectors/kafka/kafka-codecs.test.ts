@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lz4Frame, snappy } from '../../../connectors/kafka/kafka-codecs.js';
 import '../../../connectors/kafka/index.js';
 import { col, Session } from '../../../engine/index.js';
-import { checkJava, LIBS_DIR } from '../../setup/broker/broker.mjs';
+import { checkJava, LIBS_DIR } from '../../../engine/cli/kafka/broker.js';
 import { describeKafka, kafkaBrokerList } from '../../setup/kafka.js';
 import { KafkaTestKit } from '../../helpers/kafka-test-kit.js';
 

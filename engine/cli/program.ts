@@ -1,5 +1,5 @@
 /**
- * The `sluice` command line (commander): `run`, `batch`, `backfill`, `schedule`, `status`, `diff`, `kafka`. `main(argv)`
+ * The `sluice` command line (commander): `run`, `batch`, `backfill`, `schedule`, `status`, `diff`, `optimize`, `vacuum`, `history`, `kafka`. `main(argv)`
  * resolves with the exit code; errors become a message on stderr and a documented code, never a stack trace (set
  * `SLUICE_DEBUG=1` for one).
  *

@@ -70,7 +70,7 @@ export { RowConversionError, parseTimestamp } from './types/values.js';
 export { defaultFormats, FormatRegistry, UnknownFormatError, type FormatProvider } from './io/format-registry.js';
 export type { StreamingSink, SinkBatchInfo, OutputMode, SaveMode } from './io/sink.js';
 export type { StreamSource, BatchScan, Offset, ReadLimit, SourceContext } from './io/source.js';
-export { MemoryStream, MemorySink, ConsoleSink, MalformedRecordError, ReaderOptionError, FileNotFoundError } from '../connectors/index.js';
+export { MemoryStream, MemorySink, ConsoleSink, MalformedRecordError, ReaderOptionError, FileNotFoundError, ParquetError, CorruptFileError } from '../connectors/index.js';
 export { lineChart, barChart, timelineChart, svgImg, svgDataUri } from './viz/svg-chart.js';
 export { parsePipelineSpec, parsePipelineSpecText, pipelineSpecSchema, type PipelineSpec, type SourceSpec, type SinkSpec, type StepSpec, type AggregationSpec, type GroupBySpec, type GroupWindowSpec, type TriggerSpec, type WatermarkSpec, type ValueSpec } from './spec/pipeline-spec.js';
 export { SpecError, IssueSink, exprFromSpec, exprToSpec, formatPath, type ExprSpec, type SpecIssue, type SpecPath, type TypeSpec, type SchemaJson, type DurationSpec } from './spec/expr-spec.js';

@@ -39,13 +39,7 @@ import {
   type DataType as ArrowDataType,
   type Timestamp,
 } from 'apache-arrow';
-import {
-  Compression,
-  EnabledStatistics,
-  Table as WasmTable,
-  WriterPropertiesBuilder,
-  writeParquet as wasmWriteParquet,
-} from 'parquet-wasm';
+import { Compression, EnabledStatistics } from 'parquet-wasm';
 import {
   SchemaError,
   schemaToString,
@@ -60,6 +54,7 @@ import {
   type ParquetCompression,
   type ParquetWriteOptions,
 } from './parquet-options.js';
+import { withParquetWasm } from './parquet-wasm.js';
 
 const TWO_32 = 4294967296;
 
@@ -86,15 +81,17 @@ export function writeParquet(input: Table | readonly RecordBatch[], options: Par
     batches.length > 0 ? batches[0]!.schema : withMicroseconds(toArrowSchema(schema));
   const ipc = tableToIPC(new Table(arrowSchema, batches), 'stream');
 
-  const properties = new WriterPropertiesBuilder()
-    .setCompression(CODECS[opts.compression])
-    .setMaxRowGroupSize(opts.rowGroupSize)
-    .setStatisticsEnabled(EnabledStatistics.Page)
-    .setDictionaryEnabled(opts.dictionary)
-    .build();
   try {
-    // Both the table and the properties are moved into WebAssembly and freed there.
-    return wasmWriteParquet(WasmTable.fromIPCStream(ipc), properties);
+    return withParquetWasm((w) => {
+      const properties = new w.WriterPropertiesBuilder()
+        .setCompression(CODECS[opts.compression])
+        .setMaxRowGroupSize(opts.rowGroupSize)
+        .setStatisticsEnabled(EnabledStatistics.Page)
+        .setDictionaryEnabled(opts.dictionary)
+        .build();
+      // Both the table and the properties are moved into WebAssembly and freed there.
+      return w.writeParquet(w.Table.fromIPCStream(ipc), properties);
+    });
   } catch (e) {
     throw new ParquetError(
       `Writing Parquet failed (schema: ${schemaToString(schema)}): ${messageOf(e)}. ` +

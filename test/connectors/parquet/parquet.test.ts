@@ -19,6 +19,7 @@ import {
 } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CorruptFileError,
   ParquetError,
   readParquetBytes,
   readParquetFile,
@@ -506,11 +507,12 @@ describe('errors', () => {
     await expect(readParquetFile(empty)).rejects.toThrow(/\(it is empty\)/);
   });
 
-  it('a file whose footer is damaged gives a ParquetError, and later reads still work', () => {
+  it('a file whose footer is damaged gives a CorruptFileError, and later reads still work', () => {
     const good = writeParquet([allTypesBatch()]);
     const bad = new Uint8Array(good);
     for (let k = bad.length - 300; k < bad.length - 8; k += 3) bad[k] ^= 0x5a;
-    expect(() => readParquetBytes(bad, {}, 'bad.parquet')).toThrow(/Cannot read Parquet file 'bad.parquet'/);
+    expect(() => readParquetBytes(bad, {}, 'bad.parquet')).toThrow(CorruptFileError);
+    expect(() => readParquetBytes(bad, {}, 'bad.parquet')).toThrow(/Parquet file 'bad.parquet' is corrupt.*Remove or replace the file/);
     expect(rowsOf(readParquetBytes(good).batches)).toEqual(EXPECTED_ROWS);
   });
 

@@ -50,7 +50,11 @@ async function handle(request: DecodeRequest): Promise<void> {
       return;
     }
     case 'stream': {
-      const options = { batchSize: request.batchSize, ...(request.columns === undefined ? {} : { columns: [...request.columns] }) };
+      const options = {
+        batchSize: request.batchSize,
+        ...(request.columns === undefined ? {} : { columns: [...request.columns] }),
+        ...(request.rowGroups === undefined ? {} : { rowGroups: [...request.rowGroups] }),
+      };
       const stream = (await file!.stream(options)) as ReadableStream<WasmRecordBatch>;
       reader = stream.getReader();
       post({ op: 'streaming' });

@@ -23,7 +23,7 @@ import { workerEntryFile, workerExecArgv } from '../../engine/workers/worker-ent
 /** A request to a decoder thread; it answers each with one `DecodeReply`, in order. */
 export type DecodeRequest =
   | { readonly op: 'open'; readonly path: string }
-  | { readonly op: 'stream'; readonly batchSize: number; readonly columns?: readonly string[] }
+  | { readonly op: 'stream'; readonly batchSize: number; readonly columns?: readonly string[]; readonly rowGroups?: readonly number[] }
   | { readonly op: 'next' }
   | { readonly op: 'close' };
 
@@ -164,22 +164,31 @@ export class DecodedParquetFile {
 
   /**
    * The file's rows as Arrow IPC streams (one per decoded batch, at most `batchSize` rows, never spanning two row
-   * groups) with the row group each comes from. Throws a `DecodeFailure` naming the row group.
+   * groups) with the row group each comes from. Throws a `DecodeFailure` naming the row group. With `rowGroups`,
+   * only those row groups (in order) are decoded.
    */
   async *batches(
     batchSize: number,
     columns?: readonly string[],
+    rowGroups?: readonly number[],
   ): AsyncGenerator<{ readonly ipc: Uint8Array; readonly rowGroup: number }, void, undefined> {
-    const started = await this.ask({ op: 'stream', batchSize, ...(columns === undefined ? {} : { columns }) }, undefined);
+    const request: DecodeRequest = {
+      op: 'stream',
+      batchSize,
+      ...(columns === undefined ? {} : { columns }),
+      ...(rowGroups === undefined ? {} : { rowGroups }),
+    };
+    const started = await this.ask(request, undefined);
     if (started.op !== 'streaming') throw failure(started, undefined);
-    let rowGroup = 0;
+    const groups = rowGroups ?? this.rowGroupRows.map((_, i) => i);
+    let index = 0;
     let rowsInGroup = 0;
     const at = (): number => {
-      while (rowGroup < this.rowGroupRows.length - 1 && rowsInGroup >= this.rowGroupRows[rowGroup]!) {
-        rowGroup++;
+      while (index < groups.length - 1 && rowsInGroup >= this.rowGroupRows[groups[index]!]!) {
+        index++;
         rowsInGroup = 0;
       }
-      return rowGroup;
+      return groups[index] ?? 0;
     };
     // One batch ahead: the thread decodes the next row group while the caller works on this one.
     let pending: Promise<DecodeReply> | null = this.ask({ op: 'next' }, at());
@@ -215,6 +224,30 @@ export class DecodedParquetFile {
       throw crash(e, rowGroup);
     }
   }
+}
+
+/**
+ * After decoding failed in `rowGroup`, the column whose chunk there fails on its own: each of `columns` is decoded
+ * alone, on a fresh thread after a crash, until one fails. Undefined when none does alone (or there is no row group).
+ * Runs only after a failure: at most one more crash, and one small decode per healthy column before it.
+ *
+ * @example
+ * const column = await damagedColumn('/data/x.parquet', 2, ['id', 's']); // 's'
+ */
+export async function damagedColumn(path: string, rowGroup: number, columns: readonly string[]): Promise<string | undefined> {
+  for (const column of columns) {
+    let file: DecodedParquetFile | null = null;
+    try {
+      file = await DecodedParquetFile.open(path);
+      const rows = Math.max(1, file.rowGroupRows[rowGroup] ?? 1);
+      for await (const b of file.batches(rows, [column], [rowGroup])) void b;
+    } catch {
+      return column;
+    } finally {
+      await file?.close();
+    }
+  }
+  return undefined;
 }
 
 function crash(e: unknown, rowGroup: number | undefined): DecodeFailure {

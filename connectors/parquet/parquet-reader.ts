@@ -20,7 +20,7 @@ import { open } from 'node:fs/promises';
 import { type RecordBatch, tableFromIPC, type Table } from 'apache-arrow';
 import { SchemaError, type Schema } from '../../engine/types/data-type.js';
 import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
-import { DecodeFailure, DecodedParquetFile } from './parquet-decoder.js';
+import { DecodeFailure, DecodedParquetFile, damagedColumn } from './parquet-decoder.js';
 import {
   CorruptFileError,
   DEFAULT_READ_BATCH_SIZE,
@@ -57,9 +57,9 @@ const ENCRYPTED_MAGIC = 0x45524150; // "PARE"
 export async function readParquetFile(path: string, options: ParquetReadOptions = {}): Promise<ParquetReadResult> {
   const batchSize = options.batchSize ?? DEFAULT_READ_BATCH_SIZE;
   checkPositiveInteger('batchSize', batchSize);
-  return withParquetFile(path, options.columns, async (file, schema, columns) => {
+  return withParquetFile(path, options.columns, async (file, schema, columns, fileSchema) => {
     const batches: RecordBatch[] = [];
-    for await (const b of streamBatches(file, path, batchSize, columns)) batches.push(b);
+    for await (const b of streamBatches(file, path, batchSize, columns, fileSchema)) batches.push(b);
     return { schema, batches };
   });
 }
@@ -112,7 +112,7 @@ export async function* scanParquetFile(
     const fileSchema = schemaOfFile(file, path);
     const columns = options.columns === undefined ? undefined : checkColumns(options.columns, fileSchema, path);
     const batchSize = options.batchSize ?? Math.max(1, ...file.rowGroupRows);
-    yield* streamBatches(file, path, batchSize, columns);
+    yield* streamBatches(file, path, batchSize, columns, fileSchema);
   } finally {
     await file.close();
   }
@@ -124,15 +124,15 @@ export async function* scanParquetFile(
 async function withParquetFile<T>(
   path: string,
   wanted: readonly string[] | undefined,
-  use: (file: DecodedParquetFile, schema: Schema, columns: readonly string[] | undefined) => Promise<T>,
+  use: (file: DecodedParquetFile, schema: Schema, columns: readonly string[] | undefined, fileSchema: Schema) => Promise<T>,
 ): Promise<T> {
   await checkFileEnds(path);
   const file = await openParquetFile(path);
   try {
     const fileSchema = schemaOfFile(file, path);
-    if (wanted === undefined) return await use(file, fileSchema, undefined);
+    if (wanted === undefined) return await use(file, fileSchema, undefined, fileSchema);
     const columns = checkColumns(wanted, fileSchema, path);
-    return await use(file, project(fileSchema, columns), columns);
+    return await use(file, project(fileSchema, columns), columns, fileSchema);
   } finally {
     await file.close();
   }
@@ -140,13 +140,15 @@ async function withParquetFile<T>(
 
 /**
  * Decodes row groups one after another: the decoder thread fetches each row group's column chunks from the
- * file-backed Blob only when the stream is pulled, so WebAssembly memory stays at about one row group.
+ * file-backed Blob only when the stream is pulled, so WebAssembly memory stays at about one row group. When a row
+ * group fails, its columns are decoded one by one to name the damaged one.
  */
 async function* streamBatches(
   file: DecodedParquetFile,
   path: string,
   batchSize: number,
   columns: readonly string[] | undefined,
+  fileSchema: Schema,
 ): AsyncGenerator<RecordBatch, void, undefined> {
   const decoded = file.batches(batchSize, columns);
   for (;;) {
@@ -154,7 +156,10 @@ async function* streamBatches(
     try {
       next = await decoded.next();
     } catch (e) {
-      throw corrupt(path, e);
+      const group = e instanceof DecodeFailure ? e.rowGroup : undefined;
+      const read = columns ?? fileSchema.fields.map((f) => f.name);
+      const column = group === undefined ? undefined : await damagedColumn(path, group, read);
+      throw corrupt(path, e, group, column);
     }
     if (next.done) return;
     const { ipc, rowGroup } = next.value;
@@ -293,10 +298,11 @@ function decodeSync(name: string, read: () => Uint8Array, rowGroup?: number): Ta
 }
 
 /** A decoding failure as a `CorruptFileError` naming the file, the row group when known, and the fix. */
-function corrupt(name: string, e: unknown, rowGroup?: number): ParquetError {
+function corrupt(name: string, e: unknown, rowGroup?: number, column?: string): ParquetError {
   if (e instanceof ParquetError) return e;
   const group = e instanceof DecodeFailure ? e.rowGroup : rowGroup;
-  const where = group === undefined ? '' : ` in row group ${group}`;
+  const where =
+    (group === undefined ? '' : ` in row group ${group}`) + (column === undefined ? '' : `, column '${column}'`);
   const crashed = e instanceof DecodeFailure ? e.crashed : e instanceof Error && e.name === 'RuntimeError';
   const message = e instanceof Error ? e.message : String(e);
   const what = crashed
@@ -308,7 +314,7 @@ function corrupt(name: string, e: unknown, rowGroup?: number): ParquetError {
       `(skipped files are counted and logged). Check it with another reader, e.g. DuckDB: ` +
       `SELECT * FROM parquet_metadata('${name}').`,
     name,
-    group === undefined ? {} : { rowGroup: group },
+    { ...(group === undefined ? {} : { rowGroup: group }), ...(column === undefined ? {} : { column }) },
     { cause: e },
   );
 }

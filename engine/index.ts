@@ -60,6 +60,7 @@ export { ManualClock, SystemClock, type Clock } from './exec/clock.js';
 export { CheckpointInUseError, IncompatibleCheckpointError, type Trigger } from './exec/micro-batch-execution.js';
 export { decideRestart, type RestartDecision } from './checkpoint/restart-decision.js';
 export { CorruptCheckpointError, ConcurrentUpdateError } from './checkpoint/atomic-file.js';
+export { FileWriteError, type FileOperation } from './io/file-write.js';
 export { MissingStateError } from './state/state-store.js';
 export { AnalysisError } from './logical/resolve-expr.js';
 export { UnsupportedOperationError } from './logical/unsupported-operations.js';

@@ -23,6 +23,7 @@
  * @module
  */
 import { rename, rm, writeFile } from 'node:fs/promises';
+import { fileStep } from '../../engine/io/file-write.js';
 import {
   Field as ArrowField,
   List,
@@ -104,7 +105,8 @@ export function writeParquet(input: Table | readonly RecordBatch[], options: Par
 
 /**
  * Writes batches (or a table) as a Parquet file at `path`. The bytes go to a temporary file in the same folder that is
- * then renamed, so readers never see a half-written file; the folder must exist.
+ * then renamed, so readers never see a half-written file; the folder must exist. An OS failure (a full disk, a
+ * read-only folder) gives a `FileWriteError` naming the file, the step and the fix, and leaves no temporary file.
  *
  * @example
  * await writeParquetFile('/lake/events/part-00000.snappy.parquet', batches);
@@ -118,15 +120,11 @@ export async function writeParquetFile(
   const bytes = writeParquet(input, options);
   const tmp = `${path}.${process.pid}.${Date.now().toString(36)}.tmp`;
   try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
+    await fileStep('write', tmp, () => writeFile(tmp, bytes), path);
+    await fileStep('rename', tmp, () => rename(tmp, path), path);
   } catch (e) {
     await rm(tmp, { force: true });
-    throw new ParquetError(
-      `Cannot write Parquet file '${path}': ${messageOf(e)}. Check that the folder exists and is writable.`,
-      path,
-      { cause: e },
-    );
+    throw e;
   }
 }
 

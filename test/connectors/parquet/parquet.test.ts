@@ -27,6 +27,7 @@ import {
   writeParquet,
   writeParquetFile,
 } from '../../../connectors/parquet/index.js';
+import { FileWriteError } from '../../../engine/io/file-write.js';
 import {
   SchemaError,
   WINDOW_TYPE,
@@ -516,9 +517,12 @@ describe('errors', () => {
     expect(rowsOf(readParquetBytes(good).batches)).toEqual(EXPECTED_ROWS);
   });
 
-  it('writeParquetFile into a missing folder gives a ParquetError and leaves no temporary file', async () => {
-    await expect(writeParquetFile(join(dir, 'no', 'such', 'x.parquet'), [allTypesBatch()])).rejects.toThrow(
-      /Check that the folder exists/,
-    );
+  it('writeParquetFile into a missing folder gives a FileWriteError naming the file and leaves no temporary file', async () => {
+    const path = join(dir, 'no', 'such', 'x.parquet');
+    const err = (await writeParquetFile(path, [allTypesBatch()]).catch((e: unknown) => e)) as FileWriteError;
+    expect(err).toBeInstanceOf(FileWriteError);
+    expect(err.code).toBe('ENOENT');
+    expect(err.message).toContain(`Cannot write '${path}'`);
+    expect(err.message).toMatch(/a folder on its path does not exist/);
   });
 });

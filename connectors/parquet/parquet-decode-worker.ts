@@ -78,6 +78,7 @@ async function handle(request: DecodeRequest): Promise<void> {
   }
 }
 
+post({ op: 'ready' });
 let queue = Promise.resolve();
 parentPort!.on('message', (request: DecodeRequest) => {
   queue = queue.then(() =>

@@ -29,6 +29,7 @@ export type DecodeRequest =
 
 /** A decoder thread's answer. `failed` is an error the decoder returned (the thread goes on). */
 export type DecodeReply =
+  | { readonly op: 'ready' }
   | { readonly op: 'opened'; readonly schema: Uint8Array; readonly rowGroupRows: readonly number[] }
   | { readonly op: 'streaming' }
   | { readonly op: 'batch'; readonly ipc: Uint8Array; readonly rows: number }
@@ -56,12 +57,18 @@ export class DecodeFailure extends Error {
   }
 }
 
+/** A decoder thread could not start (it died before saying it was ready): no file is to blame. */
+export class DecoderStartError extends Error {
+  override readonly name = 'DecoderStartError';
+}
+
 /** Test hook: how many decoder threads this process has started (one more after each crash). */
 export const decoderThreads = { started: 0 };
 
 class DecoderThread {
   private readonly worker: Worker;
   private waiting: { resolve(reply: DecodeReply): void; reject(e: unknown): void } | null = null;
+  private started = false;
   crashed: unknown = null;
 
   constructor() {
@@ -70,6 +77,10 @@ class DecoderThread {
     this.worker = new Worker(entry, { execArgv: workerExecArgv(process.execArgv) });
     decoderThreads.started++;
     this.worker.on('message', (reply: DecodeReply) => {
+      if (reply.op === 'ready') {
+        this.started = true;
+        return;
+      }
       const w = this.waiting;
       this.waiting = null;
       w?.resolve(reply);
@@ -79,7 +90,9 @@ class DecoderThread {
   }
 
   private die(e: unknown): void {
-    this.crashed ??= e;
+    this.crashed ??= this.started
+      ? e
+      : new DecoderStartError(`The Parquet decoder thread could not start: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     const w = this.waiting;
     this.waiting = null;
     w?.reject(this.crashed);
@@ -250,7 +263,8 @@ export async function damagedColumn(path: string, rowGroup: number, columns: rea
   return undefined;
 }
 
-function crash(e: unknown, rowGroup: number | undefined): DecodeFailure {
+function crash(e: unknown, rowGroup: number | undefined): Error {
+  if (e instanceof DecoderStartError) return e;
   const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   return new DecodeFailure(message, true, undefined, rowGroup, { cause: e });
 }

@@ -5,9 +5,10 @@
  * DECIMAL becomes double, narrow and unsigned integers widen, dictionaries are decoded.
  *
  * - `scanParquetFile` and `readParquetFile` open the file as a file-backed `Blob` and decode one row group at a time,
- *   with column projection pushed into the decoder, so WebAssembly memory stays at about one row group. They decode
- *   on a decoder thread (`parquet-decoder.ts`): a file that crashes the decoder (a WebAssembly trap) fails with a
- *   `CorruptFileError` naming it and the row group, the process goes on, and the next file gets a fresh decoder.
+ *   with column projection pushed into the decoder, so WebAssembly memory stays at about one row group (the next
+ *   one is decoded while the caller works on the current one). They decode on a decoder thread
+ *   (`parquet-decoder.ts`): a file that crashes the decoder (a WebAssembly trap) fails with a `CorruptFileError`
+ *   naming it and the row group, the process goes on, and the next file gets a fresh decoder.
  * - Every file that cannot be decoded (not Parquet, truncated, a damaged footer, page or column chunk) gives a
  *   `CorruptFileError`; a missing or unreadable file a `ParquetError` with the OS reason.
  * - `readParquetBytes` decodes a whole in-memory file at once: WebAssembly memory peaks at several times the file
@@ -20,7 +21,7 @@ import { open } from 'node:fs/promises';
 import { type RecordBatch, tableFromIPC, type Table } from 'apache-arrow';
 import { SchemaError, type Schema } from '../../engine/types/data-type.js';
 import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
-import { DecodeFailure, DecodedParquetFile, damagedColumn } from './parquet-decoder.js';
+import { DecodeFailure, DecodedParquetFile, DecoderStartError, damagedColumn } from './parquet-decoder.js';
 import {
   CorruptFileError,
   DEFAULT_READ_BATCH_SIZE,
@@ -298,8 +299,8 @@ function decodeSync(name: string, read: () => Uint8Array, rowGroup?: number): Ta
 }
 
 /** A decoding failure as a `CorruptFileError` naming the file, the row group when known, and the fix. */
-function corrupt(name: string, e: unknown, rowGroup?: number, column?: string): ParquetError {
-  if (e instanceof ParquetError) return e;
+function corrupt(name: string, e: unknown, rowGroup?: number, column?: string): Error {
+  if (e instanceof ParquetError || e instanceof DecoderStartError) return e;
   const group = e instanceof DecodeFailure ? e.rowGroup : rowGroup;
   const where =
     (group === undefined ? '' : ` in row group ${group}`) + (column === undefined ? '' : `, column '${column}'`);

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,7 +56,11 @@ export function workerEntryFile(spec: WorkerEntrySpec): string {
     const out = join(outDir, `${spec.name}.mjs`);
     if (!existsSync(out) || statSync(out).mtimeMs < newestSource(spec.sourceDir)) {
       mkdirSync(outDir, { recursive: true });
-      esbuild.buildSync({ entryPoints: [src], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'silent' });
+      const built = esbuild.buildSync({ entryPoints: [src], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'silent', write: false });
+      // Written whole, then renamed: another process (a parallel test file) may be starting a thread from it.
+      const tmp = `${out}.${process.pid}.tmp`;
+      writeFileSync(tmp, built.outputFiles[0]!.contents);
+      renameSync(tmp, out);
     }
     entry = out;
   } catch (e) {

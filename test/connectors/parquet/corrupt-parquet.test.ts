@@ -161,7 +161,7 @@ describe('a corrupt Parquet file', () => {
   });
 });
 
-describe('a streaming Parquet file source over a corrupt file', () => {
+describe('a folder of Parquet files with a corrupt one', () => {
   function folderWithCorruptFile(): { folder: string; bad: string } {
     const folder = join(dir, `stream-${Math.random().toString(36).slice(2)}`);
     mkdirSync(folder);
@@ -177,7 +177,7 @@ describe('a streaming Parquet file source over a corrupt file', () => {
     return { folder, bad };
   }
 
-  it('fails the query with a CorruptFileError naming the file, and the process goes on', async () => {
+  it('fails a streaming query with a CorruptFileError naming the file, and the process goes on', async () => {
     const { folder, bad } = folderWithCorruptFile();
     const session = new Session();
     const q = session.readStream.format('parquet').schema({ id: 'double', s: 'string' }).option('maxFilesPerTrigger', 1).load(folder)
@@ -193,7 +193,19 @@ describe('a streaming Parquet file source over a corrupt file', () => {
     expect(await idsOf(goodPath)).toEqual(expectedIds());
   });
 
-  it('with ignoreCorruptFiles skips the file, counts it in progress and warns', async () => {
+  it('read in batch fails naming the file; with ignoreCorruptFiles the file is skipped and logged', async () => {
+    const { folder, bad } = folderWithCorruptFile();
+    const err = await new Session().read.format('parquet').load(folder).collect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptFileError);
+    expect((err as CorruptFileError).file).toBe(bad);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const rows = await new Session().read.format('parquet').option('ignoreCorruptFiles', 'true').load(folder).collect();
+    expect(rows.map((r) => r['id'])).toEqual(expectedIds());
+    expect(warn.mock.calls.filter((c) => String(c[0]).includes(`skipped corrupt file '${bad}' (ignoreCorruptFiles)`))).toHaveLength(1);
+    warn.mockRestore();
+  });
+
+  it('streamed with ignoreCorruptFiles: the file is skipped, counted in progress and logged', async () => {
     const { folder, bad } = folderWithCorruptFile();
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const session = new Session();

@@ -62,6 +62,7 @@ export { CheckpointInUseError, IncompatibleCheckpointError, type Trigger } from 
 export { decideRestart, type RestartDecision } from './checkpoint/restart-decision.js';
 export { CorruptCheckpointError, ConcurrentUpdateError } from './checkpoint/atomic-file.js';
 export { TruncatedLogEntryError } from './checkpoint/metadata-log.js';
+export { FileWriteError, type FileOperation } from './io/file-write.js';
 export { MissingStateError } from './state/state-store.js';
 export { AnalysisError } from './logical/resolve-expr.js';
 export { UnsupportedOperationError, UnsupportedOutputModeError } from './logical/unsupported-operations.js';
@@ -73,7 +74,18 @@ export { RowConversionError, parseTimestamp } from './types/values.js';
 export { defaultFormats, FormatRegistry, UnknownFormatError, type FormatProvider } from './io/format-registry.js';
 export type { StreamingSink, SinkBatchInfo, OutputMode, SaveMode } from './io/sink.js';
 export type { StreamSource, BatchScan, ScanStats, Offset, ReadLimit, SourceContext } from './io/source.js';
-export { MemoryStream, MemorySink, ConsoleSink, MalformedRecordError, ReaderOptionError, FileNotFoundError, FileStreamSink, FileSinkLogError } from '../connectors/index.js';
+export {
+  MemoryStream,
+  MemorySink,
+  ConsoleSink,
+  MalformedRecordError,
+  ReaderOptionError,
+  FileNotFoundError,
+  FileStreamSink,
+  FileSinkLogError,
+  ParquetError,
+  CorruptFileError,
+} from '../connectors/index.js';
 export { optimizeTable, vacuumTable, tableHistory } from '../connectors/lakehouse/delta-maintenance.js';
 export type {
   DeltaHistoryEntry,

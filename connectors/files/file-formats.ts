@@ -6,12 +6,12 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { RecordBatchReader, tableFromIPC, type RecordBatch } from 'apache-arrow';
-import { readSchema } from 'parquet-wasm';
 import { typeEquals, typeToString, type Schema } from '../../engine/types/data-type.js';
 import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
 import { padColumns } from '../../engine/types/values.js';
 import { DEFAULT_MAX_JSON_NESTING_DEPTH } from '../../engine/types/json-depth.js';
-import { scanParquetFile, ParquetError } from '../parquet/index.js';
+import { scanParquetFile, CorruptFileError, ParquetError } from '../parquet/index.js';
+import { withParquetWasm } from '../parquet/parquet-wasm.js';
 import { csvOptions, inferCsvSchema, readCsvFile } from './csv-reader.js';
 import { inferJsonSchema, readJsonLinesFile } from './jsonl-reader.js';
 import { boolOption, intOption, outputSchema, parseMode, ReaderOptionError, CORRUPT_RECORD, type ReadStats } from './text-options.js';
@@ -96,21 +96,21 @@ export function parquetSchemaSync(file: string): Schema {
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
-    if (size < 12) throw new ParquetError(`${file} is not a Parquet file (only ${size} bytes).`, file);
+    if (size < 12) throw new CorruptFileError(`${file} is not a Parquet file (only ${size} bytes). Remove or replace it.`, file);
     const tail = Buffer.alloc(8);
     readSync(fd, tail, 0, 8, size - 8);
-    if (tail.toString('latin1', 4) !== 'PAR1') throw new ParquetError(`${file} is not a Parquet file (no PAR1 footer): is it truncated?`, file);
+    if (tail.toString('latin1', 4) !== 'PAR1') throw new CorruptFileError(`${file} is not a Parquet file (no PAR1 footer): is it truncated? Remove or replace it.`, file);
     const len = tail.readUInt32LE(0);
-    if (len + 12 > size) throw new ParquetError(`${file} has a corrupt footer length (${len}).`, file);
+    if (len + 12 > size) throw new CorruptFileError(`${file} has a corrupt footer length (${len}). Remove or replace it.`, file);
     const footer = Buffer.alloc(len + 8);
     readSync(fd, footer, 0, len + 8, size - 8 - len);
     // The schema lives in the footer; a buffer of magic + footer is enough to decode it.
-    const ws = readSchema(Buffer.concat([Buffer.from('PAR1'), footer]));
-    const ipc = (ws as unknown as { intoIPCStream(): Uint8Array }).intoIPCStream();
+    const bytes = Buffer.concat([Buffer.from('PAR1'), footer]);
+    const ipc = withParquetWasm((w) => w.readSchema(bytes).intoIPCStream());
     return canonicalSchemaOf(tableFromIPC(ipc).schema);
   } catch (e) {
     if (e instanceof ParquetError) throw e;
-    throw new ParquetError(`Cannot read the schema of ${file}: ${(e as Error).message}`, file);
+    throw new CorruptFileError(`Cannot read the schema of ${file}: its footer is corrupt (${(e as Error).message}). Remove or replace the file.`, file, {}, { cause: e });
   } finally {
     closeSync(fd);
   }

@@ -1,12 +1,15 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { BatchScan } from '../../engine/io/source.js';
 import type { Schema } from '../../engine/types/data-type.js';
+import { ignoreCorruptFiles, skippingCorrupt, type CorruptFileCount } from './corrupt-files.js';
 import type { FileFormat } from './file-formats.js';
 import type { ReadStats } from './text-options.js';
 
 /**
  * A bounded read of a list of files, in order. `stats` counts every scan of this object; each scan also adds to the
- * `stats` it is given (the run's own counts), and warns once when it dropped malformed rows.
+ * `stats` it is given (the run's own counts), and warns once when it dropped malformed rows. A file that cannot be
+ * decoded fails the read with a `CorruptFileError`, or with option `ignoreCorruptFiles` is skipped, counted in
+ * `corruptFiles` and logged.
  *
  * @example
  * const scan = new FileScan(jsonlFormat, ['a.jsonl'], schema, {});
@@ -14,6 +17,7 @@ import type { ReadStats } from './text-options.js';
  */
 export class FileScan implements BatchScan {
   readonly stats: ReadStats = { rows: 0, malformed: 0, dropped: 0 };
+  readonly corruptFiles: CorruptFileCount = { skipped: 0 };
   constructor(
     readonly format: FileFormat,
     readonly files: readonly string[],
@@ -32,8 +36,11 @@ export class FileScan implements BatchScan {
 
   async *scan(columns?: ReadonlySet<string>, runStats?: ReadStats): AsyncIterable<RecordBatch> {
     const run: ReadStats = { rows: 0, malformed: 0, dropped: 0 };
+    const ignore = ignoreCorruptFiles(this.options);
     try {
-      for (const f of this.files) yield* this.format.read(f, this.schema, this.options, run, columns);
+      for (const f of this.files) {
+        yield* skippingCorrupt(this.format.read(f, this.schema, this.options, run, columns), f, ignore, this.corruptFiles);
+      }
     } finally {
       // Also when the consumer stops early (a limit) or a failFast error ends the read.
       for (const s of runStats ? [this.stats, runStats] : [this.stats]) {

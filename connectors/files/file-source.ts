@@ -4,6 +4,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { readIfExists, writeOnce } from '../../engine/checkpoint/atomic-file.js';
 import type { Offset, ReadLimit, SourceContext, StreamSource } from '../../engine/io/source.js';
 import type { Schema } from '../../engine/types/data-type.js';
+import { ignoreCorruptFiles, skippingCorrupt, type CorruptFileCount } from './corrupt-files.js';
 import type { FileFormat } from './file-formats.js';
 import { listFiles, type ListedFile } from './file-listing.js';
 import type { ReadStats } from './text-options.js';
@@ -16,7 +17,9 @@ interface FileOffset {
 /**
  * Streams the files that appear in a folder, oldest first (modification time, then name). Every batch's list of files
  * is written to `sources/<i>/<n>` before the batch is planned, so a re-run batch reads exactly the same files, and a
- * file is read once even if it is touched again. `maxFilesPerTrigger` bounds a batch.
+ * file is read once even if it is touched again. `maxFilesPerTrigger` bounds a batch. A file that cannot be decoded
+ * fails the query with a `CorruptFileError` naming it (remove or replace the file, then restart from the checkpoint),
+ * or with option `ignoreCorruptFiles` is skipped, logged and counted in the progress metric `numCorruptFilesSkipped`.
  *
  * @example
  * session.readStream.format('jsonl').schema({ user: 'string', ts: 'timestamp' }).option('maxFilesPerTrigger', '2').load('in/');
@@ -30,6 +33,8 @@ export class FileStreamSource implements StreamSource {
   private latestListed = 0;
   readonly stats: ReadStats = { rows: 0, malformed: 0, dropped: 0 };
   private lastStats: ReadStats = { rows: 0, malformed: 0, dropped: 0 };
+  readonly corruptFiles: CorruptFileCount = { skipped: 0 };
+  private lastCorruptFiles = 0;
 
   constructor(
     readonly format: FileFormat,
@@ -100,11 +105,14 @@ export class FileStreamSource implements StreamSource {
     const from = start === null ? 0 : (start as unknown as FileOffset).logOffset + 1;
     const to = (end as unknown as FileOffset).logOffset;
     const before = { ...this.stats };
+    const corruptBefore = this.corruptFiles.skipped;
+    const ignore = ignoreCorruptFiles(this.options);
     for (let id = from; id <= to; id++) {
       const files = this.log.get(id);
       if (!files) throw new Error(`The file source log entry ${join(this.dir ?? '', String(id))} is missing: the checkpoint is incomplete.`);
-      for (const f of files) yield* this.format.read(f, this.schema, this.options, this.stats);
+      for (const f of files) yield* skippingCorrupt(this.format.read(f, this.schema, this.options, this.stats), f, ignore, this.corruptFiles);
     }
+    this.lastCorruptFiles = this.corruptFiles.skipped - corruptBefore;
     this.lastStats = {
       rows: this.stats.rows - before.rows,
       malformed: this.stats.malformed - before.malformed,
@@ -117,6 +125,7 @@ export class FileStreamSource implements StreamSource {
       numFilesLogged: String([...this.log.values()].reduce((s, f) => s + f.length, 0)),
       numMalformedRows: String(this.lastStats.malformed),
       numDroppedMalformedRows: String(this.lastStats.dropped),
+      numCorruptFilesSkipped: String(this.lastCorruptFiles),
     };
   }
 }

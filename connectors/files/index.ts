@@ -7,6 +7,7 @@
  * @module
  */
 import { mkdirSync } from 'node:fs';
+import { fileStepSync } from '../../engine/io/file-write.js';
 import { join } from 'node:path';
 import { defaultFormats, type FormatProvider, type ReadRequest } from '../../engine/io/format-registry.js';
 import { ReaderOptionError, intOption } from './text-options.js';
@@ -93,7 +94,7 @@ defaultFormats.register({
       const { rmSync } = await import('node:fs');
       rmSync(path, { recursive: true, force: true });
     }
-    mkdirSync(path, { recursive: true });
+    fileStepSync('create folder', path, () => mkdirSync(path, { recursive: true }));
     const id = Date.now();
     await sink.addBatch(id, data, { queryId: 'batch', runId: 'batch', outputMode: 'append', schema });
   },
@@ -113,7 +114,7 @@ defaultFormats.register({
       const { rmSync } = await import('node:fs');
       rmSync(path, { recursive: true, force: true });
     }
-    mkdirSync(path, { recursive: true });
+    fileStepSync('create folder', path, () => mkdirSync(path, { recursive: true }));
     const named = o.oneOf('compression', ['snappy', 'zstd', 'none', 'uncompressed'], 'snappy');
     const compression = named === 'uncompressed' ? 'none' : named;
     await writeParquetFile(join(path, `part-${Date.now()}.${compression}.parquet`), data.batches, { compression });

@@ -12,6 +12,7 @@ import { promises as fs, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fsyncDir } from '../../engine/checkpoint/atomic-file.js';
+import { FileWriteError, fileStep, writeFileDurably } from '../../engine/io/file-write.js';
 import type { Schema } from '../../engine/types/data-type.js';
 import {
   commitFileName,
@@ -242,20 +243,14 @@ export class DeltaLog {
    * if (!(await log.tryCommit(4, serializeCommit(actions)))) { // lost the race: re-read and retry on 5 }
    */
   async tryCommit(version: number, text: string): Promise<boolean> {
-    await fs.mkdir(this.logDir, { recursive: true });
     const target = this.commitPath(version);
+    await fileStep('create folder', this.logDir, () => fs.mkdir(this.logDir, { recursive: true }), target);
     const tmp = join(this.logDir, `.${commitFileName(version)}.${randomUUID()}.tmp`);
-    const h = await fs.open(tmp, 'wx');
+    await writeFileDurably(tmp, text, target);
     try {
-      await h.writeFile(text);
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    try {
-      await fs.link(tmp, target);
+      await fileStep('link', tmp, () => fs.link(tmp, target), target);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      if (e instanceof FileWriteError && e.code === 'EEXIST') return false;
       throw e;
     } finally {
       await fs.unlink(tmp).catch(() => undefined);

@@ -37,6 +37,7 @@ import { KeyCodec } from '../../engine/kernels/key-codec.js';
 import { GroupTable } from '../../engine/kernels/hash-kernel.js';
 import { gatherBatch } from '../../engine/kernels/select-kernel.js';
 import type { SaveMode } from '../../engine/io/sink.js';
+import { fileStep, writeFileDurably } from '../../engine/io/file-write.js';
 import { ParquetError, scanParquetFile, writeParquet, type ParquetCompression } from '../parquet/index.js';
 import {
   ENGINE_INFO,
@@ -899,16 +900,10 @@ export class DeltaTable {
       const name = `part-${String(firstIndex + out.length).padStart(5, '0')}-${randomUUID()}${EXT[limits.compression]}.parquet`;
       const rel = dir === '' ? name : `${dir}/${name}`;
       const abs = join(this.path, ...rel.split('/'));
-      await fs.mkdir(dirname(abs), { recursive: true });
+      await fileStep('create folder', dirname(abs), () => fs.mkdir(dirname(abs), { recursive: true }), abs);
       await this.faults.beforeDataFile?.({ table: this.path, file: abs, bytes });
       // Durable before the commit that makes it visible references it.
-      const h = await fs.open(abs, 'wx');
-      try {
-        await h.writeFile(bytes);
-        await h.sync();
-      } finally {
-        await h.close();
-      }
+      await writeFileDurably(abs, bytes);
       out.push({
         path: encodeLogPath(rel),
         partitionValues: { ...group.values },

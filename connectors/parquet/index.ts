@@ -6,6 +6,7 @@
 export { readParquetBytes, readParquetFile, scanParquetFile, type ParquetReadResult } from './parquet-reader.js';
 export { writeParquet, writeParquetFile } from './parquet-writer.js';
 export {
+  CorruptFileError,
   DEFAULT_READ_BATCH_SIZE,
   DEFAULT_ROW_GROUP_SIZE,
   ParquetError,

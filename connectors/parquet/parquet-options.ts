@@ -46,13 +46,44 @@ export const DEFAULT_READ_BATCH_SIZE = 65_536;
 
 /** Raised when a Parquet file cannot be read or written; `file` names it when there is one. */
 export class ParquetError extends Error {
-  override readonly name = 'ParquetError';
+  override readonly name: string = 'ParquetError';
   constructor(
     message: string,
     readonly file?: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * A file that cannot be decoded: not Parquet, truncated, or damaged (flipped bits, a zeroed range) so that its
+ * footer, a page header or a column chunk does not decode, including when the decoder crashes on it (a WebAssembly
+ * trap, which fails only this file). Names the file and, where known, the row group (0-based) and column. The fix is
+ * to remove or replace the file; a file source with `ignoreCorruptFiles` skips such files and counts them.
+ *
+ * @example
+ * try { await readParquetFile(path); } catch (e) { if (e instanceof CorruptFileError) console.log(e.file, e.rowGroup); }
+ */
+export class CorruptFileError extends ParquetError {
+  override readonly name: string = 'CorruptFileError';
+  constructor(
+    message: string,
+    override readonly file: string,
+    readonly where: { readonly rowGroup?: number; readonly column?: string } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, file, options);
+  }
+
+  /** The 0-based row group being decoded when the damage was found, when known. */
+  get rowGroup(): number | undefined {
+    return this.where.rowGroup;
+  }
+
+  /** The column being decoded when the damage was found, when known. */
+  get column(): string | undefined {
+    return this.where.column;
   }
 }
 

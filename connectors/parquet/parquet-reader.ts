@@ -5,7 +5,12 @@
  * DECIMAL becomes double, narrow and unsigned integers widen, dictionaries are decoded.
  *
  * - `scanParquetFile` and `readParquetFile` open the file as a file-backed `Blob` and decode one row group at a time,
- *   with column projection pushed into the decoder, so WebAssembly memory stays at about one row group.
+ *   with column projection pushed into the decoder, so WebAssembly memory stays at about one row group (the next
+ *   one is decoded while the caller works on the current one). They decode on a decoder thread
+ *   (`parquet-decoder.ts`): a file that crashes the decoder (a WebAssembly trap) fails with a `CorruptFileError`
+ *   naming it and the row group, the process goes on, and the next file gets a fresh decoder.
+ * - Every file that cannot be decoded (not Parquet, truncated, a damaged footer, page or column chunk) gives a
+ *   `CorruptFileError`; a missing or unreadable file a `ParquetError` with the OS reason.
  * - `readParquetBytes` decodes a whole in-memory file at once: WebAssembly memory peaks at several times the file
  *   size (a 107 MB file: ~690 MB) and WebAssembly memory is never given back, so keep it for small files. parquet-wasm
  *   0.8's synchronous reader also ignores its `columns` option, so projection happens after decoding there.
@@ -13,18 +18,19 @@
  * @module
  */
 import { open } from 'node:fs/promises';
-import { openAsBlob } from 'node:fs';
 import { type RecordBatch, tableFromIPC, type Table } from 'apache-arrow';
-import { ParquetFile, readParquet, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import { SchemaError, type Schema } from '../../engine/types/data-type.js';
 import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
+import { DecodeFailure, DecodedParquetFile, DecoderStartError, damagedColumn } from './parquet-decoder.js';
 import {
+  CorruptFileError,
   DEFAULT_READ_BATCH_SIZE,
   ParquetError,
   checkPositiveInteger,
   type ParquetReadOptions,
   type ParquetScanOptions,
 } from './parquet-options.js';
+import { withParquetWasm } from './parquet-wasm.js';
 
 /** A whole Parquet file in sluice's layout. */
 export interface ParquetReadResult {
@@ -41,8 +47,9 @@ const MAGIC = 0x31524150; // "PAR1", little-endian
 const ENCRYPTED_MAGIC = 0x45524150; // "PARE"
 
 /**
- * Reads a whole Parquet file. Throws a `ParquetError` naming the file when it is missing, not Parquet, truncated or
- * corrupt, and a `SchemaError` naming the column when a column has a type sluice cannot read.
+ * Reads a whole Parquet file. Throws a `CorruptFileError` naming the file when it is not Parquet, truncated or
+ * corrupt, a `ParquetError` when it is missing, and a `SchemaError` naming the column when a column has a type
+ * sluice cannot read.
  *
  * @example
  * const { schema, batches } = await readParquetFile('/lake/events/part-00000.snappy.parquet');
@@ -51,9 +58,9 @@ const ENCRYPTED_MAGIC = 0x45524150; // "PARE"
 export async function readParquetFile(path: string, options: ParquetReadOptions = {}): Promise<ParquetReadResult> {
   const batchSize = options.batchSize ?? DEFAULT_READ_BATCH_SIZE;
   checkPositiveInteger('batchSize', batchSize);
-  return withParquetFile(path, options.columns, async (file, schema, columns) => {
+  return withParquetFile(path, options.columns, async (file, schema, columns, fileSchema) => {
     const batches: RecordBatch[] = [];
-    for await (const b of streamBatches(file, path, batchSize, columns)) batches.push(b);
+    for await (const b of streamBatches(file, path, batchSize, columns, fileSchema)) batches.push(b);
     return { schema, batches };
   });
 }
@@ -74,7 +81,7 @@ export function readParquetBytes(
   const batchSize = options.batchSize ?? DEFAULT_READ_BATCH_SIZE;
   checkPositiveInteger('batchSize', batchSize);
   checkEnds(bytes.length, readMagic(bytes, 0), readMagic(bytes, bytes.length - 4), name);
-  const table = decodeSync(name, () => readParquet(bytes, { batchSize }).intoIPCStream());
+  const table = decodeSync(name, () => withParquetWasm((w) => w.readParquet(bytes, { batchSize }).intoIPCStream()));
   const fileSchema = canonicalIn(table, name);
   if (options.columns === undefined) {
     return { schema: fileSchema, batches: nonEmpty(table).map((b) => normalizeIn(b, name)) };
@@ -105,10 +112,10 @@ export async function* scanParquetFile(
   try {
     const fileSchema = schemaOfFile(file, path);
     const columns = options.columns === undefined ? undefined : checkColumns(options.columns, fileSchema, path);
-    const batchSize = options.batchSize ?? largestRowGroup(file);
-    yield* streamBatches(file, path, batchSize, columns);
+    const batchSize = options.batchSize ?? Math.max(1, ...file.rowGroupRows);
+    yield* streamBatches(file, path, batchSize, columns, fileSchema);
   } finally {
-    file.free();
+    await file.close();
   }
 }
 
@@ -118,64 +125,52 @@ export async function* scanParquetFile(
 async function withParquetFile<T>(
   path: string,
   wanted: readonly string[] | undefined,
-  use: (file: ParquetFile, schema: Schema, columns: readonly string[] | undefined) => Promise<T>,
+  use: (file: DecodedParquetFile, schema: Schema, columns: readonly string[] | undefined, fileSchema: Schema) => Promise<T>,
 ): Promise<T> {
   await checkFileEnds(path);
   const file = await openParquetFile(path);
   try {
     const fileSchema = schemaOfFile(file, path);
-    if (wanted === undefined) return await use(file, fileSchema, undefined);
+    if (wanted === undefined) return await use(file, fileSchema, undefined, fileSchema);
     const columns = checkColumns(wanted, fileSchema, path);
-    return await use(file, project(fileSchema, columns), columns);
+    return await use(file, project(fileSchema, columns), columns, fileSchema);
   } finally {
-    file.free();
+    await file.close();
   }
 }
 
 /**
- * Decodes row groups one after another: parquet-wasm fetches each row group's column chunks from the file-backed
- * Blob only when the stream is pulled, so WebAssembly memory stays at about one row group.
+ * Decodes row groups one after another: the decoder thread fetches each row group's column chunks from the
+ * file-backed Blob only when the stream is pulled, so WebAssembly memory stays at about one row group. When a row
+ * group fails, its columns are decoded one by one to name the damaged one.
  */
 async function* streamBatches(
-  file: ParquetFile,
+  file: DecodedParquetFile,
   path: string,
   batchSize: number,
   columns: readonly string[] | undefined,
+  fileSchema: Schema,
 ): AsyncGenerator<RecordBatch, void, undefined> {
-  const stream = (await wrapAsync(path, () =>
-    file.stream({ batchSize, ...(columns === undefined ? {} : { columns: [...columns] }) }),
-  )) as ReadableStream<WasmRecordBatch>;
-  const reader = stream.getReader();
-  let finished = false;
-  try {
-    for (;;) {
-      const next = await wrapAsync(path, () => reader.read());
-      if (next.done) {
-        finished = true;
-        break;
-      }
-      const table = decodeSync(path, () => next.value.intoIPCStream());
-      for (const b of nonEmpty(table)) yield normalizeIn(b, path, columns);
+  const decoded = file.batches(batchSize, columns);
+  for (;;) {
+    let next: IteratorResult<{ readonly ipc: Uint8Array; readonly rowGroup: number }, void>;
+    try {
+      next = await decoded.next();
+    } catch (e) {
+      const group = e instanceof DecodeFailure ? e.rowGroup : undefined;
+      const read = columns ?? fileSchema.fields.map((f) => f.name);
+      const column = group === undefined ? undefined : await damagedColumn(path, group, read);
+      throw corrupt(path, e, group, column);
     }
-  } finally {
-    if (!finished) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
+    if (next.done) return;
+    const { ipc, rowGroup } = next.value;
+    const table = decodeSync(path, () => ipc, rowGroup);
+    for (const b of nonEmpty(table)) yield normalizeIn(b, path, columns);
   }
 }
 
-function largestRowGroup(file: ParquetFile): number {
-  const meta = file.metadata();
-  let rows = 1;
-  for (const g of meta.rowGroups()) {
-    rows = Math.max(rows, g.numRows());
-    g.free();
-  }
-  meta.free();
-  return rows;
-}
-
-function schemaOfFile(file: ParquetFile, path: string): Schema {
-  const arrow = decodeSync(path, () => file.schema().intoIPCStream()).schema;
+function schemaOfFile(file: DecodedParquetFile, path: string): Schema {
+  const arrow = decodeSync(path, () => file.schemaIpc).schema;
   try {
     return canonicalSchemaOf(arrow);
   } catch (e) {
@@ -186,14 +181,13 @@ function schemaOfFile(file: ParquetFile, path: string): Schema {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-async function openParquetFile(path: string): Promise<ParquetFile> {
-  let blob: Blob;
+async function openParquetFile(path: string): Promise<DecodedParquetFile> {
   try {
-    blob = await openAsBlob(path);
+    return await DecodedParquetFile.open(path);
   } catch (e) {
-    throw ioError(path, e);
+    if (e instanceof DecodeFailure && e.code !== undefined) throw ioError(path, Object.assign(new Error(e.message), { code: e.code }));
+    throw corrupt(path, e);
   }
-  return wrapAsync(path, () => ParquetFile.fromFile(blob));
 }
 
 /** Checks the first and last four bytes of a file without reading the rest. */
@@ -225,7 +219,7 @@ function readMagic(bytes: Uint8Array, at: number): number {
 
 function checkEnds(size: number, head: number, tail: number, name: string): void {
   if (head !== MAGIC) {
-    throw new ParquetError(
+    throw new CorruptFileError(
       `'${name}' is not a Parquet file: it does not start with the bytes "PAR1"` +
         (size === 0 ? ' (it is empty)' : '') +
         '. Check the path, and that whatever wrote it produced Parquet (not CSV, JSON or Arrow IPC).',
@@ -239,7 +233,7 @@ function checkEnds(size: number, head: number, tail: number, name: string): void
     );
   }
   if (size < 12 || tail !== MAGIC) {
-    throw new ParquetError(
+    throw new CorruptFileError(
       `'${name}' is truncated: it starts like a Parquet file but does not end with the "PAR1" footer (${size} bytes), ` +
         'which happens when a writer stops mid-file. Re-write it, or delete it if its data lives elsewhere.',
       name,
@@ -296,31 +290,32 @@ function canonicalIn(table: Table, name: string): Schema {
   }
 }
 
-function decodeSync(name: string, read: () => Uint8Array): Table {
-  let ipc: Uint8Array;
+function decodeSync(name: string, read: () => Uint8Array, rowGroup?: number): Table {
   try {
-    ipc = read();
+    return tableFromIPC(read());
   } catch (e) {
-    throw corrupt(name, e);
-  }
-  return tableFromIPC(ipc);
-}
-
-async function wrapAsync<T>(name: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (e) {
-    throw corrupt(name, e);
+    throw corrupt(name, e, rowGroup);
   }
 }
 
-function corrupt(name: string, e: unknown): ParquetError {
-  if (e instanceof ParquetError) return e;
+/** A decoding failure as a `CorruptFileError` naming the file, the row group when known, and the fix. */
+function corrupt(name: string, e: unknown, rowGroup?: number, column?: string): Error {
+  if (e instanceof ParquetError || e instanceof DecoderStartError) return e;
+  const group = e instanceof DecodeFailure ? e.rowGroup : rowGroup;
+  const where =
+    (group === undefined ? '' : ` in row group ${group}`) + (column === undefined ? '' : `, column '${column}'`);
+  const crashed = e instanceof DecodeFailure ? e.crashed : e instanceof Error && e.name === 'RuntimeError';
   const message = e instanceof Error ? e.message : String(e);
-  return new ParquetError(
-    `Cannot read Parquet file '${name}': ${message}. The file is corrupt or uses a feature parquet-wasm does not ` +
-      `support; check it with another reader (e.g. DuckDB: SELECT * FROM parquet_metadata('${name}')).`,
+  const what = crashed
+    ? `the Parquet decoder crashed${where} (WebAssembly ${message}): the file is damaged`
+    : `it cannot be decoded${where} (${message}): the file is damaged or uses a feature parquet-wasm does not support`;
+  return new CorruptFileError(
+    `Parquet file '${name}' is corrupt: ${what}. Remove or replace the file (restore or re-write it); a streaming ` +
+      `query then restarts from its checkpoint. To skip such files instead, read with option ignoreCorruptFiles=true ` +
+      `(skipped files are counted and logged). Check it with another reader, e.g. DuckDB: ` +
+      `SELECT * FROM parquet_metadata('${name}').`,
     name,
+    { ...(group === undefined ? {} : { rowGroup: group }), ...(column === undefined ? {} : { column }) },
     { cause: e },
   );
 }

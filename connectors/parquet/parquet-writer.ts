@@ -23,6 +23,7 @@
  * @module
  */
 import { rename, rm, writeFile } from 'node:fs/promises';
+import { fileStep } from '../../engine/io/file-write.js';
 import {
   Field as ArrowField,
   List,
@@ -39,13 +40,7 @@ import {
   type DataType as ArrowDataType,
   type Timestamp,
 } from 'apache-arrow';
-import {
-  Compression,
-  EnabledStatistics,
-  Table as WasmTable,
-  WriterPropertiesBuilder,
-  writeParquet as wasmWriteParquet,
-} from 'parquet-wasm';
+import { Compression, EnabledStatistics } from 'parquet-wasm';
 import {
   SchemaError,
   schemaToString,
@@ -60,6 +55,7 @@ import {
   type ParquetCompression,
   type ParquetWriteOptions,
 } from './parquet-options.js';
+import { withParquetWasm } from './parquet-wasm.js';
 
 const TWO_32 = 4294967296;
 
@@ -86,15 +82,17 @@ export function writeParquet(input: Table | readonly RecordBatch[], options: Par
     batches.length > 0 ? batches[0]!.schema : withMicroseconds(toArrowSchema(schema));
   const ipc = tableToIPC(new Table(arrowSchema, batches), 'stream');
 
-  const properties = new WriterPropertiesBuilder()
-    .setCompression(CODECS[opts.compression])
-    .setMaxRowGroupSize(opts.rowGroupSize)
-    .setStatisticsEnabled(EnabledStatistics.Page)
-    .setDictionaryEnabled(opts.dictionary)
-    .build();
   try {
-    // Both the table and the properties are moved into WebAssembly and freed there.
-    return wasmWriteParquet(WasmTable.fromIPCStream(ipc), properties);
+    return withParquetWasm((w) => {
+      const properties = new w.WriterPropertiesBuilder()
+        .setCompression(CODECS[opts.compression])
+        .setMaxRowGroupSize(opts.rowGroupSize)
+        .setStatisticsEnabled(EnabledStatistics.Page)
+        .setDictionaryEnabled(opts.dictionary)
+        .build();
+      // Both the table and the properties are moved into WebAssembly and freed there.
+      return w.writeParquet(w.Table.fromIPCStream(ipc), properties);
+    });
   } catch (e) {
     throw new ParquetError(
       `Writing Parquet failed (schema: ${schemaToString(schema)}): ${messageOf(e)}. ` +
@@ -107,7 +105,8 @@ export function writeParquet(input: Table | readonly RecordBatch[], options: Par
 
 /**
  * Writes batches (or a table) as a Parquet file at `path`. The bytes go to a temporary file in the same folder that is
- * then renamed, so readers never see a half-written file; the folder must exist.
+ * then renamed, so readers never see a half-written file; the folder must exist. An OS failure (a full disk, a
+ * read-only folder) gives a `FileWriteError` naming the file, the step and the fix, and leaves no temporary file.
  *
  * @example
  * await writeParquetFile('/lake/events/part-00000.snappy.parquet', batches);
@@ -121,15 +120,11 @@ export async function writeParquetFile(
   const bytes = writeParquet(input, options);
   const tmp = `${path}.${process.pid}.${Date.now().toString(36)}.tmp`;
   try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
+    await fileStep('write', tmp, () => writeFile(tmp, bytes), path);
+    await fileStep('rename', tmp, () => rename(tmp, path), path);
   } catch (e) {
     await rm(tmp, { force: true });
-    throw new ParquetError(
-      `Cannot write Parquet file '${path}': ${messageOf(e)}. Check that the folder exists and is writable.`,
-      path,
-      { cause: e },
-    );
+    throw e;
   }
 }
 

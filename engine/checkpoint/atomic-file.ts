@@ -1,6 +1,9 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { FileWriteError, fileStep, writeFileDurably, type FileData } from '../io/file-write.js';
+
+export { writeAllV, type FileData } from '../io/file-write.js';
 
 /** A write-once log file that already exists: another run (or a second query) wrote this batch. */
 export class ConcurrentUpdateError extends Error {
@@ -28,56 +31,25 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** A file's contents: text, bytes, or pieces of bytes written in order (one vectored write, never joined). */
-export type FileData = string | Uint8Array | readonly Uint8Array[];
-
-/**
- * Writes every piece, in order, with as few `writev` calls as the kernel allows (a short write resumes where it
- * stopped).
- *
- * @example
- * await writeAllV(await fs.open('out.bin', 'w'), [header, body, trailer]);
- */
-export async function writeAllV(h: Pick<fs.FileHandle, 'writev'>, parts: readonly Uint8Array[]): Promise<void> {
-  let pending = parts.filter((p) => p.byteLength > 0);
-  while (pending.length > 0) {
-    // Linux takes at most 1024 pieces per call (IOV_MAX).
-    let { bytesWritten } = await h.writev(pending.slice(0, 1024) as Uint8Array[]);
-    let i = 0;
-    while (i < pending.length && bytesWritten >= pending[i]!.byteLength) bytesWritten -= pending[i++]!.byteLength;
-    const rest = pending.slice(i);
-    // A short write: the rest of the piece it stopped in comes first in the next call.
-    if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
-    pending = rest;
-  }
-}
-
 async function writeTemp(path: string, data: FileData): Promise<string> {
   checkpointFaults.beforeWrite?.(path);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomUUID()}.tmp`);
-  let h: fs.FileHandle;
   try {
-    h = await fs.open(tmp, 'wx');
+    await writeFileDurably(tmp, data, path);
   } catch (e) {
     // The folder is made on first use (a call fewer for every later write).
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    await fs.mkdir(dir, { recursive: true });
-    h = await fs.open(tmp, 'wx');
-  }
-  try {
-    if (typeof data === 'string' || data instanceof Uint8Array) await h.writeFile(data);
-    else await writeAllV(h, data);
-    await h.sync();
-  } finally {
-    await h.close();
+    if (!(e instanceof FileWriteError && e.operation === 'open' && e.code === 'ENOENT')) throw e;
+    await fileStep('create folder', dir, () => fs.mkdir(dir, { recursive: true }), path);
+    await writeFileDurably(tmp, data, path);
   }
   return tmp;
 }
 
 /**
  * Writes a file once, atomically: a temp file, fsync, then a hard link that fails if the target exists. Readers see
- * the whole file or none of it; a second writer gets `ConcurrentUpdateError`.
+ * the whole file or none of it; a second writer gets `ConcurrentUpdateError`; an OS failure (a full disk…) a
+ * `FileWriteError` naming the file, and no temp file is left behind.
  *
  * @example
  * await writeOnce('ckpt/commits/3', 'v1\n{"nextBatchWatermarkMs":0}\n');
@@ -85,9 +57,9 @@ async function writeTemp(path: string, data: FileData): Promise<string> {
 export async function writeOnce(path: string, data: FileData): Promise<void> {
   const tmp = await writeTemp(path, data);
   try {
-    await fs.link(tmp, path);
+    await fileStep('link', tmp, () => fs.link(tmp, path), path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+    if (e instanceof FileWriteError && e.code === 'EEXIST') {
       throw new ConcurrentUpdateError(
         `${path} already exists: another query is writing to this checkpoint, or wrote this batch concurrently. ` +
           `Stop the other query, or give this one its own checkpointLocation.`,
@@ -101,14 +73,20 @@ export async function writeOnce(path: string, data: FileData): Promise<void> {
 }
 
 /**
- * Writes a file atomically, replacing any previous version (temp file, fsync, rename).
+ * Writes a file atomically, replacing any previous version (temp file, fsync, rename). An OS failure gives a
+ * `FileWriteError` naming the file, and no temp file is left behind.
  *
  * @example
  * await writeReplace('ckpt/state/0/0/4.delta', bytes);
  */
 export async function writeReplace(path: string, data: FileData): Promise<void> {
   const tmp = await writeTemp(path, data);
-  await fs.rename(tmp, path);
+  try {
+    await fileStep('rename', tmp, () => fs.rename(tmp, path), path);
+  } catch (e) {
+    await fs.unlink(tmp).catch(() => {});
+    throw e;
+  }
   await fsyncDir(dirname(path));
 }
 

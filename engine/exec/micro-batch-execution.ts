@@ -12,13 +12,14 @@
  *
  * @module
  */
-import { promises as fs, linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { promises as fs, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Table, type RecordBatch } from 'apache-arrow';
 import type { SessionConf } from '../api/conf.js';
 import { CheckpointPaths } from '../checkpoint/checkpoint-paths.js';
 import { CorruptCheckpointError, ConcurrentUpdateError, readIfExists, writeOnce } from '../checkpoint/atomic-file.js';
+import { fileStep, fileStepSync } from '../io/file-write.js';
 import { CommitLog, type CommitMetadata } from '../checkpoint/commit-log.js';
 import { TruncatedLogEntryError } from '../checkpoint/metadata-log.js';
 import { PartitionLayoutLog } from '../checkpoint/partition-layout-log.js';
@@ -209,12 +210,12 @@ export class MicroBatchExecution {
         `Another query in this process is running on checkpoint ${root}. Stop it first, or give this query its own checkpointLocation.`,
       );
     }
-    mkdirSync(root, { recursive: true });
+    fileStepSync('create folder', root, () => mkdirSync(root, { recursive: true }));
     const lock = this.paths.lock;
     let locked = false;
     for (let attempt = 0; attempt < 2 && !locked; attempt++) {
       try {
-        writeFileSync(lock, JSON.stringify({ pid: process.pid, runId: this.runId }), { flag: 'wx' });
+        fileStepSync('write', lock, () => writeFileSync(lock, JSON.stringify({ pid: process.pid, runId: this.runId }), { flag: 'wx' }));
         locked = true;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -264,7 +265,8 @@ export class MicroBatchExecution {
       const sig = op.stateSignature();
       const existing = await readIfExists(file);
       if (existing === null) {
-        await fs.mkdir(this.paths.stateDir(op.operatorId, 0), { recursive: true });
+        const dir = this.paths.stateDir(op.operatorId, 0);
+        await fileStep('create folder', dir, () => fs.mkdir(dir, { recursive: true }));
         await writeOnce(file, sig).catch((e) => {
           if (!(e instanceof ConcurrentUpdateError)) throw e;
         });
@@ -292,7 +294,7 @@ export class MicroBatchExecution {
       this.sources = leaves.map((l) => ({ key: l.sourceKey, source: l.make(), description: l.description }));
       for (let i = 0; i < this.sources.length; i++) {
         const dir = this.paths.sourceDir(i);
-        await fs.mkdir(dir, { recursive: true });
+        await fileStep('create folder', dir, () => fs.mkdir(dir, { recursive: true }));
         await this.sources[i]!.source.open?.({ metadataDir: dir, index: i, queryId: this.id });
         const off = this.sources[i]!.source.onNewData?.(() => {
           this.newData = true;
@@ -746,11 +748,11 @@ function readOrCreateQueryId(paths: CheckpointPaths): string {
     }
     const id = randomUUID();
     const tmp = join(dirname(file), `.metadata.${id}.tmp`);
-    writeFileSync(tmp, JSON.stringify({ id }) + '\n');
     try {
-      linkSync(tmp, file);
+      fileStepSync('write', tmp, () => writeFileSync(tmp, JSON.stringify({ id }) + '\n'), file);
+      fileStepSync('link', tmp, () => linkSync(tmp, file), file);
     } finally {
-      unlinkSync(tmp);
+      rmSync(tmp, { force: true });
     }
     return id;
   }

@@ -54,6 +54,7 @@ const CONNECTOR_USER_ERRORS = new Set([
   'DeltaPredicateError',
   'DeltaTableNotFoundError',
   'ParquetError',
+  'CorruptFileError',
   'MemorySinkError',
 ]);
 

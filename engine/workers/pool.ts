@@ -5,9 +5,6 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { FaultSpec, WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
@@ -15,6 +12,9 @@ import { EvaluationError } from '../kernels/expr-kernel.js';
 import { AnalysisError } from '../logical/resolve-expr.js';
 import { CorruptCheckpointError } from '../checkpoint/atomic-file.js';
 import { MissingStateError } from '../state/state-store.js';
+import { workerEntryFile, workerExecArgv } from './worker-entry.js';
+
+export { workerExecArgv };
 
 /** Error classes a worker's error keeps across the thread boundary (by name), so callers can catch them. */
 const KNOWN_ERRORS: Record<string, new (message: string) => Error> = {
@@ -32,80 +32,10 @@ export class WorkerError extends Error {
   override readonly name = 'WorkerError';
 }
 
-let bundled: string | null = null;
-
-/** Newest modification time of the engine's TypeScript sources (to know when a worker bundle is stale). */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * The worker's entry file. From the built package: `worker.js`. From TypeScript sources (tests, tsx): a bundle of
- * `worker.ts` made once with esbuild into `node_modules/.cache/sluice/` (a thread then starts in ~100 ms instead of
- * compiling every module through tsx); if esbuild is missing, a bootstrap that registers tsx.
- */
+/** The worker's entry file: `worker.js` from the built package, a bundle of `worker.ts` from sources. */
 function workerFile(): string {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return fileURLToPath(new URL('./worker.js', here));
-  if (bundled) return bundled;
-  const src = fileURLToPath(new URL('./worker.ts', here));
-  const engineDir = dirname(dirname(src));
-  try {
-    const require = createRequire(here);
-    const esbuild = require('esbuild') as typeof import('esbuild');
-    const outDir = join(dirname(engineDir), 'node_modules', '.cache', 'sluice');
-    const out = join(outDir, 'worker.mjs');
-    if (!existsSync(out) || statSync(out).mtimeMs < newestSource(engineDir)) {
-      mkdirSync(outDir, { recursive: true });
-      esbuild.buildSync({ entryPoints: [src], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'silent' });
-    }
-    bundled = out;
-  } catch {
-    bundled = fileURLToPath(new URL('./worker-bootstrap.mjs', here));
-  }
-  return bundled;
-}
-
-/** Node flags that load a module before the program: each takes the module as its value. */
-const HOOK_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
-
-/** Whether a hook flag's module is tsx (`tsx`, `tsx/esm`, or a path inside a tsx package, as tsx's own CLI passes). */
-function isTsx(module: string): boolean {
-  const m = module.replace(/\\/g, '/');
-  return m === 'tsx' || m.startsWith('tsx/') || m.includes('/tsx/');
-}
-
-/**
- * The Node flags a worker thread starts with: the parent's, minus the module hooks that load tsx.
- *
- * A worker runs plain JavaScript: the esbuild bundle, the built `worker.js`, or the bootstrap (which registers tsx
- * itself). Inheriting `--import tsx` lets piscina `require()` the worker through tsx's CommonJS hook, which loads
- * apache-arrow's CommonJS build instead of its ES module build and starts a module-hooks thread per worker (q5 at
- * parallelism 2: 2.5–2.6 → 2.8–2.9 M events/s, 6.5 → 5.8–6.0 s of CPU). Other flags (memory limits, `--cpu-prof`, a
- * user's own `--require`) stay.
- *
- * @example
- * workerExecArgv(['--import', 'tsx', '--max-old-space-size=8192']); // ['--max-old-space-size=8192']
- */
-export function workerExecArgv(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.indexOf('=');
-    if (eq > 0 && HOOK_FLAGS.has(a.slice(0, eq)) && isTsx(a.slice(eq + 1))) continue;
-    if (HOOK_FLAGS.has(a) && i + 1 < argv.length && isTsx(argv[i + 1]!)) {
-      i++;
-      continue;
-    }
-    out.push(a);
-  }
-  return out;
+  const engineDir = fileURLToPath(new URL('../', import.meta.url));
+  return workerEntryFile({ here: import.meta.url, name: 'worker', sourceDir: engineDir, bootstrap: 'worker-bootstrap.mjs' });
 }
 
 /**

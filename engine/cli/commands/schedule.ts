@@ -8,6 +8,7 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { parseDuration, Session, SystemClock } from '../../index.js';
+import { fileStepSync } from '../../io/file-write.js';
 import { runBackfill } from '../backfill/backfill.js';
 import { CliError, ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { loadPipeline } from '../load-pipeline.js';
@@ -93,7 +94,7 @@ export async function scheduleCommand(file: string, o: ScheduleOptions, out: Out
       catchUp: o.catchUp === true,
       onEvent: (e) => {
         if (e.event === 'done' && !e.ok) failures++;
-        appendFileSync(log, JSON.stringify(e) + '\n');
+        fileStepSync('write', log, () => appendFileSync(log, JSON.stringify(e) + '\n'));
         if (o.json) out.stdout.write(JSON.stringify(e) + '\n');
         else out.line(eventLine(e));
       },

@@ -19,6 +19,7 @@ import {
 } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CorruptFileError,
   ParquetError,
   readParquetBytes,
   readParquetFile,
@@ -26,6 +27,7 @@ import {
   writeParquet,
   writeParquetFile,
 } from '../../../connectors/parquet/index.js';
+import { FileWriteError } from '../../../engine/io/file-write.js';
 import {
   SchemaError,
   WINDOW_TYPE,
@@ -506,17 +508,21 @@ describe('errors', () => {
     await expect(readParquetFile(empty)).rejects.toThrow(/\(it is empty\)/);
   });
 
-  it('a file whose footer is damaged gives a ParquetError, and later reads still work', () => {
+  it('a file whose footer is damaged gives a CorruptFileError, and later reads still work', () => {
     const good = writeParquet([allTypesBatch()]);
     const bad = new Uint8Array(good);
     for (let k = bad.length - 300; k < bad.length - 8; k += 3) bad[k] ^= 0x5a;
-    expect(() => readParquetBytes(bad, {}, 'bad.parquet')).toThrow(/Cannot read Parquet file 'bad.parquet'/);
+    expect(() => readParquetBytes(bad, {}, 'bad.parquet')).toThrow(CorruptFileError);
+    expect(() => readParquetBytes(bad, {}, 'bad.parquet')).toThrow(/Parquet file 'bad.parquet' is corrupt.*Remove or replace the file/);
     expect(rowsOf(readParquetBytes(good).batches)).toEqual(EXPECTED_ROWS);
   });
 
-  it('writeParquetFile into a missing folder gives a ParquetError and leaves no temporary file', async () => {
-    await expect(writeParquetFile(join(dir, 'no', 'such', 'x.parquet'), [allTypesBatch()])).rejects.toThrow(
-      /Check that the folder exists/,
-    );
+  it('writeParquetFile into a missing folder gives a FileWriteError naming the file and leaves no temporary file', async () => {
+    const path = join(dir, 'no', 'such', 'x.parquet');
+    const err = (await writeParquetFile(path, [allTypesBatch()]).catch((e: unknown) => e)) as FileWriteError;
+    expect(err).toBeInstanceOf(FileWriteError);
+    expect(err.code).toBe('ENOENT');
+    expect(err.message).toContain(`Cannot write '${path}'`);
+    expect(err.message).toMatch(/a folder on its path does not exist/);
   });
 });

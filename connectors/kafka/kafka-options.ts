@@ -7,6 +7,7 @@
 import { parseDuration } from '../../engine/types/duration.js';
 import { READ_COMMITTED, READ_UNCOMMITTED, type IsolationLevel } from './kafka-protocol.js';
 import type { KafkaClientOptions } from './kafka-client.js';
+import { JAVA_CLIENT_BACKOFF } from './kafka-retry.js';
 
 /** An option of the `kafka` format is missing, contradicts another, or has a value it cannot use. */
 export class KafkaOptionError extends Error {
@@ -144,6 +145,11 @@ function clientOptions(o: Opts, role: string): KafkaClientOptions {
     retries: intOpt(o, 'fetchOffset.numRetries', 3, 0),
     retryBackoffMs: intOpt(o, 'fetchOffset.retryIntervalMs', 1_000, 0),
     reconnectTimeoutMs: intOpt(o, 'kafka.default.api.timeout.ms', 60_000, 0),
+    retryBackoff: {
+      ...JAVA_CLIENT_BACKOFF,
+      initialMs: intOpt(o, 'kafka.retry.backoff.ms', JAVA_CLIENT_BACKOFF.initialMs, 0),
+      maxMs: intOpt(o, 'kafka.retry.backoff.max.ms', JAVA_CLIENT_BACKOFF.maxMs, 0),
+    },
   };
 }
 

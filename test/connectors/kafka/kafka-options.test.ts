@@ -63,4 +63,9 @@ describe('Kafka options', () => {
     expect(() => parseSinkOptions({ ...base, deliveryGuarantee: 'twice' })).toThrow(/deliveryGuarantee/);
     expect(() => parseSinkOptions({ ...base, deliveryGuarantee: 'exactly-once', 'kafka.acks': '1' })).toThrow(/acks=all/);
   });
+
+  it('retry with the Java client defaults: 100 ms doubling to 1 s within a 60 s API timeout', () => {
+    const c = parseSinkOptions(base).client;
+    expect([c.retryBackoff.initialMs, c.retryBackoff.maxMs, c.reconnectTimeoutMs]).toEqual([100, 1_000, 60_000]);
+  });
 });

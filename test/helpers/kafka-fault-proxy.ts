@@ -22,8 +22,13 @@ export const ApiKey = { Produce: 0, Fetch: 1, FindCoordinator: 10, InitProducerI
 interface Armed {
   readonly apiKey: number;
   readonly downMs: number;
+  /** Let the request reach the broker and cut before its answer comes back (the client cannot know it was done). */
+  readonly afterForwarding: boolean;
   readonly done: () => void;
 }
+
+/** How long a forwarded request is given to be carried out before the cut. */
+const FORWARDED_GRACE_MS = 300;
 
 export class FaultProxy {
   private readonly sockets = new Set<net.Socket>();
@@ -50,9 +55,13 @@ export class FaultProxy {
     return proxy;
   }
 
-  /** Cuts every connection when the next request with `apiKey` arrives and refuses new ones for `downMs`; resolves then. */
-  cutOn(apiKey: number, downMs: number): Promise<void> {
-    return new Promise((resolve) => (this.armed = { apiKey, downMs, done: resolve }));
+  /**
+   * Cuts every connection when the next request with `apiKey` arrives and refuses new ones for `downMs`; resolves then.
+   * With `afterForwarding` the request reaches the broker first and its answer is lost: e.g. an EndTxn that committed
+   * while the producer saw only a dropped connection.
+   */
+  cutOn(apiKey: number, downMs: number, o: { afterForwarding?: boolean } = {}): Promise<void> {
+    return new Promise((resolve) => (this.armed = { apiKey, downMs, afterForwarding: o.afterForwarding ?? false, done: resolve }));
   }
 
   /**
@@ -88,7 +97,10 @@ export class FaultProxy {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    upstream.on('data', (d) => client.write(d));
+    let answersLost = false;
+    upstream.on('data', (d) => {
+      if (!answersLost) client.write(d);
+    });
     // Requests: int32 size, int16 api key, … — follow the frames to see each request's api key before forwarding it.
     let pending: Buffer = Buffer.alloc(0);
     client.on('data', (d: Buffer) => {
@@ -96,15 +108,25 @@ export class FaultProxy {
       let off = 0;
       while (pending.length - off >= 6) {
         const size = pending.readInt32BE(off);
-        if (this.armed && pending.readInt16BE(off + 4) === this.armed.apiKey) {
+        if (this.armed && pending.readInt16BE(off + 4) === this.armed.apiKey && (!this.armed.afterForwarding || pending.length - off >= 4 + size)) {
           const a = this.armed;
           this.armed = null;
           this.cuts++;
-          this.downUntil = Date.now() + a.downMs;
-          if (off > 0) upstream.write(pending.subarray(0, off));
-          for (const s of [...this.sockets]) s.destroy();
-          this.sockets.clear();
-          setTimeout(a.done, a.downMs);
+          const through = a.afterForwarding ? off + 4 + size : off;
+          if (through > 0) upstream.write(pending.subarray(0, through));
+          pending = Buffer.alloc(0);
+          const cut = () => {
+            this.downUntil = Date.now() + a.downMs;
+            for (const s of [...this.sockets]) s.destroy();
+            this.sockets.clear();
+            setTimeout(a.done, a.downMs);
+          };
+          if (a.afterForwarding) {
+            answersLost = true;
+            setTimeout(cut, FORWARDED_GRACE_MS);
+          } else {
+            cut();
+          }
           return;
         }
         if (pending.length - off < 4 + size) break;

@@ -53,7 +53,7 @@ export class KafkaSinkSchemaError extends Error {
  * by this writer.
  *
  * @example
- * try { await q.awaitTermination(); } catch (e) { if (e.cause?.cause instanceof KafkaProducerFencedError) … }
+ * try { await q.awaitTermination(); } catch (e) { if (e.cause instanceof KafkaProducerFencedError) stopTheOtherWriter(); }
  */
 export class KafkaProducerFencedError extends Error {
   override readonly name = 'KafkaProducerFencedError';
@@ -68,7 +68,7 @@ export class KafkaProducerFencedError extends Error {
  * skipped, one that did not is aborted by the next producer and written again).
  *
  * @example
- * try { await q.awaitTermination(); } catch (e) { if (e.cause?.restartable) restart(); }
+ * try { await q.awaitTermination(); } catch (e) { if (e.cause instanceof KafkaSinkTimeoutError) restartFromCheckpoint(); }
  */
 export class KafkaSinkTimeoutError extends Error {
   override readonly name = 'KafkaSinkTimeoutError';

@@ -37,7 +37,8 @@ defaultFormats.register({
 });
 
 export { KafkaSource, KafkaBatchScan } from './kafka-source.js';
-export { KafkaSink, KafkaSinkSchemaError, kafkaSinkHooks, sinkColumns, writeKafkaBatch } from './kafka-sink.js';
+export { KafkaProducerFencedError, KafkaSink, KafkaSinkSchemaError, KafkaSinkTimeoutError, kafkaSinkHooks, sinkColumns, writeKafkaBatch } from './kafka-sink.js';
+export { backoffMs, isRetriableKafkaError, JAVA_CLIENT_BACKOFF, nextRetryDelay, type RetryBackoff } from './kafka-retry.js';
 export { KafkaOptionError, parseSinkOptions, parseSourceOptions, type DeliveryGuarantee, type KafkaSinkOptions, type KafkaSourceOptions } from './kafka-options.js';
 export { KafkaDataLossError } from './kafka-fetcher.js';
 export { KafkaOffsetLookupError } from './kafka-offset-reader.js';

@@ -2,11 +2,13 @@
  * A small Kafka cluster client for reading: metadata, partition leaders, offsets (earliest, latest, by timestamp),
  * fetches and committed group offsets, over `KafkaConnection`s to each broker. Retries are bounded twice over: until the
  * cluster has answered once, `retries` attempts `retryBackoffMs` apart (a wrong address fails fast with a clear error);
- * afterwards a request keeps retrying through broker restarts and leader moves for `reconnectTimeoutMs`.
+ * afterwards a request keeps retrying through broker restarts, coordinator and leader moves for `reconnectTimeoutMs`,
+ * with the Java client's exponential backoff (`retryBackoff`, see `kafka-retry.ts`).
  *
  * @module
  */
 import { KafkaConnection, KafkaConnectionError } from './kafka-connection.js';
+import { nextRetryDelay, type RetryBackoff } from './kafka-retry.js';
 import {
   decodeFetch,
   decodeFindCoordinator,
@@ -47,6 +49,8 @@ export interface KafkaClientOptions {
   readonly retryBackoffMs: number;
   /** How long a request keeps retrying once the cluster has answered (broker restarts, leader elections). */
   readonly reconnectTimeoutMs: number;
+  /** The pauses between those retries (`kafka.retry.backoff.ms`, `kafka.retry.backoff.max.ms`). */
+  readonly retryBackoff: RetryBackoff;
 }
 
 /** A topic-partition key: `topic:partition`. */
@@ -97,8 +101,13 @@ export class KafkaClient {
         if (this.closed || !isTransient(e)) throw e;
         attempt++;
         const elapsed = Date.now() - started;
-        const exhausted = this.reachedOnce ? elapsed >= this.o.reconnectTimeoutMs : attempt > this.o.retries;
-        if (exhausted) {
+        // Before first contact: Spark's fixed fetchOffset.retryIntervalMs. Afterwards: the Java client's backoff.
+        const pause = this.reachedOnce
+          ? nextRetryDelay(attempt - 1, elapsed, this.o.reconnectTimeoutMs, this.o.retryBackoff, Math.random())
+          : attempt > this.o.retries
+            ? null
+            : this.o.retryBackoffMs;
+        if (pause === null) {
           const how = this.reachedOnce
             ? `for ${(elapsed / 1000).toFixed(1)} s (kafka.default.api.timeout.ms=${this.o.reconnectTimeoutMs})`
             : `after ${attempt} attempts over ${(elapsed / 1000).toFixed(1)} s (fetchOffset.numRetries=${this.o.retries}, fetchOffset.retryIntervalMs=${this.o.retryBackoffMs})`;
@@ -108,8 +117,7 @@ export class KafkaClient {
           throw e instanceof KafkaProtocolError ? new KafkaProtocolError(e.code, msg) : new KafkaConnectionError(msg);
         }
         this.leaders.clear();
-        // Before first contact: Spark's fixed fetchOffset.retryIntervalMs. Afterwards: a quick, growing pause.
-        await sleep(this.reachedOnce ? Math.min(100 * attempt, 2_000) : this.o.retryBackoffMs);
+        await sleep(pause);
       }
     }
   }

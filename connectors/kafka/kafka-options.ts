@@ -8,6 +8,7 @@ import { parseDuration } from '../../engine/types/duration.js';
 import { READ_COMMITTED, READ_UNCOMMITTED, type IsolationLevel } from './kafka-protocol.js';
 import type { KafkaClientOptions } from './kafka-client.js';
 import { checkOptionNames } from '../../engine/io/sink-options.js';
+import { JAVA_CLIENT_BACKOFF } from './kafka-retry.js';
 
 /** An option of the `kafka` format is missing, contradicts another, or has a value it cannot use. */
 export class KafkaOptionError extends Error {
@@ -105,6 +106,11 @@ function boolOpt(o: Opts, key: string, dflt: boolean): boolean {
 }
 
 const UNSUPPORTED_KAFKA_PARAMS: Record<string, string> = {
+  'group.id':
+    "sluice reads without a consumer group: each query tracks the offsets it has read in its checkpoint (offsets/N), " +
+    'joins no group and commits nothing to Kafka, so a group id would have no effect. (Spark 3 accepts kafka.group.id, ' +
+    'with a warning, as the id of its reader; sharing the partitions of a topic between queries through a group is not ' +
+    "implemented yet.) Remove the option; 'groupIdPrefix' sets the prefix of the client id.",
   'auto.offset.reset': "Instead set the source option 'startingOffsets' to 'earliest' or 'latest'.",
   'key.deserializer': 'Keys are always read as binary: decode them with DataFrame operations, e.g. col("key").cast("string").',
   'value.deserializer': 'Values are always read as binary: decode them with DataFrame operations, e.g. fromJson(col("value"), schema).',
@@ -114,12 +120,45 @@ const UNSUPPORTED_KAFKA_PARAMS: Record<string, string> = {
   'interceptor.classes': 'Interceptors are not supported.',
 };
 
-function checkKafkaParams(o: Readonly<Record<string, string>>): void {
+/** `kafka.*` options both the source and the sink use (the connection and its retries). */
+const CLIENT_PARAMS = [
+  'bootstrap.servers',
+  'client.id',
+  'security.protocol',
+  'socket.connection.setup.timeout.ms',
+  'request.timeout.ms',
+  'default.api.timeout.ms',
+  'retry.backoff.ms',
+  'retry.backoff.max.ms',
+];
+
+/** Every `kafka.*` option each side reads; any other one would be silently ignored, so it is refused. */
+const KAFKA_PARAMS: Readonly<Record<'source' | 'sink', ReadonlySet<string>>> = {
+  source: new Set([...CLIENT_PARAMS, 'isolation.level', 'fetch.max.bytes', 'max.partition.fetch.bytes', 'fetch.max.wait.ms']),
+  sink: new Set([...CLIENT_PARAMS, 'acks', 'compression.type', 'transactional.id', 'transaction.timeout.ms', 'batch.num.messages', 'max.request.size']),
+};
+
+/**
+ * Refuses `kafka.*` options the connector would not use: those Spark refuses too (with Spark's hints), `group.id`
+ * (offsets live in the checkpoint), and any other one neither passed to a request nor read — sluice speaks the wire
+ * protocol itself (reads) or through kafkajs with its own settings (writes), so unknown Kafka client configs cannot
+ * be passed through as Spark passes them to the Java client.
+ */
+function checkKafkaParams(o: Readonly<Record<string, string>>, role: 'source' | 'sink'): void {
   for (const k of Object.keys(o)) {
     const lk = k.toLowerCase();
     if (!lk.startsWith('kafka.')) continue;
-    const hint = UNSUPPORTED_KAFKA_PARAMS[lk.slice(6)];
-    if (hint) throw new KafkaOptionError(`Kafka option '${lk.slice(6)}' is not supported. ${hint}`);
+    const name = lk.slice(6);
+    const hint = UNSUPPORTED_KAFKA_PARAMS[name];
+    if (hint) throw new KafkaOptionError(`Kafka option '${name}' is not supported. ${hint}`);
+    if (!KAFKA_PARAMS[role].has(name)) {
+      const other = role === 'source' ? 'sink' : 'source';
+      const elsewhere = KAFKA_PARAMS[other].has(name) ? ` It is an option of the Kafka ${other}.` : '';
+      throw new KafkaOptionError(
+        `Kafka option '${k}' is not used by the Kafka ${role}, so it would have no effect.${elsewhere} Remove it; the ${role} reads ` +
+          `${[...KAFKA_PARAMS[role]].map((p) => `kafka.${p}`).join(', ')}.`,
+      );
+    }
   }
   const sec = new Opts(o).get('kafka.security.protocol');
   if (sec !== undefined && sec.toUpperCase() !== 'PLAINTEXT') {
@@ -145,6 +184,11 @@ function clientOptions(o: Opts, role: string): KafkaClientOptions {
     retries: intOpt(o, 'fetchOffset.numRetries', 3, 0),
     retryBackoffMs: intOpt(o, 'fetchOffset.retryIntervalMs', 1_000, 0),
     reconnectTimeoutMs: intOpt(o, 'kafka.default.api.timeout.ms', 60_000, 0),
+    retryBackoff: {
+      ...JAVA_CLIENT_BACKOFF,
+      initialMs: intOpt(o, 'kafka.retry.backoff.ms', JAVA_CLIENT_BACKOFF.initialMs, 0),
+      maxMs: intOpt(o, 'kafka.retry.backoff.max.ms', JAVA_CLIENT_BACKOFF.maxMs, 0),
+    },
   };
 }
 
@@ -256,7 +300,7 @@ function fetchSettings(o: Opts): FetchSettings {
  * parseSourceOptions({ 'kafka.bootstrap.servers': 'localhost:9092', subscribe: 'orders' }, false).startingOffsets; // { kind: 'latest' }
  */
 export function parseSourceOptions(raw: Readonly<Record<string, string>>, batch: boolean): KafkaSourceOptions {
-  checkKafkaParams(raw);
+  checkKafkaParams(raw, 'source');
   const o = new Opts(raw);
   const startingOffsets = parseOffsetSpec(o, 'starting', batch ? { kind: 'earliest' } : { kind: 'latest' })!;
   const endingOffsets = parseOffsetSpec(o, 'ending', batch ? { kind: 'latest' } : null);
@@ -305,22 +349,7 @@ export function parseSourceOptions(raw: Readonly<Record<string, string>>, batch:
  * The options the Kafka sink reads. A `kafka.*` producer setting outside this list is refused rather than ignored:
  * sluice's client does not implement it.
  */
-export const KAFKA_SINK_OPTIONS: readonly string[] = [
-  'kafka.bootstrap.servers',
-  'topic',
-  'deliveryGuarantee',
-  'kafka.acks',
-  'kafka.compression.type',
-  'kafka.transactional.id',
-  'kafka.transaction.timeout.ms',
-  'kafka.batch.num.messages',
-  'kafka.max.request.size',
-  'kafka.client.id',
-  'kafka.request.timeout.ms',
-  'kafka.socket.connection.setup.timeout.ms',
-  'kafka.default.api.timeout.ms',
-  'kafka.security.protocol',
-];
+export const KAFKA_SINK_OPTIONS: readonly string[] = ['topic', 'deliveryGuarantee', ...[...KAFKA_PARAMS.sink].map((p) => `kafka.${p}`)];
 
 const SOURCE_ONLY_OPTIONS = [
   'subscribe', 'subscribepattern', 'assign', 'startingoffsets', 'endingoffsets', 'startingoffsetsbytimestamp',
@@ -337,7 +366,7 @@ const SOURCE_ONLY_OPTIONS = [
  * parseSinkOptions({ 'kafka.bootstrap.servers': 'localhost:9092', topic: 'out', deliveryGuarantee: 'exactly-once' }).deliveryGuarantee;
  */
 export function parseSinkOptions(raw: Readonly<Record<string, string>>): KafkaSinkOptions {
-  checkKafkaParams(raw);
+  checkKafkaParams(raw, 'sink');
   checkOptionNames('Kafka sink', raw, {
     known: KAFKA_SINK_OPTIONS,
     elsewhere: (k) =>

@@ -12,6 +12,12 @@
  *   fences a zombie with the same id and aborts its open transaction — then reads the group's offset with
  *   `require_stable`: a batch whose transaction committed is skipped, one that aborted or never ran is sent again.
  *   Consumers with `isolation.level=read_committed` see every record exactly once.
+ *   When a step of the transaction fails with a retriable error (broker restart, lost connection, coordinator not
+ *   available, not coordinator, leader election; see `kafka-retry.ts`) the batch is written again with a new producer
+ *   — whose `InitProducerId` aborts or completes the interrupted transaction, so the marker decides between skipping
+ *   and re-sending — after the Java client's backoff, until `kafka.default.api.timeout.ms`; then the query stops with a
+ *   `KafkaSinkTimeoutError` that a restart from the checkpoint recovers exactly once. A fenced writer stops at once
+ *   (`KafkaProducerFencedError`).
  * - `at-most-once`: the batch id is recorded (plain offset commit) before the records are sent, without retries; a
  *   batch re-run after a crash is skipped, so records may be lost but are never duplicated.
  *
@@ -24,8 +30,10 @@ import type { OutputMode, SaveMode, SinkBatchInfo, StreamingSink } from '../../e
 import { typeEquals, typeToString, type DataType, type Schema } from '../../engine/types/data-type.js';
 import { columnVec } from '../../engine/types/values.js';
 import type { StrVec, Vec } from '../../engine/kernels/vec.js';
-import { isTransient, KafkaClient } from './kafka-client.js';
+import { KafkaClient } from './kafka-client.js';
+import { KafkaConnectionError } from './kafka-connection.js';
 import { KafkaOptionError, type KafkaSinkOptions } from './kafka-options.js';
+import { FENCED_ERRORS, isRetriableKafkaError, kafkaErrorType, nextRetryDelay } from './kafka-retry.js';
 import { KAFKA_HEADER_TYPE } from './kafka-record-decoder.js';
 
 /** Test hooks for crash tests: called inside `addBatch` at named points; a hook may kill the process. */
@@ -36,6 +44,35 @@ export const kafkaSinkHooks: {
 /** The data written to Kafka does not have the columns the Kafka sink needs (Spark's KafkaWriter checks). */
 export class KafkaSinkSchemaError extends Error {
   override readonly name = 'KafkaSinkSchemaError';
+}
+
+/**
+ * Another producer with this sink's transactional id took over (`PRODUCER_FENCED`, `INVALID_PRODUCER_EPOCH`) or the id
+ * may not be used (`TRANSACTIONAL_ID_AUTHORIZATION_FAILED`). Not retried: a second query (or a second run of this one)
+ * writes with the same checkpoint or `kafka.transactional.id`, and only stopping it helps. The batch was not committed
+ * by this writer.
+ *
+ * @example
+ * try { await q.awaitTermination(); } catch (e) { if (e.cause instanceof KafkaProducerFencedError) stopTheOtherWriter(); }
+ */
+export class KafkaProducerFencedError extends Error {
+  override readonly name = 'KafkaProducerFencedError';
+  /** Restarting the same query does not help while the other writer runs. */
+  readonly restartable = false;
+}
+
+/**
+ * A batch could not be written within `kafka.default.api.timeout.ms` although every error on the way was retriable
+ * (the broker stayed away, the coordinator stayed unavailable). The query stops; restarting it from its checkpoint
+ * writes the batch exactly once (exactly-once: a transaction that committed is recognised by its batch marker and
+ * skipped, one that did not is aborted by the next producer and written again).
+ *
+ * @example
+ * try { await q.awaitTermination(); } catch (e) { if (e.cause instanceof KafkaSinkTimeoutError) restartFromCheckpoint(); }
+ */
+export class KafkaSinkTimeoutError extends Error {
+  override readonly name = 'KafkaSinkTimeoutError';
+  readonly restartable = true;
 }
 
 /** Where each column of the output is, checked against Spark's rules. */
@@ -147,27 +184,11 @@ function kafkaOf(o: KafkaSinkOptions, retries: number): Kafka {
     brokers: [...o.client.bootstrapServers],
     connectionTimeout: o.client.connectTimeoutMs,
     requestTimeout: o.client.requestTimeoutMs,
-    retry: { retries, initialRetryTime: Math.max(50, Math.min(o.client.retryBackoffMs, 1_000)), maxRetryTime: 5_000 },
+    // The Java client's backoff (kafka.retry.backoff.ms doubling to kafka.retry.backoff.max.ms, ±20 %) for kafkajs's own
+    // retries of one request; the sink's batch loop retries the whole transaction on top, bounded by the API timeout.
+    retry: { retries, initialRetryTime: o.client.retryBackoff.initialMs, maxRetryTime: o.client.retryBackoff.maxMs, factor: o.client.retryBackoff.jitter, multiplier: o.client.retryBackoff.multiplier },
     logLevel: process.env['KAFKAJS_DEBUG'] === '1' ? logLevel.DEBUG : logLevel.NOTHING,
   });
-}
-
-/** Whether a kafkajs (or sluice client) error may pass when the batch is tried again with a new producer. */
-function isTransientSinkError(e: unknown, depth = 0): boolean {
-  if (isTransient(e)) return true;
-  const err = e as { name?: string; retriable?: boolean; type?: string; cause?: unknown; originalError?: unknown } | null;
-  if (!err || depth > 5) return false;
-  if (err.type === 'INVALID_PRODUCER_EPOCH' || err.type === 'PRODUCER_FENCED' || err.type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED') return false;
-  if (err.retriable === true) return true;
-  if (
-    ['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound', 'KafkaJSMetadataNotLoaded', 'KafkaJSLockTimeout', 'KafkaJSTimeout'].includes(
-      err.name ?? '',
-    )
-  ) {
-    return true;
-  }
-  const inner = err.cause ?? err.originalError;
-  return inner !== undefined && isTransientSinkError(inner, depth + 1);
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -206,19 +227,57 @@ export class KafkaSink implements StreamingSink {
     const messages = messagesOf(data.batches, info.schema, this.cols, this.o.topic);
     if (messages.size === 0) return; // nothing to write, nothing to remember
     const started = Date.now();
+    const timeoutMs = this.o.client.reconnectTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.write(batchId, messages);
+        await this.beforeDeadline(this.write(batchId, messages), started + timeoutMs);
         return;
       } catch (e) {
+        // A new producer for the next attempt: its InitProducerId fences this one and aborts its open transaction.
         await this.reset();
-        const late = Date.now() - started > this.o.client.reconnectTimeoutMs;
-        if (this.o.deliveryGuarantee === 'at-most-once' || !isTransientSinkError(e) || late) {
-          throw new Error(`Writing batch ${batchId} to Kafka (${this.o.deliveryGuarantee}) failed: ${(e as Error).message}`, { cause: e });
+        const what = `Writing batch ${batchId} to Kafka (${this.o.deliveryGuarantee})`;
+        const type = kafkaErrorType(e);
+        if (type !== null && FENCED_ERRORS.has(type)) {
+          throw new KafkaProducerFencedError(
+            `${what} failed: ${type}: another producer uses transactional id '${this.txnId}' — another query, or another ` +
+              `run of this one, writes with the same checkpoint or kafka.transactional.id. Stop it; this writer did not commit batch ${batchId}.`,
+            { cause: e },
+          );
+        }
+        if (this.o.deliveryGuarantee === 'at-most-once' || !isRetriableKafkaError(e)) {
+          throw new Error(`${what} failed: ${(e as Error).message}`, { cause: e });
+        }
+        const pause = nextRetryDelay(attempt, Date.now() - started, timeoutMs, this.o.client.retryBackoff, Math.random());
+        if (pause === null) {
+          throw new KafkaSinkTimeoutError(
+            `${what} did not succeed within kafka.default.api.timeout.ms=${timeoutMs} (${attempt + 1} attempts); last error: ${(e as Error).message}. ` +
+              `Check that the brokers at ${this.o.client.bootstrapServers.join(',')} are up, then restart the query from its checkpoint: ` +
+              (this.o.deliveryGuarantee === 'exactly-once'
+                ? 'the batch is written exactly once (skipped if its transaction committed, written again if not).'
+                : 'the batch is sent again.'),
+            { cause: e },
+          );
         }
         this.retriesDone++;
-        await sleep(Math.min(250 * 2 ** attempt, 5_000));
+        await sleep(pause);
       }
+    }
+  }
+
+  /**
+   * `work`, or a retriable timeout error once `deadline` passes first: kafkajs's own retries of one request may take
+   * longer than the time left. The abandoned attempt's producer is dropped by the caller's `reset()`.
+   */
+  private async beforeDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new KafkaConnectionError(`Kafka did not answer before the API timeout (kafka.default.api.timeout.ms=${this.o.client.reconnectTimeoutMs})`)), Math.max(0, deadline - Date.now()));
+    });
+    work.catch(() => {});
+    try {
+      return await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -63,4 +63,37 @@ describe('Kafka options', () => {
     expect(() => parseSinkOptions({ ...base, deliveryGuarantee: 'twice' })).toThrow(/deliveryGuarantee/);
     expect(() => parseSinkOptions({ ...base, deliveryGuarantee: 'exactly-once', 'kafka.acks': '1' })).toThrow(/acks=all/);
   });
+
+  it('refuse kafka.group.id: offsets live in the checkpoint, no group is joined', () => {
+    const err = (() => {
+      try {
+        parseSourceOptions({ ...base, subscribe: 'a', 'kafka.group.id': 'my-group' }, false);
+      } catch (e) {
+        return e as Error;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(KafkaOptionError);
+    expect(err!.message).toMatch(/'group\.id' is not supported.*checkpoint.*groupIdPrefix/s);
+    expect(() => parseSourceOptions({ ...base, subscribe: 'a', 'KAFKA.GROUP.ID': 'g' }, true)).toThrow(/group\.id/);
+    expect(() => parseSinkOptions({ ...base, 'kafka.group.id': 'g' })).toThrow(KafkaOptionError);
+  });
+
+  it('refuse every kafka.* option the source or sink would silently ignore, naming the ones it reads', () => {
+    expect(() => parseSourceOptions({ ...base, subscribe: 'a', 'kafka.max.poll.records': '10' }, false)).toThrow(
+      /'kafka\.max\.poll\.records' is not used by the Kafka source, so it would have no effect\. Remove it; the source reads kafka\.bootstrap\.servers, .*kafka\.fetch\.max\.wait\.ms\./,
+    );
+    expect(() => parseSourceOptions({ ...base, subscribe: 'a', 'kafka.acks': 'all' }, false)).toThrow(/It is an option of the Kafka sink/);
+    expect(() => parseSinkOptions({ ...base, 'kafka.isolation.level': 'read_committed' })).toThrow(/It is an option of the Kafka source/);
+    expect(() => parseSinkOptions({ ...base, 'kafka.linger.ms': '5' })).toThrow(KafkaOptionError);
+    // What each side reads is accepted.
+    const src = parseSourceOptions({ ...base, subscribe: 'a', 'kafka.retry.backoff.ms': '50', 'kafka.retry.backoff.max.ms': '2000', 'kafka.fetch.max.wait.ms': '100' }, false);
+    expect([src.client.retryBackoff.initialMs, src.client.retryBackoff.maxMs, src.fetch.maxWaitMs]).toEqual([50, 2_000, 100]);
+    expect(parseSinkOptions({ ...base, 'kafka.transaction.timeout.ms': '30000', 'Kafka.Client.Id': 'me' }).client.clientId).toBe('me');
+  });
+
+  it('retry with the Java client defaults: 100 ms doubling to 1 s within a 60 s API timeout', () => {
+    const c = parseSinkOptions(base).client;
+    expect([c.retryBackoff.initialMs, c.retryBackoff.maxMs, c.reconnectTimeoutMs]).toEqual([100, 1_000, 60_000]);
+  });
 });

@@ -222,7 +222,7 @@ describe('File sink (Spark FileStreamSink)', () => {
       '1,"a,b",1.5,2026-05-30T09:55:01.000Z\n2,"say ""hi""",3,2026-05-30T09:55:02.000Z\n3,"",4.5,2026-05-30T09:55:03.000Z\n',
     );
     const session = new Session();
-    const back = await session.read.format('csv').schema(SCHEMA).option('header', 'false').option('mode', 'failFast').load(out).orderBy(col('id')).collect();
+    const back = await session.read.format('csv').schema(SCHEMA).option('header', 'false').option('multiLine', 'true').option('mode', 'failFast').load(out).orderBy(col('id')).collect();
     expect(back.map((r) => r['user'])).toEqual(['a,b', 'say "hi"', '', null, 'two\nlines']);
     const withHeader = tmp();
     await runBatches('csv', withHeader, [[row(1)]], { header: 'true', sep: ';' });

@@ -2,6 +2,7 @@ import type { RecordBatch, Table } from 'apache-arrow';
 import type { MemoryTableView, SinkServices } from '../../engine/io/format-registry.js';
 import type { OutputMode, SinkBatchInfo, StreamingSink } from '../../engine/io/sink.js';
 import type { Schema } from '../../engine/types/data-type.js';
+import { appendAll } from '../../engine/types/arrays.js';
 
 /** A query name a memory sink needs but was not given. */
 export class MemorySinkError extends Error {
@@ -40,7 +41,7 @@ export class MemorySink implements StreamingSink, MemoryTableView {
     if (batchId <= this.lastBatchId) return;
     this.lastBatchId = batchId;
     if (this.outputMode === 'complete') this.data = [...data.batches];
-    else this.data.push(...data.batches);
+    else appendAll(this.data, data.batches);
   }
 
   /** Registers the sink's table with the session. */

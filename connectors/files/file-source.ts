@@ -16,7 +16,9 @@ interface FileOffset {
 /**
  * Streams the files that appear in a folder, oldest first (modification time, then name). Every batch's list of files
  * is written to `sources/<i>/<n>` before the batch is planned, so a re-run batch reads exactly the same files, and a
- * file is read once even if it is touched again. `maxFilesPerTrigger` bounds a batch.
+ * file is read once even if it is touched again. `maxFilesPerTrigger` bounds a batch. A path that does not exist is
+ * refused at `start()` (`FileNotFoundError`, see `checkStreamPath`) unless the option `waitForPath` is `true`: then the
+ * query starts and reads the files once the folder appears.
  *
  * @example
  * session.readStream.format('jsonl').schema({ user: 'string', ts: 'timestamp' }).option('maxFilesPerTrigger', '2').load('in/');

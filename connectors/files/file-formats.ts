@@ -6,7 +6,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { RecordBatchReader, tableFromIPC, type RecordBatch } from 'apache-arrow';
-import { readSchema } from 'parquet-wasm';
+import { parquetWasm } from '../parquet/parquet-wasm.js';
 import { typeEquals, typeToString, type Schema } from '../../engine/types/data-type.js';
 import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
 import { padColumns } from '../../engine/types/values.js';
@@ -94,7 +94,7 @@ export function parquetSchemaSync(file: string): Schema {
     const footer = Buffer.alloc(len + 8);
     readSync(fd, footer, 0, len + 8, size - 8 - len);
     // The schema lives in the footer; a buffer of magic + footer is enough to decode it.
-    const ws = readSchema(Buffer.concat([Buffer.from('PAR1'), footer]));
+    const ws = parquetWasm().readSchema(Buffer.concat([Buffer.from('PAR1'), footer]));
     const ipc = (ws as unknown as { intoIPCStream(): Uint8Array }).intoIPCStream();
     return canonicalSchemaOf(tableFromIPC(ipc).schema);
   } catch (e) {

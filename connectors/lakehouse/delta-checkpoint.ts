@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Vector, tableFromIPC, type Table } from 'apache-arrow';
-import { readParquet } from 'parquet-wasm';
+import { parquetWasm } from '../parquet/parquet-wasm.js';
 import type { AddAction, Commit, MetadataAction, ProtocolAction, RemoveAction, TxnAction } from './delta-actions.js';
 import { DeltaLogCorruptError } from './delta-errors.js';
 
@@ -71,7 +71,7 @@ export async function readCheckpoint(logDir: string, ref: CheckpointRef): Promis
     const file = `${logDir}/${name}`;
     let table: Table;
     try {
-      table = tableFromIPC(readParquet(await readFile(file)).intoIPCStream());
+      table = tableFromIPC(parquetWasm().readParquet(await readFile(file)).intoIPCStream());
     } catch (e) {
       throw new DeltaLogCorruptError(`Delta checkpoint '${file}' cannot be read: ${(e as Error).message}.`, file, 0);
     }

@@ -15,7 +15,8 @@
 import { open } from 'node:fs/promises';
 import { openAsBlob } from 'node:fs';
 import { type RecordBatch, tableFromIPC, type Table } from 'apache-arrow';
-import { ParquetFile, readParquet, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
+import type { ParquetFile, RecordBatch as WasmRecordBatch } from 'parquet-wasm';
+import { parquetWasm } from './parquet-wasm.js';
 import { SchemaError, type Schema } from '../../engine/types/data-type.js';
 import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
 import {
@@ -74,7 +75,7 @@ export function readParquetBytes(
   const batchSize = options.batchSize ?? DEFAULT_READ_BATCH_SIZE;
   checkPositiveInteger('batchSize', batchSize);
   checkEnds(bytes.length, readMagic(bytes, 0), readMagic(bytes, bytes.length - 4), name);
-  const table = decodeSync(name, () => readParquet(bytes, { batchSize }).intoIPCStream());
+  const table = decodeSync(name, () => parquetWasm().readParquet(bytes, { batchSize }).intoIPCStream());
   const fileSchema = canonicalIn(table, name);
   if (options.columns === undefined) {
     return { schema: fileSchema, batches: nonEmpty(table).map((b) => normalizeIn(b, name)) };
@@ -193,7 +194,7 @@ async function openParquetFile(path: string): Promise<ParquetFile> {
   } catch (e) {
     throw ioError(path, e);
   }
-  return wrapAsync(path, () => ParquetFile.fromFile(blob));
+  return wrapAsync(path, () => parquetWasm().ParquetFile.fromFile(blob));
 }
 
 /** Checks the first and last four bytes of a file without reading the rest. */

@@ -39,13 +39,8 @@ import {
   type DataType as ArrowDataType,
   type Timestamp,
 } from 'apache-arrow';
-import {
-  Compression,
-  EnabledStatistics,
-  Table as WasmTable,
-  WriterPropertiesBuilder,
-  writeParquet as wasmWriteParquet,
-} from 'parquet-wasm';
+import type { Compression } from 'parquet-wasm';
+import { parquetWasm } from './parquet-wasm.js';
 import {
   SchemaError,
   schemaToString,
@@ -63,11 +58,10 @@ import {
 
 const TWO_32 = 4294967296;
 
-const CODECS: Record<ParquetCompression, Compression> = {
-  snappy: Compression.SNAPPY,
-  zstd: Compression.ZSTD,
-  none: Compression.UNCOMPRESSED,
-};
+function codecOf(compression: ParquetCompression): Compression {
+  const { Compression: C } = parquetWasm();
+  return compression === 'snappy' ? C.SNAPPY : compression === 'zstd' ? C.ZSTD : C.UNCOMPRESSED;
+}
 
 /**
  * Encodes batches (or a table) as one Parquet file in memory. Any Arrow layout is accepted (it is normalized first);
@@ -86,8 +80,9 @@ export function writeParquet(input: Table | readonly RecordBatch[], options: Par
     batches.length > 0 ? batches[0]!.schema : withMicroseconds(toArrowSchema(schema));
   const ipc = tableToIPC(new Table(arrowSchema, batches), 'stream');
 
+  const { EnabledStatistics, Table: WasmTable, WriterPropertiesBuilder, writeParquet: wasmWriteParquet } = parquetWasm();
   const properties = new WriterPropertiesBuilder()
-    .setCompression(CODECS[opts.compression])
+    .setCompression(codecOf(opts.compression))
     .setMaxRowGroupSize(opts.rowGroupSize)
     .setStatisticsEnabled(EnabledStatistics.Page)
     .setDictionaryEnabled(opts.dictionary)

@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { SingleBar } from 'cli-progress';
+import type * as CliProgress from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
+import { lazyModule } from '../io/lazy-module.js';
+
+// Only a terminal shows bars: output to a pipe or a file does not load cli-progress.
+const cliProgress = lazyModule<typeof CliProgress>('cli-progress', import.meta.url);
 
 /** A progress display for `done / total` units. */
 export interface Progress {
@@ -120,7 +125,7 @@ export class Output {
   progress(label: string, unit: string, total: number): Progress {
     const started = Date.now();
     if (this.tty) {
-      const bar = new SingleBar({
+      const bar = new (cliProgress().SingleBar)({
         format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}`,
         stream: this.stdout,
         hideCursor: true,

@@ -11,14 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { SpecError } from '../index.js';
 import { isSpecProblem } from '../spec/spec-to-plan.js';
-import { backfillCommand } from './commands/backfill.js';
-import { batchCommand } from './commands/batch.js';
-import { diffCommand } from './commands/diff.js';
-import { runCommand } from './commands/run.js';
-import { scheduleCommand } from './commands/schedule.js';
 import { CliError, EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { Output } from './output.js';
-import { formatCheckpointStatus, inspectCheckpoint } from './status/checkpoint-inspector.js';
 
 function version(): string {
   // engine/cli/ when run from sources, dist/engine/cli/ when built: walk up to the package.json.
@@ -103,7 +97,11 @@ Example:
 
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (file: string, o) => done(await runCommand(file, o, new Output(out.stdout, out.stderr, o.json))));
+    .action(async (file: string, o) => {
+      // Each command's modules (and what they import: croner, kafkajs, …) load only when it runs.
+      const { runCommand } = await import('./commands/run.js');
+      done(await runCommand(file, o, new Output(out.stdout, out.stderr, o.json)));
+    });
 
   program
     .command('batch')
@@ -124,7 +122,7 @@ Examples:
 
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (file: string, o) => done(await batchCommand(file, o, out)));
+    .action(async (file: string, o) => done(await (await import('./commands/batch.js')).batchCommand(file, o, out)));
 
   program
     .command('backfill')
@@ -151,7 +149,7 @@ Example:
 
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (file: string, o) => done(await backfillCommand(file, o, out)));
+    .action(async (file: string, o) => done(await (await import('./commands/backfill.js')).backfillCommand(file, o, out)));
 
   program
     .command('schedule')
@@ -175,7 +173,7 @@ Example:
 
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (file: string, o) => done(await scheduleCommand(file, o, out)));
+    .action(async (file: string, o) => done(await (await import('./commands/schedule.js')).scheduleCommand(file, o, out)));
 
   program
     .command('status')
@@ -195,6 +193,7 @@ ${EXIT_CODES_HELP}`,
     .action(async (dir: string, o) => {
       const n = Number(o.batches);
       if (!Number.isInteger(n) || n < 1) throw new CliError(`--batches ${o.batches}: a whole number ≥ 1.`);
+      const { formatCheckpointStatus, inspectCheckpoint } = await import('./status/checkpoint-inspector.js');
       const s = await inspectCheckpoint(dir, n);
       if (o.json) out.printJson(s);
       else out.line(formatCheckpointStatus(s));
@@ -219,7 +218,7 @@ Example:
 
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (file: string, o) => done(await diffCommand(file, o, out)));
+    .action(async (file: string, o) => done(await (await import('./commands/diff.js')).diffCommand(file, o, out)));
 
   return program;
 }

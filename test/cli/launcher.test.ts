@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,5 +22,20 @@ describe('engine/cli/sluice.js', () => {
     const fromSource = await runCli(['status', join(dir, 'ckpt')], { cwd: dir, env: { ...env, SLUICE_FROM_SOURCE: '1' } });
     expect(fromSource.code, `${fromSource.stdout}\n${fromSource.stderr}`).toBe(0);
     expect(readFileSync(log, 'utf8')).toContain('/engine/cli/program.ts');
+  });
+
+  it('engine/cli/run-source.js runs a TypeScript entry (npm run demo) from its bundle, with its arguments', async () => {
+    const dir = tempDir('sluice-cli-run-source-');
+    const log = join(dir, 'loaded-ts.log');
+    const env = { ...process.env, NODE_OPTIONS: `--import ${PRELOAD}`, LOADED_TS_LOG: log };
+    const runSource = join(ROOT, 'engine', 'cli', 'run-source.js');
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) =>
+      execFile(process.execPath, [runSource, join(ROOT, 'test', 'fixtures', 'loaded-packages.ts'), 'memory'], { cwd: dir, env }, (e, stdout, stderr) =>
+        done({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
+      ),
+    );
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toEqual([]);
+    expect(existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []).toEqual([]);
   });
 });

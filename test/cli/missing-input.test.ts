@@ -23,4 +23,14 @@ describe('sluice run on an input that does not exist', () => {
     const ok = await runCli(['run', writeSpec(dir, 'sales.json', spec)], { cwd: dir });
     expect(ok.code, `${ok.stdout}\n${ok.stderr}`).toBe(0);
   });
+
+  it('exits 2 for a Delta source whose table folder does not exist, naming it', async () => {
+    const dir = tempDir('sluice-cli-missing-delta-');
+    const table = join(dir, 'lake', 'orders');
+    const spec = { name: 'tail', source: { format: 'delta', path: table }, sink: { format: 'console' }, trigger: { availableNow: true } };
+    const r = await runCli(['run', writeSpec(dir, 'tail.json', spec)], { cwd: dir });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(2);
+    expect(r.stderr).toContain(`Delta table '${table}' does not exist`);
+    expect(r.stdout).not.toMatch(/started|no batch ran/);
+  });
 });

@@ -2,9 +2,15 @@ import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { hasSinkMetadata, loggedFilesSync } from './file-sink-log.js';
 
-/** A path that matches no file. */
+/** A path that matches no file, or a path to stream from that does not exist; `path` is the path as given. */
 export class FileNotFoundError extends Error {
   override readonly name = 'FileNotFoundError';
+  constructor(
+    message: string,
+    readonly path: string = '',
+  ) {
+    super(message);
+  }
 }
 
 /** A listed file with the attributes the streaming source orders by. */
@@ -49,6 +55,31 @@ function walk(dir: string, out: string[], recursive: boolean): void {
   }
 }
 
+const GLOB_MAGIC = /[*?{]/;
+
+/**
+ * Refuses to stream from a path that does not exist: a file or folder that is not there, or a glob whose fixed
+ * leading folder is not there (`in/*.jsonl` without `in/`). Otherwise such a stream lists nothing, forever.
+ * Spark refuses a missing non-glob path at `load()` and does not check globs; sluice checks at `start()`, and the
+ * folder a glob starts from as well. `waitForPath` (the source option) is how to wait for a path that will appear.
+ *
+ * @example
+ * checkStreamPath('incoming/', 'jsonl'); // throws FileNotFoundError when incoming/ does not exist
+ */
+export function checkStreamPath(path: string, format: string): void {
+  const glob = GLOB_MAGIC.test(path);
+  const abs = resolve(path).split(sep).join('/');
+  const mustExist = glob ? abs.slice(0, Math.max(abs.lastIndexOf('/', abs.search(GLOB_MAGIC)), 1)) : abs;
+  if (existsSync(mustExist)) return;
+  const what = glob ? `the folder '${mustExist}' that the glob '${path}' reads from` : `'${path}'${path === mustExist ? '' : ` (${mustExist})`}`;
+  throw new FileNotFoundError(
+    `Cannot stream ${format} files from ${what}: it does not exist, so the query would wait forever for files. ` +
+      `Check the path, or create the folder before starting; to start anyway and wait for it to appear, set the ` +
+      `source option waitForPath to true (.option('waitForPath', true); in a spec "options": { "waitForPath": true }).`,
+    path,
+  );
+}
+
 /**
  * Files named by a path: a file, a folder (its files, recursively; names starting with `_` or `.` skipped) or a glob
  * (`data/*.jsonl`, `logs/**\/*.csv`, `{a,b}.json`). Sorted by name.
@@ -68,9 +99,9 @@ export function listFiles(path: string, options: { allowEmpty?: boolean; extensi
     return logged;
   }
   let paths: string[] = [];
-  if (/[*?{]/.test(path)) {
+  if (GLOB_MAGIC.test(path)) {
     const abs = resolve(path).split(sep).join('/');
-    const firstMagic = abs.search(/[*?{]/);
+    const firstMagic = abs.search(GLOB_MAGIC);
     const base = abs.slice(0, abs.lastIndexOf('/', firstMagic));
     const re = globToRegExp(abs);
     const all: string[] = [];
@@ -81,7 +112,7 @@ export function listFiles(path: string, options: { allowEmpty?: boolean; extensi
     if (st.isDirectory()) walk(path, paths, true);
     else paths = [path];
   } else if (!options.allowEmpty) {
-    throw new FileNotFoundError(`Path does not exist: ${path}. Check the path, or create the folder before starting a stream on it.`);
+    throw new FileNotFoundError(`Path does not exist: ${path}. Check the path, or create the folder before starting a stream on it.`, path);
   }
   if (options.extensions) {
     const exts = options.extensions;
@@ -90,7 +121,7 @@ export function listFiles(path: string, options: { allowEmpty?: boolean; extensi
   }
   paths.sort();
   if (paths.length === 0 && !options.allowEmpty) {
-    throw new FileNotFoundError(`No files found at ${path}.`);
+    throw new FileNotFoundError(`No files found at ${path}.`, path);
   }
   return paths.map((p) => {
     const st = statSync(p);

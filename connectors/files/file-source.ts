@@ -20,6 +20,8 @@ interface FileOffset {
  * file is read once even if it is touched again. `maxFilesPerTrigger` bounds a batch. A file that cannot be decoded
  * fails the query with a `CorruptFileError` naming it (remove or replace the file, then restart from the checkpoint),
  * or with option `ignoreCorruptFiles` is skipped, logged and counted in the progress metric `numCorruptFilesSkipped`.
+ * A path that does not exist is refused at `start()` (`FileNotFoundError`, see `checkStreamPath`) unless the option
+ * `waitForPath` is `true`: then the query starts and reads the files once the folder appears.
  *
  * @example
  * session.readStream.format('jsonl').schema({ user: 'string', ts: 'timestamp' }).option('maxFilesPerTrigger', '2').load('in/');

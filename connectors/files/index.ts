@@ -10,9 +10,9 @@ import { mkdirSync } from 'node:fs';
 import { fileStepSync } from '../../engine/io/file-write.js';
 import { join } from 'node:path';
 import { defaultFormats, type FormatProvider, type ReadRequest } from '../../engine/io/format-registry.js';
-import { ReaderOptionError, intOption } from './text-options.js';
+import { ReaderOptionError, boolOption, intOption } from './text-options.js';
 import { FILE_FORMATS, type FileFormat } from './file-formats.js';
-import { listFiles } from './file-listing.js';
+import { checkStreamPath, listFiles } from './file-listing.js';
 import { FileScan } from './file-scan.js';
 import { FileStreamSource } from './file-source.js';
 import { JsonLinesSink } from './jsonl-sink.js';
@@ -41,10 +41,14 @@ function provider(name: string, format: FileFormat): FormatProvider {
       const files = listFiles(path, { allowEmpty: true, extensions: format.extensions }).map((f) => f.path);
       const schema = format.schemaOf(req.schema ? [] : files, req.schema, req.options);
       const max = req.options['maxFilesPerTrigger'] !== undefined ? intOption(req.options['maxFilesPerTrigger'], 1, 'maxFilesPerTrigger') : null;
+      const waitForPath = boolOption(req.options['waitForPath'], false, 'waitForPath');
       return {
         schema,
         description: `FileStreamSource[${name}:${path}]`,
         make: () => new FileStreamSource(format, path, schema, req.options, max),
+        checkStart: () => {
+          if (!waitForPath) checkStreamPath(path, name);
+        },
       };
     },
   };

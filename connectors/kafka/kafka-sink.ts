@@ -25,7 +25,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { RecordBatch, Table } from 'apache-arrow';
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Message, type Producer, type TopicMessages, type Transaction } from 'kafkajs';
+import type * as KafkaJs from 'kafkajs';
+import type { Kafka, Message, Producer, TopicMessages, Transaction } from 'kafkajs';
+import { lazyModule } from '../../engine/io/lazy-module.js';
 import type { OutputMode, SaveMode, SinkBatchInfo, StreamingSink } from '../../engine/io/sink.js';
 import { typeEquals, typeToString, type DataType, type Schema } from '../../engine/types/data-type.js';
 import { columnVec } from '../../engine/types/values.js';
@@ -35,6 +37,8 @@ import { KafkaConnectionError } from './kafka-connection.js';
 import { KafkaOptionError, type KafkaSinkOptions } from './kafka-options.js';
 import { FENCED_ERRORS, isRetriableKafkaError, kafkaErrorType, nextRetryDelay } from './kafka-retry.js';
 import { KAFKA_HEADER_TYPE } from './kafka-record-decoder.js';
+
+const kafkajs = lazyModule<typeof KafkaJs>('kafkajs', import.meta.url);
 
 /** Test hooks for crash tests: called inside `addBatch` at named points; a hook may kill the process. */
 export const kafkaSinkHooks: {
@@ -179,6 +183,7 @@ function headersAt(v: Vec, i: number): Record<string, Buffer | Buffer[]> | null 
 }
 
 function kafkaOf(o: KafkaSinkOptions, retries: number): Kafka {
+  const { Kafka, logLevel } = kafkajs();
   return new Kafka({
     clientId: o.client.clientId,
     brokers: [...o.client.bootstrapServers],
@@ -341,6 +346,7 @@ export class KafkaSink implements StreamingSink {
 
   /** Sends in requests of at most `kafka.batch.num.messages` messages and `kafka.max.request.size` bytes. */
   private async send(sendBatch: (tm: { topicMessages: TopicMessages[]; acks: number; compression: number }) => Promise<unknown>, messages: Map<string, Message[]>): Promise<void> {
+    const { CompressionTypes } = kafkajs();
     const compression = this.o.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     const { sendBatchSize: maxCount, maxRequestBytes: maxBytes } = this.o;
     let chunk: TopicMessages[] = [];
@@ -389,7 +395,7 @@ export class KafkaSink implements StreamingSink {
   private async plainProducer(retries: number): Promise<Producer> {
     if (this.producer) return this.producer;
     this.kafka ??= kafkaOf(this.o, retries);
-    const p = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries } });
+    const p = this.kafka.producer({ createPartitioner: kafkajs().Partitioners.DefaultPartitioner, retry: { retries } });
     await p.connect();
     this.producer = p;
     return p;
@@ -399,7 +405,7 @@ export class KafkaSink implements StreamingSink {
     if (this.producer) return this.producer;
     this.kafka ??= kafkaOf(this.o, 5);
     const p = this.kafka.producer({
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: kafkajs().Partitioners.DefaultPartitioner,
       transactionalId: this.txnId!,
       transactionTimeout: this.o.transactionTimeoutMs,
       idempotent: true,

@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { defaultFormats } from '../../engine/io/format-registry.js';
 import type { Offset, ReadLimit, SourceContext, StreamSource } from '../../engine/io/source.js';
 import type { Schema } from '../../engine/types/data-type.js';
-import { DeltaOptionsError } from './delta-errors.js';
+import { DeltaOptionsError, DeltaTableNotFoundError } from './delta-errors.js';
 import { schemaFromDeltaString, nullableSchema } from './delta-schema.js';
 import { deltaSinkFromOptions, deltaWriteFromOptions } from './delta-sink.js';
 import { deltaScanFromOptions, deltaSourceFromOptions, type DeltaSource } from './delta-source.js';
@@ -40,7 +40,14 @@ export function deltaSchemaSync(path: string, versionAsOf?: number): Schema {
   try {
     names = readdirSync(logDir);
   } catch {
-    throw new DeltaOptionsError(`${path} is not a Delta table (no _delta_log folder). Write one first, or check the path.`);
+    if (!existsSync(path)) {
+      throw new DeltaTableNotFoundError(
+        `Delta table '${path}' does not exist (no folder ${resolve(path)}). Check the path, or create the table first ` +
+          `(df.write.format('delta').save('${path}')): a Delta source takes its schema from the table, so it must exist ` +
+          `when the query is defined.`,
+      );
+    }
+    throw new DeltaTableNotFoundError(`${path} is not a Delta table (no _delta_log folder). Write one first, or check the path.`);
   }
   const versions = names
     .map((n) => /^(\d{20})\.json$/.exec(n))

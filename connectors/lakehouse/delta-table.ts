@@ -32,6 +32,7 @@ import {
 } from '../../engine/types/data-type.js';
 import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
 import { columnVec } from '../../engine/types/values.js';
+import { appendAll } from '../../engine/types/arrays.js';
 import { nullData, type Vec } from '../../engine/kernels/vec.js';
 import { KeyCodec } from '../../engine/kernels/key-codec.js';
 import { GroupTable } from '../../engine/kernels/hash-kernel.js';
@@ -662,7 +663,7 @@ export class DeltaTable {
             pending.push(b);
             rows += b.numRows;
             if (rows >= limits.maxRows) {
-              adds.push(...(await this.writeGroup(dataSchema, partitionColumns, { values, batches: pending, rows }, limits, false, counter)));
+              appendAll(adds, await this.writeGroup(dataSchema, partitionColumns, { values, batches: pending, rows }, limits, false, counter));
               counter += 1 + Math.floor(rows / limits.maxRows);
               pending = [];
               rows = 0;
@@ -670,7 +671,7 @@ export class DeltaTable {
           }
         }
         if (rows > 0) {
-          adds.push(...(await this.writeGroup(dataSchema, partitionColumns, { values, batches: pending, rows }, limits, false, counter)));
+          appendAll(adds, await this.writeGroup(dataSchema, partitionColumns, { values, batches: pending, rows }, limits, false, counter));
           counter += 1 + Math.floor(rows / limits.maxRows);
         }
       }
@@ -874,7 +875,7 @@ export class DeltaTable {
     for (const g of groups) {
       const written = await this.writeGroup(dataSchema, partitionColumns, g, limits, dataChange, counter);
       counter += written.length;
-      adds.push(...written);
+      appendAll(adds, written);
     }
     return adds;
   }

@@ -3,6 +3,7 @@ import type { MemoryTableView, SinkServices } from '../../engine/io/format-regis
 import type { OutputMode, SinkBatchInfo, StreamingSink } from '../../engine/io/sink.js';
 import type { Schema } from '../../engine/types/data-type.js';
 import { checkOptionNames } from '../../engine/io/sink-options.js';
+import { appendAll } from '../../engine/types/arrays.js';
 
 /** A query name a memory sink needs but was not given. */
 export class MemorySinkError extends Error {
@@ -41,7 +42,7 @@ export class MemorySink implements StreamingSink, MemoryTableView {
     if (batchId <= this.lastBatchId) return;
     this.lastBatchId = batchId;
     if (this.outputMode === 'complete') this.data = [...data.batches];
-    else this.data.push(...data.batches);
+    else appendAll(this.data, data.batches);
   }
 
   /** Registers the sink's table with the session; the memory sink takes no options besides the writer's own. */

@@ -7,6 +7,7 @@ import type { Session } from '../../engine/api/session.js';
 import type { Offset, ReadLimit, SourceContext, StreamSource } from '../../engine/io/source.js';
 import { schemaOf, type Schema, type SchemaSpec } from '../../engine/types/data-type.js';
 import { batchFromRows } from '../../engine/types/values.js';
+import { appendAll } from '../../engine/types/arrays.js';
 
 let counter = 0;
 
@@ -51,7 +52,7 @@ export class MemoryStream {
 
   /** Appends ready-made Arrow batches (canonical layout). @example input.addBatches([batch]) */
   addBatches(batches: readonly RecordBatch[]): number {
-    this.batches.push(...batches);
+    appendAll(this.batches, batches);
     this.notify();
     return this.batches.length;
   }

@@ -7,7 +7,8 @@
  * calls into that instance may fail or misbehave. parquet-wasm's Node build instantiates its module once, when the
  * CommonJS file is first required; dropping that file from the require cache and requiring it again compiles and
  * instantiates a new one (~80–130 ms, measured here; only after a trap). Until then every call goes to the same
- * instance: the good path costs one property read.
+ * instance: the good path costs one property read. The first call loads it: a query without Parquet or Delta never
+ * pays its ~110 ms of compilation.
  *
  * @module
  */

@@ -40,7 +40,7 @@ import {
   type DataType as ArrowDataType,
   type Timestamp,
 } from 'apache-arrow';
-import { Compression, EnabledStatistics } from 'parquet-wasm';
+import type { Compression } from 'parquet-wasm';
 import {
   SchemaError,
   schemaToString,
@@ -55,15 +55,14 @@ import {
   type ParquetCompression,
   type ParquetWriteOptions,
 } from './parquet-options.js';
-import { withParquetWasm } from './parquet-wasm.js';
+import { withParquetWasm, type ParquetWasm } from './parquet-wasm.js';
 
 const TWO_32 = 4294967296;
 
-const CODECS: Record<ParquetCompression, Compression> = {
-  snappy: Compression.SNAPPY,
-  zstd: Compression.ZSTD,
-  none: Compression.UNCOMPRESSED,
-};
+function codecOf(w: ParquetWasm, compression: ParquetCompression): Compression {
+  const C = w.Compression;
+  return compression === 'snappy' ? C.SNAPPY : compression === 'zstd' ? C.ZSTD : C.UNCOMPRESSED;
+}
 
 /**
  * Encodes batches (or a table) as one Parquet file in memory. Any Arrow layout is accepted (it is normalized first);
@@ -85,9 +84,9 @@ export function writeParquet(input: Table | readonly RecordBatch[], options: Par
   try {
     return withParquetWasm((w) => {
       const properties = new w.WriterPropertiesBuilder()
-        .setCompression(CODECS[opts.compression])
+        .setCompression(codecOf(w, opts.compression))
         .setMaxRowGroupSize(opts.rowGroupSize)
-        .setStatisticsEnabled(EnabledStatistics.Page)
+        .setStatisticsEnabled(w.EnabledStatistics.Page)
         .setDictionaryEnabled(opts.dictionary)
         .build();
       // Both the table and the properties are moved into WebAssembly and freed there.

@@ -14,6 +14,7 @@ import { executeBatch, type BatchQueryMetrics } from '../exec/batch-execution.js
 import { schemaToString, typeToString, type Schema } from '../types/data-type.js';
 import { parseDuration, type Duration } from '../types/duration.js';
 import { rowsFromBatch } from '../types/values.js';
+import { appendAll } from '../types/arrays.js';
 import { Column, SortColumn, toColumnExpr, toSortOrder, type ColumnLike } from './column.js';
 import type { Session } from './session.js';
 import { formatTable } from './show.js';
@@ -224,7 +225,7 @@ export class DataFrame {
     this.assertBatch('collect');
     const schema = this.schema;
     const out: Row[] = [];
-    for (const b of await this.toBatches()) out.push(...rowsFromBatch(b, schema));
+    for (const b of await this.toBatches()) appendAll(out, rowsFromBatch(b, schema));
     return out;
   }
 

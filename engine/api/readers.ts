@@ -96,6 +96,7 @@ export class DataStreamReader extends ReaderBase<DataStreamReader> {
       format: req.format,
       options: { ...req.options, ...(req.path ? { path: req.path } : {}) },
       make: () => factory.make(),
+      ...(factory.checkStart ? { checkStart: () => factory.checkStart!() } : {}),
     });
   }
 }

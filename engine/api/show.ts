@@ -1,3 +1,5 @@
+import { extent } from '../types/arrays.js';
+
 /** Text of one value as `show()` prints it. */
 function cell(v: unknown): string {
   if (v === null || v === undefined) return 'null';
@@ -23,7 +25,7 @@ export function formatTable(columns: readonly string[], rows: readonly Record<st
       return s.length > truncate ? `${s.slice(0, truncate - 3)}...` : s;
     }),
   );
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length), 1));
+  const widths = columns.map((c, i) => Math.max(c.length, extent(cells, (r) => r[i]!.length)[1], 1));
   const line = `+${widths.map((w) => '-'.repeat(w)).join('+')}+`;
   const fmt = (vals: readonly string[]) => `|${vals.map((v, i) => v.padStart(widths[i]!)).join('|')}|`;
   return [line, fmt(columns), line, ...cells.map(fmt), line].join('\n');

@@ -12,6 +12,7 @@ import { emptyBatch } from '../types/values.js';
 import type { OutputMode, SaveMode, SinkBatchInfo, StreamingSink } from '../io/sink.js';
 import { checkOptionNames } from '../io/sink-options.js';
 import { checkStreamingPlan, UnsupportedOperationError, UnsupportedOutputModeError } from '../logical/unsupported-operations.js';
+import { streamingLeaves } from '../logical/plan.js';
 import type { Trigger } from '../exec/micro-batch-execution.js';
 import type { StreamingQuery } from '../exec/streaming-query.js';
 import { AnalysisError } from '../logical/resolve-expr.js';
@@ -172,13 +173,14 @@ export class DataStreamWriter {
 
   /**
    * Checks the query and starts it in the background. Throws at once for refused output modes, a checkpoint in use,
-   * or a sink that needs options it was not given.
+   * a sink that needs options it was not given, or a source that cannot start (a file path that does not exist).
    *
    * @example
    * const q = writer.start(); await q.awaitTermination();
    */
   start(path?: string): StreamingQuery {
     checkStreamingPlan(this.df.plan, this.mode);
+    for (const leaf of streamingLeaves(this.df.plan)) leaf.checkStart?.();
     const session = this.session;
     if (path !== undefined) this.opts['path'] = path;
     let checkpoint = this.opts['checkpointLocation'] ?? null;

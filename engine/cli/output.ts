@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { SingleBar } from 'cli-progress';
+import type * as CliProgress from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
+import { lazyModule } from '../io/lazy-module.js';
+
+// Only a terminal shows bars: output to a pipe or a file does not load cli-progress.
+const cliProgress = lazyModule<typeof CliProgress>('cli-progress', import.meta.url);
 
 /** A progress display for `done / total` units. */
 export interface Progress {
@@ -20,20 +25,68 @@ function formatEta(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** Whether a stream's reader has gone (EPIPE), and who to tell: one per stream, shared by every `Output` on it. */
+interface ReaderState {
+  closed: boolean;
+  readonly listeners: Set<() => void>;
+}
+
+const readers = new WeakMap<NodeJS.WritableStream, ReaderState>();
+
 /**
- * stdout/stderr of a command.
+ * Watches `stream` for EPIPE (the reader closed the pipe: `sluice run --json | head -1`). Node reports it as an
+ * `'error'` event that, unhandled, crashes the process with a stack trace; here it marks the stream closed and tells
+ * the listeners instead. Any other error is rethrown, as Node would.
+ */
+function readerOf(stream: NodeJS.WritableStream): ReaderState {
+  const known = readers.get(stream);
+  if (known) return known;
+  const state: ReaderState = { closed: false, listeners: new Set() };
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    if (state.closed) return;
+    state.closed = true;
+    for (const l of state.listeners) l();
+  });
+  readers.set(stream, state);
+  return state;
+}
+
+/**
+ * stdout/stderr of a command. When the reader of stdout goes away (EPIPE), output stops quietly: writes are dropped
+ * and `onStdoutClosed` listeners run, so a long-running command can stop as it would on SIGINT.
  *
  * @example
  * const out = new Output(); out.line('batch 0: 120 rows in'); const bar = out.progress('files', 12); bar.update(3);
  */
 export class Output {
   private bar: SingleBar | null = null;
+  private readonly reader: ReaderState;
 
   constructor(
     readonly stdout: NodeJS.WriteStream = process.stdout,
     readonly stderr: NodeJS.WriteStream = process.stderr,
     readonly json = false,
-  ) {}
+  ) {
+    this.reader = readerOf(stdout);
+    readerOf(stderr); // an EPIPE on stderr is dropped too, not a crash
+  }
+
+  /**
+   * Calls `listener` once when the reader of stdout closes it; returns the unsubscribe function.
+   *
+   * @example
+   * const off = out.onStdoutClosed(() => void query.stop()); … off();
+   */
+  onStdoutClosed(listener: () => void): () => void {
+    this.reader.listeners.add(listener);
+    return () => this.reader.listeners.delete(listener);
+  }
+
+  /** Writes `text` to stdout as it is, unless its reader has gone. */
+  write(text: string): void {
+    if (!this.reader.closed) this.stdout.write(text);
+  }
 
   /** Whether stdout is a terminal (progress bars) or a pipe/file (one line per update). */
   get tty(): boolean {
@@ -42,6 +95,7 @@ export class Output {
 
   /** Prints a line (above a progress bar, if one is showing). */
   line(text = ''): void {
+    if (this.reader.closed) return;
     if (this.bar) {
       this.stdout.write('\r\x1b[K');
       this.stdout.write(text + '\n');
@@ -56,7 +110,7 @@ export class Output {
 
   /** Prints a value as JSON (the `--json` output of a command). */
   printJson(value: unknown): void {
-    this.stdout.write(JSON.stringify(value, null, 2) + '\n');
+    this.write(JSON.stringify(value, null, 2) + '\n');
   }
 
   /**
@@ -66,7 +120,7 @@ export class Output {
   progress(label: string, unit: string, total: number): Progress {
     const started = Date.now();
     if (this.tty) {
-      const bar = new SingleBar({
+      const bar = new (cliProgress().SingleBar)({
         format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}`,
         stream: this.stdout,
         hideCursor: true,
@@ -95,10 +149,28 @@ export class Output {
         const elapsed = Date.now() - started;
         const eta = done > 0 && tot > done ? formatEta((elapsed / done) * (tot - done)) : done >= tot ? '0s' : '?';
         const text = `${label}: ${done}/${tot} ${unit} (${pct}%), ETA ${eta}`;
-        if (text !== lastText) this.stdout.write(text + '\n');
+        if (text !== lastText) this.write(text + '\n');
         lastText = text;
       },
       stop: () => {},
     };
   }
+}
+
+/**
+ * An error's message followed by its causes, one `caused by:` line each — except a cause whose message the text
+ * already holds (a `StreamingQueryException` repeats its cause's message), so nothing is printed twice.
+ *
+ * @example
+ * errorChain(new Error('backfill failed', { cause: new Error('disk full') })); // 'backfill failed\n  caused by: disk full'
+ */
+export function errorChain(e: unknown): string {
+  let text = e instanceof Error ? e.message : String(e);
+  const seen = new Set<unknown>([e]);
+  for (let c = e instanceof Error ? e.cause : undefined; c !== undefined && c !== null && !seen.has(c); c = c instanceof Error ? c.cause : undefined) {
+    seen.add(c);
+    const message = c instanceof Error ? c.message : String(c);
+    if (!text.includes(message)) text += `\n  caused by: ${message}`;
+  }
+  return text;
 }

@@ -11,16 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { SpecError } from '../index.js';
 import { isSpecProblem } from '../spec/spec-to-plan.js';
-import { backfillCommand } from './commands/backfill.js';
-import { batchCommand } from './commands/batch.js';
-import { diffCommand } from './commands/diff.js';
-import { historyCommand, optimizeCommand, vacuumCommand } from './commands/maintenance.js';
-import { DEFAULT_KAFKA_PORT, kafkaStartCommand, kafkaStatusCommand, kafkaStopCommand } from './commands/kafka.js';
-import { runCommand } from './commands/run.js';
-import { scheduleCommand } from './commands/schedule.js';
+import { DEFAULT_KAFKA_PORT } from './commands/kafka.js';
 import { CliError, EXIT_CODES_HELP, ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { Output } from './output.js';
-import { formatCheckpointStatus, inspectCheckpoint } from './status/checkpoint-inspector.js';
 
 function version(): string {
   // engine/cli/ when run from sources, dist/engine/cli/ when built: walk up to the package.json.
@@ -106,7 +99,11 @@ Example:
 
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (file: string, o) => done(await runCommand(file, o, new Output(out.stdout, out.stderr, o.json))));
+    .action(async (file: string, o) => {
+      // Each command's modules (and what they import: croner, kafkajs, …) load only when it runs.
+      const { runCommand } = await import('./commands/run.js');
+      done(await runCommand(file, o, new Output(out.stdout, out.stderr, o.json)));
+    });
 
   program
     .command('batch')
@@ -127,7 +124,7 @@ Examples:
 
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (file: string, o) => done(await batchCommand(file, o, out)));
+    .action(async (file: string, o) => done(await (await import('./commands/batch.js')).batchCommand(file, o, out)));
 
   program
     .command('backfill')
@@ -154,7 +151,7 @@ Example:
 
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (file: string, o) => done(await backfillCommand(file, o, out)));
+    .action(async (file: string, o) => done(await (await import('./commands/backfill.js')).backfillCommand(file, o, out)));
 
   program
     .command('schedule')
@@ -178,7 +175,7 @@ Example:
 
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (file: string, o) => done(await scheduleCommand(file, o, out)));
+    .action(async (file: string, o) => done(await (await import('./commands/schedule.js')).scheduleCommand(file, o, out)));
 
   program
     .command('status')
@@ -198,6 +195,7 @@ ${EXIT_CODES_HELP}`,
     .action(async (dir: string, o) => {
       const n = Number(o.batches);
       if (!Number.isInteger(n) || n < 1) throw new CliError(`--batches ${o.batches}: a whole number ≥ 1.`);
+      const { formatCheckpointStatus, inspectCheckpoint } = await import('./status/checkpoint-inspector.js');
       const s = await inspectCheckpoint(dir, n);
       if (o.json) out.printJson(s);
       else out.line(formatCheckpointStatus(s));
@@ -222,7 +220,7 @@ Example:
 
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (file: string, o) => done(await diffCommand(file, o, out)));
+    .action(async (file: string, o) => done(await (await import('./commands/diff.js')).diffCommand(file, o, out)));
 
   program
     .command('optimize')
@@ -232,7 +230,7 @@ ${EXIT_CODES_HELP}`,
     .option('--where <json>', 'only partitions matching this predicate, e.g. \'{"date":{"eq":"2026-05-30"}}\'')
     .addOption(json())
     .addHelpText('after', `\nExample:\n  $ sluice optimize lake/sales\n  lake/sales: version 12: 120 files compacted into 1 in 1 partition(s); rows unchanged\n\n${EXIT_CODES_HELP}`)
-    .action(async (table: string, o) => done(await optimizeCommand(table, o, out)));
+    .action(async (table: string, o) => done(await (await import('./commands/maintenance.js')).optimizeCommand(table, o, out)));
 
   program
     .command('vacuum')
@@ -243,7 +241,7 @@ ${EXIT_CODES_HELP}`,
     .option('--force', 'allow a retention below 168 hours (readers of older versions may lose files)')
     .addOption(json())
     .addHelpText('after', `\nExample:\n  $ sluice vacuum lake/sales --dry-run\n\n${EXIT_CODES_HELP}`)
-    .action(async (table: string, o) => done(await vacuumCommand(table, o, out)));
+    .action(async (table: string, o) => done(await (await import('./commands/maintenance.js')).vacuumCommand(table, o, out)));
 
   program
     .command('history')
@@ -252,7 +250,7 @@ ${EXIT_CODES_HELP}`,
     .option('-n, --limit <n>', 'how many commits')
     .addOption(json())
     .addHelpText('after', `\nExample:\n  $ sluice history lake/sales -n 3\n\n${EXIT_CODES_HELP}`)
-    .action(async (table: string, o) => done(await historyCommand(table, o, out)));
+    .action(async (table: string, o) => done(await (await import('./commands/maintenance.js')).historyCommand(table, o, out)));
 
   const kafka = program
     .command('kafka')
@@ -273,19 +271,19 @@ Example:
   started Kafka 3.9.2 broker at 127.0.0.1:9092 (pid 4242, …); \`npx sluice kafka stop\` stops it
   KAFKA_BROKERS=127.0.0.1:9092`,
     )
-    .action(async (o) => done(await kafkaStartCommand(o, out)));
+    .action(async (o) => done(await (await import('./commands/kafka.js')).kafkaStartCommand(o, out)));
   kafka
     .command('stop')
     .description('stop the broker start started (SIGTERM; SIGKILL after 15 s) and remove its temporary folder')
     .addOption(state())
     .addOption(json())
-    .action(async (o) => done(await kafkaStopCommand(o, out)));
+    .action(async (o) => done(await (await import('./commands/kafka.js')).kafkaStopCommand(o, out)));
   kafka
     .command('status')
     .description('print the running broker\'s address (exit 0), or exit 1 when none runs')
     .addOption(state())
     .addOption(json())
-    .action(async (o) => done(await kafkaStatusCommand(o, out)));
+    .action(async (o) => done(await (await import('./commands/kafka.js')).kafkaStatusCommand(o, out)));
 
   return program;
 }

@@ -48,6 +48,11 @@ export interface StreamSourceFactory {
   readonly schema: Schema;
   readonly description: string;
   make(): StreamSource;
+  /**
+   * Throws (a typed error that names the input and the fix) when the source cannot start — its path does not exist —
+   * so `start()` refuses the query at once instead of running one that waits forever. Called by every `start()`.
+   */
+  checkStart?(): void;
 }
 
 /** A format: any subset of batch read, stream read, stream write and batch write. */

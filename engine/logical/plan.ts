@@ -29,6 +29,8 @@ export interface StreamingRelationNode {
   /** Identity of the source: the same object means the same input (used to number sources in plan order). */
   readonly sourceKey: object;
   readonly make: () => StreamSource;
+  /** Throws when the source cannot start (its `StreamSourceFactory.checkStart`); `start()` calls it. */
+  readonly checkStart?: () => void;
   /** The format and options it was built from, for specs and compatibility checks on restart. */
   readonly format: string;
   readonly options: Readonly<Record<string, string>>;

@@ -240,6 +240,6 @@ export function startPipeline(spec: PipelineSpec, session: Session, overrides: S
     return writer.start();
   } catch (e) {
     if (!isSpecProblem(e) || e instanceof SpecError) throw e;
-    throw new SpecError([{ path: e instanceof UnsupportedOperationError ? ['outputMode'] : ['sink'], message: e.message }], file);
+    throw new SpecError([{ path: e instanceof UnsupportedOperationError ? ['outputMode'] : e.name === 'FileNotFoundError' ? ['source', 'path'] : ['sink'], message: e.message }], file);
   }
 }

@@ -20,6 +20,8 @@
  * @module
  */
 
+import { extent } from '../types/arrays.js';
+
 /** A point of a line series: `[x, y]`. */
 export type Point = readonly [number, number];
 
@@ -364,10 +366,8 @@ function colorAt(opts: ChartOptions, i: number, own?: string): string {
 export function lineChart(opts: LineChartOptions): string {
   const series = opts.series.map((s) => ({ ...s, points: s.points.filter((p) => finite(p[0]) && finite(p[1])) }));
   const all = series.flatMap((s) => s.points);
-  let xMin = Math.min(...all.map((p) => p[0]));
-  let xMax = Math.max(...all.map((p) => p[0]));
-  let yMin = Math.min(...all.map((p) => p[1]));
-  let yMax = Math.max(...all.map((p) => p[1]));
+  let [xMin, xMax] = extent(all, (p) => p[0]);
+  let [yMin, yMax] = extent(all, (p) => p[1]);
   if (all.length === 0) [xMin, xMax, yMin, yMax] = [0, 1, 0, 1];
   if (opts.yZero) {
     yMin = Math.min(0, yMin);
@@ -421,8 +421,9 @@ export function lineChart(opts: LineChartOptions): string {
 export function barChart(opts: BarChartOptions): string {
   const cats = opts.categories;
   const vals = opts.series.flatMap((s) => s.values.slice(0, cats.length).filter(finite));
-  const yMin = Math.min(0, ...vals);
-  const yMax = Math.max(0, ...vals);
+  const [vMin, vMax] = extent(vals);
+  const yMin = Math.min(0, vMin);
+  const yMax = Math.max(0, vMax);
   const fmtY = opts.yFormat ?? formatNumber;
   const yTicks = niceTicks(yMin, yMax === yMin ? yMin + 1 : yMax, 5);
   const names = opts.series.length > 1 ? opts.series.map((s) => s.name) : [];
@@ -492,11 +493,10 @@ export function timelineChart(opts: TimelineChartOptions): string {
   for (const r of rows) if (!lanes.includes(r.lane)) lanes.push(r.lane);
   const markers = (opts.markers ?? []).filter((m) => finite(m.x));
   const xs = [...rows.flatMap((r) => [r.start, r.end]), ...markers.map((m) => m.x)];
-  const xMin = xs.length ? Math.min(...xs) : 0;
-  const xMax = xs.length ? Math.max(...xs) : 1;
+  const [xMin, xMax] = xs.length ? extent(xs) : [0, 1];
   const fmtX = opts.xFormat ?? formatNumber;
   const xTicks = niceTicks(xMin, xMax, Math.max(2, Math.floor((opts.width ?? 640) / 90)));
-  const laneLabelW = Math.min(160, Math.max(40, ...lanes.map((l) => l.length * 7 + 14)));
+  const laneLabelW = Math.min(160, Math.max(40, extent(lanes, (l) => l.length * 7 + 14)[1]));
   const height = opts.height ?? Math.max(140, (opts.title ? 34 : 14) + lanes.length * 30 + 60 + (markers.some((m) => m.label) ? 14 : 0));
   const f = frame({ ...opts, height }, { left: laneLabelW });
   const top = f.top + (markers.some((m) => m.label) ? 14 : 0);

@@ -6,7 +6,9 @@
  * @module
  */
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type * as PiscinaModule from 'piscina';
+import type { Piscina } from 'piscina';
+import { lazyModule } from '../io/lazy-module.js';
 import type { FaultSpec, WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
 import { EvaluationError } from '../kernels/expr-kernel.js';
 import { AnalysisError } from '../logical/resolve-expr.js';
@@ -23,6 +25,9 @@ const KNOWN_ERRORS: Record<string, new (message: string) => Error> = {
   CorruptCheckpointError,
   MissingStateError,
 };
+
+// Loaded with the first pool: a query that never leaves the calling thread does not load piscina.
+const piscina = lazyModule<typeof PiscinaModule>('piscina', import.meta.url);
 
 /** Test hook: the next task of the given kind fails in its worker (thrown error or thread exit). */
 export const workerFaults: { next: FaultSpec | null } = { next: null };
@@ -64,9 +69,10 @@ export class WorkerPool {
 
   constructor(readonly size: number) {
     const filename = workerFile();
+    const { Piscina: Pool } = piscina();
     this.pools = Array.from(
       { length: size },
-      () => new Piscina(poolOptions(filename)),
+      () => new Pool(poolOptions(filename)),
     );
   }
 

@@ -34,7 +34,7 @@ function newestSource(dir: string): number {
 }
 
 /**
- * The worker's entry file. From the built package: `<name>.js`. From TypeScript sources (tests, tsx): a bundle of
+ * The worker's entry file. From the built package: `<name>.js` (from the CLI's bundle: `<name>.mjs`). From TypeScript sources (tests, tsx): a bundle of
  * `<name>.ts` made once with esbuild into `node_modules/.cache/sluice/` (a thread then starts in ~100 ms instead of
  * compiling every module through tsx); if esbuild is missing, `bootstrap` (which registers tsx).
  *
@@ -43,7 +43,12 @@ function newestSource(dir: string): number {
  * new Worker(file, { execArgv: workerExecArgv(process.execArgv) });
  */
 export function workerEntryFile(spec: WorkerEntrySpec): string {
-  if (!spec.here.endsWith('.ts')) return fileURLToPath(new URL(`./${spec.name}.js`, spec.here));
+  if (!spec.here.endsWith('.ts')) {
+    // The built package has `<name>.js` beside the module; the CLI's bundle (node_modules/.cache/sluice/cli.mjs, made
+    // by engine/cli/bundle.js) has the worker's own bundle, `<name>.mjs`, beside it.
+    const built = fileURLToPath(new URL(`./${spec.name}.js`, spec.here));
+    return existsSync(built) ? built : fileURLToPath(new URL(`./${spec.name}.mjs`, spec.here));
+  }
   const src = fileURLToPath(new URL(`./${spec.name}.ts`, spec.here));
   const known = bundles.get(src);
   if (known) return known;

@@ -10,9 +10,13 @@ import { partitionIds, rowsByPartition } from '../kernels/hash-kernel.js';
 import { concatVecs, gatherBatch } from '../kernels/select-kernel.js';
 import { StateStore } from '../state/state-store.js';
 import { batchFromVecs, columnVec } from '../types/values.js';
-import { Piscina } from 'piscina';
+import type * as PiscinaModule from 'piscina';
+import { lazyModule } from '../io/lazy-module.js';
 import { fromWire, toWire, wireTransferables, type WireBatch } from './wire.js';
 import type { WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
+
+// The calling thread imports this module for the inline path too: it loads piscina only in a worker (movable).
+const piscina = lazyModule<typeof PiscinaModule>('piscina', import.meta.url);
 
 const partitions = new Map<string, { op: PartitionOperator; spec: PartitionSpec; forceSnapshot: boolean }>();
 
@@ -161,6 +165,7 @@ function resultBatches(r: WorkerResult): (WireBatch | null)[] {
 export function movable(r: WorkerResult): WorkerResult {
   const buffers = wireTransferables(resultBatches(r));
   if (buffers.length === 0) return r;
+  const { Piscina } = piscina();
   return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: r } as never) as unknown as WorkerResult;
 }
 

@@ -5,7 +5,10 @@
  *
  * @module
  */
-import { Kafka, logLevel } from 'kafkajs';
+import type * as KafkaJs from 'kafkajs';
+import { lazyModule } from '../../io/lazy-module.js';
+
+const kafkajs = lazyModule<typeof KafkaJs>('kafkajs', import.meta.url);
 
 /** One partition's share of a backfill read. */
 export interface PartitionRange {
@@ -31,6 +34,7 @@ function option(options: Readonly<Record<string, string>>, key: string): string 
 export async function kafkaRangeFrom(options: Readonly<Record<string, string>>, startMs: number): Promise<PartitionRange[]> {
   const servers = option(options, 'kafka.bootstrap.servers');
   if (!servers) throw new Error("The Kafka source needs option 'kafka.bootstrap.servers'.");
+  const { Kafka, logLevel } = kafkajs();
   const kafka = new Kafka({ clientId: 'sluice-backfill', brokers: servers.split(',').map((s) => s.trim()), logLevel: logLevel.NOTHING, retry: { retries: 3 } });
   const admin = kafka.admin();
   await admin.connect();

@@ -9,7 +9,7 @@ import { parseDuration, Session, startPipeline, type StreamingQueryProgress } fr
 import type { ResolvedTrigger } from '../../spec/pipeline-spec.js';
 import { CliError, ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { loadPipeline } from '../load-pipeline.js';
-import type { Output, Progress } from '../output.js';
+import { errorChain, type Output, type Progress } from '../output.js';
 import { exitCodeOf, handleStopSignals } from '../signals.js';
 
 export interface RunOptions {
@@ -89,7 +89,7 @@ export async function runCommand(file: string, o: RunOptions, out: Output): Prom
   session.streams.addListener({
     onQueryProgress: ({ progress }) => {
       if (o.json) {
-        out.stdout.write(JSON.stringify(progress) + '\n');
+        out.write(JSON.stringify(progress) + '\n');
         return;
       }
       const work = availableNow && out.tty ? workOf(progress, startLag) : null;
@@ -107,14 +107,17 @@ export async function runCommand(file: string, o: RunOptions, out: Output): Prom
     if (!o.json) out.line(`${sig}: stopping after the current batch… (again to exit at once)`);
     void q.stop();
   });
+  // The reader of stdout went away (`sluice run --json | head -1`): stop after the current batch, as on SIGINT, and exit 0.
+  const offClosed = out.onStdoutClosed(() => void q.stop());
   try {
     await q.awaitTermination();
   } catch (e) {
     (bar as Progress | null)?.stop();
-    out.error(`query failed: ${(e as Error).message}${(e as Error).cause instanceof Error ? `\n  caused by: ${((e as Error).cause as Error).message}` : ''}`);
+    out.error(`query failed: ${errorChain(e)}`);
     return ExitCode.failed;
   } finally {
     signals.dispose();
+    offClosed();
   }
   (bar as Progress | null)?.stop();
   const last = q.lastProgress;

@@ -95,7 +95,7 @@ export async function scheduleCommand(file: string, o: ScheduleOptions, out: Out
       onEvent: (e) => {
         if (e.event === 'done' && !e.ok) failures++;
         fileStepSync('write', log, () => appendFileSync(log, JSON.stringify(e) + '\n'));
-        if (o.json) out.stdout.write(JSON.stringify(e) + '\n');
+        if (o.json) out.write(JSON.stringify(e) + '\n');
         else out.line(eventLine(e));
       },
       run: async (slot) => {
@@ -127,10 +127,13 @@ export async function scheduleCommand(file: string, o: ScheduleOptions, out: Out
     if (!o.json) out.line(`${sig}: stopping${scheduler.busySlot !== null ? ' after the running backfill' : ''}…`);
     controller.abort();
   });
+  // The reader of stdout went away (`sluice schedule … --json | head -1`): stop after the running backfill and exit 0.
+  const offClosed = out.onStdoutClosed(() => controller.abort());
   try {
     await scheduler.run(controller.signal);
   } finally {
     signals.dispose();
+    offClosed();
   }
   if (signals.received) return exitCodeOf(signals.received);
   return failures > 0 ? ExitCode.failed : ExitCode.ok;

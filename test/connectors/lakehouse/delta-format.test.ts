@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { col, count, MemoryStream, Session, sum, window } from '../../../engine/index.js';
+import { DeltaTableNotFoundError } from '../../../connectors/lakehouse/index.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'sluice-delta-fmt-'));
 
@@ -70,5 +71,16 @@ describe("format('delta') through the session API", () => {
     const q2 = session.readStream.format('delta').load(path).writeStream.format('memory').queryName('tail').trigger({ availableNow: true }).start();
     await q2.awaitTermination();
     expect((await session.table('tail').collect()).length).toBe(1);
+  });
+
+  it('refuses a stream on a table folder that does not exist, naming the path and the fix', () => {
+    const dir = tmp();
+    const missing = join(dir, 'nope');
+    const session = new Session();
+    expect(() => session.readStream.format('delta').load(missing)).toThrow(DeltaTableNotFoundError);
+    expect(() => session.readStream.format('delta').load(missing)).toThrow(`Delta table '${missing}' does not exist`);
+    expect(() => session.readStream.format('delta').load(missing)).toThrow(/create the table first/);
+    // A folder that exists but holds no table says so.
+    expect(() => session.readStream.format('delta').load(dir)).toThrow(`${dir} is not a Delta table (no _delta_log folder)`);
   });
 });

@@ -86,8 +86,11 @@ export async function runCommand(file: string, o: RunOptions, out: Output): Prom
   const availableNow = trigger ? 'availableNow' in trigger : spec.trigger !== undefined && 'availableNow' in spec.trigger;
   let bar: Progress | null = null;
   const startLag = new Map<number, number>();
+  // The last batch that ran (lastProgress can be an idle trigger's entry, as in Spark).
+  const ran: { last: { readonly batchId: number } | null } = { last: null };
   session.streams.addListener({
     onQueryProgress: ({ progress }) => {
+      ran.last = progress;
       if (o.json) {
         out.write(JSON.stringify(progress) + '\n');
         return;
@@ -120,7 +123,7 @@ export async function runCommand(file: string, o: RunOptions, out: Output): Prom
     offClosed();
   }
   (bar as Progress | null)?.stop();
-  const last = q.lastProgress;
+  const last = ran.last;
   if (!o.json) {
     out.line(
       last === null

@@ -7,7 +7,8 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { Bound } from '../logical/bound-expr.js';
 import { typeEquals, type DataType, type Schema, type StructType } from '../types/data-type.js';
-import { ColumnBuilder, formatDate, formatTimestamp, jsonValueAt, parseDate, parseTimestamp, valueAt } from '../types/values.js';
+import { ColumnBuilder, formatDate, formatTimestamp, jsonValueAt, parseDate, parseTimestamp, castWholeNumber, timestampInRange, TimestampRangeError, valueAt } from '../types/values.js';
+import { parseJsonExact } from '../types/json-numbers.js';
 import {
   andValid,
   MAX_EXACT,
@@ -532,7 +533,7 @@ export function castVec(v: Vec, to: DataType, n: number): Vec {
         const out = new Float64Array(n);
         if (v.type === 'date') for (let i = 0; i < n; i++) out[i] = src[i]! * 86_400_000;
         else for (let i = 0; i < n; i++) out[i] = Math.floor(src[i]! * 1000);
-        return { kind: 'num', type: 'timestamp', length: n, values: out, big: null, valid: v.valid };
+        return { kind: 'num', type: 'timestamp', length: n, values: out, big: null, valid: validTimestamps(out, v.valid, n) };
       }
       case 'date': {
         const out = new Float64Array(n);
@@ -583,6 +584,21 @@ export function castVec(v: Vec, to: DataType, n: number): Vec {
   throw new EvaluationError(`Cannot cast ${String(v.type)} to ${to}.`);
 }
 
+/**
+ * The validity of a computed timestamp column: rows outside a `Date`'s range (±8.64e15 ms, or NaN) become null, as a
+ * cast that cannot represent its result (Spark's non-ANSI casts give null rather than a wrong value). One pass, no
+ * allocation when every row is in range.
+ */
+function validTimestamps(ms: Float64Array, valid: Uint8Array | null, n: number): Uint8Array | null {
+  let out: Uint8Array | null = null;
+  for (let i = 0; i < n; i++) {
+    if (timestampInRange(ms[i]!) || (valid !== null && valid[i] === 0)) continue;
+    out ??= valid === null ? new Uint8Array(n).fill(1) : valid.slice();
+    out[i] = 0;
+  }
+  return out ?? valid;
+}
+
 function formatDouble(x: number): string {
   if (Number.isInteger(x) && Math.abs(x) < 1e7) return x.toFixed(1);
   if (x === Infinity) return 'Infinity';
@@ -610,25 +626,21 @@ function parseStrings(v: StrVec, to: DataType, n: number): Vec {
         x = ['true', 't', 'yes', 'y', '1'].includes(t) ? 1 : ['false', 'f', 'no', 'n', '0'].includes(t) ? 0 : null;
         break;
       }
+      case 'int':
+      case 'long': {
+        const w = castWholeNumber(s, to === 'int' ? 32 : 64);
+        if (typeof w === 'bigint') {
+          big ??= new BigInt64Array(n);
+          big[i] = w;
+          x = Number(w);
+        } else x = w;
+        break;
+      }
       default: {
         const t = s.trim();
         if (t !== '') {
           const num = Number(t);
-          if (!Number.isNaN(num) || t === 'NaN') {
-            // Out of range is null, as Spark's string casts (they do not wrap).
-            const whole = Math.trunc(num) + 0;
-            if (to === 'int') x = whole >= -2147483648 && whole <= 2147483647 ? whole : null;
-            else if (to === 'long') {
-              if (/^[+-]?\d+$/.test(t) && !Number.isSafeInteger(num)) {
-                const b = BigInt(t);
-                if (b === BigInt.asIntN(64, b)) {
-                  big ??= new BigInt64Array(n);
-                  big[i] = b;
-                  x = Number(b);
-                }
-              } else x = whole >= -9223372036854775808 && whole < 9223372036854775808 ? whole : null;
-            } else x = num;
-          }
+          if (!Number.isNaN(num) || t === 'NaN') x = num;
         }
       }
     }
@@ -677,7 +689,13 @@ function evalCall(b: Extract<Bound, { k: 'call' }>, batch: RecordBatch, schema: 
     case 'toJson': {
       const v = evalNode(b.args[0]!, batch, schema, env, n);
       const strs: (string | null)[] = new Array(n);
-      for (let i = 0; i < n; i++) strs[i] = v.valid && !v.valid[i] ? null : JSON.stringify(dropNulls(jsonValueAt(v, i)));
+      let i = 0;
+      try {
+        for (i = 0; i < n; i++) strs[i] = v.valid && !v.valid[i] ? null : JSON.stringify(dropNulls(jsonValueAt(v, i)));
+      } catch (e) {
+        if (e instanceof TimestampRangeError) throw e.at(`toJson() in row ${(env.rowBase ?? 0) + i}`);
+        throw e;
+      }
       return strVecFromStrings(strs);
     }
     case 'lower':
@@ -757,7 +775,7 @@ function evalCall(b: Extract<Bound, { k: 'call' }>, batch: RecordBatch, schema: 
       const v = evalNode(b.args[0]!, batch, schema, env, n) as NumVec;
       const out = new Float64Array(n);
       for (let i = 0; i < n; i++) out[i] = Math.floor(v.values[i]!);
-      return { kind: 'num', type: 'timestamp', length: n, values: out, big: null, valid: v.valid };
+      return { kind: 'num', type: 'timestamp', length: n, values: out, big: null, valid: validTimestamps(out, v.valid, n) };
     }
     case 'currentTimestamp':
       return broadcast(env.batchTimestampMs, 'timestamp', n);
@@ -891,7 +909,7 @@ function fromJson(src: Vec, type: StructType, options: Readonly<Record<string, u
   return parseIntoStruct(src, type, options, n, 'JSON', rowBase, (text) => {
     let obj: unknown;
     try {
-      obj = JSON.parse(text);
+      obj = parseJsonExact(text);
     } catch {
       return null;
     }

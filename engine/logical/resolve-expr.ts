@@ -17,7 +17,7 @@ import {
   type Schema,
   type StructType,
 } from '../types/data-type.js';
-import { parseDate, parseTimestamp } from '../types/values.js';
+import { castWholeNumber, parseDate, parseTimestamp, timestampInRange } from '../types/values.js';
 import type { Bound, NamedBound, NumericType } from './bound-expr.js';
 import { exprName, exprToString, splitName, type Expr } from './expr.js';
 
@@ -148,7 +148,10 @@ export function castLiteral(value: unknown, from: DataType | 'null', to: DataTyp
     }
     if (value instanceof Date) return value.getTime();
     if (from === 'date' && typeof value === 'number') return value * 86_400_000;
-    if (typeof value === 'number') return from === 'timestamp' ? value : value * 1000;
+    if (typeof value === 'number') {
+      const ms = from === 'timestamp' ? value : Math.floor(value * 1000);
+      return timestampInRange(ms) ? ms : null;
+    }
   }
   if (to === 'date') {
     if (typeof value === 'string') return parseDate(value);
@@ -174,15 +177,7 @@ export function castLiteral(value: unknown, from: DataType | 'null', to: DataTyp
     }
     if (from === 'long' || from === 'int' || from === 'boolean') return to === 'int' ? n | 0 : n;
     const whole = Math.trunc(n) + 0;
-    if (typeof value === 'string') {
-      const text = value.trim();
-      if (to === 'long' && /^[+-]?\d+$/.test(text) && !Number.isSafeInteger(n)) {
-        const b = BigInt(text);
-        return b === BigInt.asIntN(64, b) ? b : null;
-      }
-      if (to === 'int') return whole >= -2147483648 && whole <= 2147483647 ? whole : null;
-      return whole >= -9223372036854775808 && whole < 9223372036854775808 ? whole : null;
-    }
+    if (typeof value === 'string') return castWholeNumber(value, to === 'int' ? 32 : 64);
     if (n !== n) return 0;
     if (to === 'int') return n >= 2147483647 ? 2147483647 : n <= -2147483648 ? -2147483648 : whole;
     if (n >= 9223372036854775807) return 9223372036854775807n;

@@ -686,6 +686,13 @@ function evalCall(b: Extract<Bound, { k: 'call' }>, batch: RecordBatch, schema: 
       return fromJson(evalNode(b.args[0]!, batch, schema, env, n), b.type as StructType, b.options ?? {}, n, env.rowBase ?? 0);
     case 'fromCsv':
       return fromCsv(evalNode(b.args[0]!, batch, schema, env, n), b.type as StructType, b.options ?? {}, n, env.rowBase ?? 0);
+    case 'getField': {
+      const v = evalNode(b.args[0]!, batch, schema, env, n);
+      if (v.kind === 'null') return nullVec(b.type, n);
+      const sv = v as StructVec;
+      const child = sv.fields[sv.type.fields.findIndex((f) => f.name === b.options?.['field'])]!;
+      return sv.valid === null ? child : withValid(child, andValid(sv.valid, child.valid, n));
+    }
     case 'toJson': {
       const v = evalNode(b.args[0]!, batch, schema, env, n);
       const strs: (string | null)[] = new Array(n);

@@ -415,6 +415,19 @@ function bindCall(e: Extract<Expr, { kind: 'call' }>, schema: Schema, ctx: BindC
       if (!s) throw new AnalysisError(`${e.fn}() needs a schema, e.g. fromJson(col('value'), { user: 'string' }).`);
       return mk(structType(schemaOf(s).fields));
     }
+    case 'getField': {
+      need(1);
+      const t = args[0]!.type;
+      const name = String(e.options?.['field']);
+      if (!isStruct(t as DataType)) throw new AnalysisError(`getField('${name}') needs a struct; ${describe(e.args[0]!)} is ${typeToString(t as DataType)}.`);
+      const f = (t as StructType).fields.find((x) => x.name === name);
+      if (!f) {
+        throw new AnalysisError(
+          `${describe(e.args[0]!)} has no field '${name}'; its fields are ${(t as StructType).fields.map((x) => x.name).join(', ')}.`,
+        );
+      }
+      return mk(f.type);
+    }
     case 'toJson': {
       need(1);
       const t = args[0]!.type;

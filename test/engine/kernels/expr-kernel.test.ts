@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { col, fromJson, lit, struct, timestampMillis, toJson, type Column } from '../../../engine/index.js';
 import { evaluate } from '../../../engine/kernels/expr-kernel.js';
 import { bindExpr } from '../../../engine/logical/resolve-expr.js';
+import { exprName, exprToString } from '../../../engine/logical/expr.js';
+import { exprFromSpec, exprToSpec, IssueSink } from '../../../engine/spec/expr-spec.js';
 import { schemaOf, type SchemaSpec } from '../../../engine/types/data-type.js';
 import { batchFromRows, batchFromVecs, parseTimestamp, TimestampRangeError, valueAt } from '../../../engine/types/values.js';
 import { numVec } from '../../../engine/kernels/vec.js';
@@ -222,6 +224,28 @@ describe('exact whole numbers and timestamps in range', () => {
     const run = () => evaluate(bound, batch, schema, { batchTimestampMs: 0, rowBase: 10 });
     expect(run).toThrow(TimestampRangeError);
     expect(run).toThrow(/^toJson\(\) in row 11, field 'ts': the timestamp 9000000000000000 ms is outside/);
+  });
+});
+
+describe('getField on a computed struct', () => {
+  it('takes a field of fromJson(…) or struct(…), null where the struct is null, named after the field', () => {
+    const rows = [{ s: '{"a":1,"b":"x"}' }, { s: 'bad' }, { s: '{"a":3}' }];
+    const parsed = fromJson(col('s'), { a: 'long', b: 'string' });
+    expect(evalRows(parsed.getField('b'), rows, { s: 'string' })).toEqual(['x', null, null]);
+    expect(evalRows(parsed.getField('a'), rows, { s: 'string' })).toEqual([1, null, 3]);
+    expect(evalRows(struct(col('s').as('t')).getField('t'), rows.slice(0, 1), { s: 'string' })).toEqual(['{"a":1,"b":"x"}']);
+    expect(exprName(parsed.getField('b').expr)).toBe('b');
+    expect(String(parsed.getField('b'))).toBe('fromJson(s).b');
+    expect(() => bindExpr(parsed.getField('c').expr, schemaOf({ s: 'string' }))).toThrow("fromJson(s) has no field 'c'; its fields are a, b.");
+    expect(() => bindExpr(lit(1).getField('c').expr, schemaOf({ s: 'string' }))).toThrow("getField('c') needs a struct");
+  });
+
+  it('survives a pipeline spec round trip', () => {
+    const e = fromJson(col('s'), { a: 'long' }).getField('a').expr;
+    const issues = new IssueSink();
+    const back = exprFromSpec(JSON.parse(JSON.stringify(exprToSpec(e))), [], issues);
+    expect(issues.issues).toEqual([]);
+    expect(exprToString(back!)).toBe(exprToString(e));
   });
 });
 

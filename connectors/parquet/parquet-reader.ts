@@ -17,7 +17,7 @@ import { openAsBlob } from 'node:fs';
 import { type RecordBatch, tableFromIPC, type Table } from 'apache-arrow';
 import { ParquetFile, readParquet, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import { SchemaError, type Schema } from '../../engine/types/data-type.js';
-import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
+import { canonicalSchemaOf, normalizeRecordBatch, TimestampOutOfRangeError } from '../../engine/types/normalize.js';
 import {
   DEFAULT_READ_BATCH_SIZE,
   ParquetError,
@@ -77,12 +77,12 @@ export function readParquetBytes(
   const table = decodeSync(name, () => readParquet(bytes, { batchSize }).intoIPCStream());
   const fileSchema = canonicalIn(table, name);
   if (options.columns === undefined) {
-    return { schema: fileSchema, batches: nonEmpty(table).map((b) => normalizeIn(b, name)) };
+    return { schema: fileSchema, batches: normalizeAll(nonEmpty(table), name) };
   }
   const columns = checkColumns(options.columns, fileSchema, name);
   return {
     schema: project(fileSchema, columns),
-    batches: nonEmpty(table).map((b) => normalizeIn(b, name, columns)),
+    batches: normalizeAll(nonEmpty(table), name, columns),
   };
 }
 
@@ -147,6 +147,7 @@ async function* streamBatches(
   )) as ReadableStream<WasmRecordBatch>;
   const reader = stream.getReader();
   let finished = false;
+  let firstRow = 0;
   try {
     for (;;) {
       const next = await wrapAsync(path, () => reader.read());
@@ -155,7 +156,10 @@ async function* streamBatches(
         break;
       }
       const table = decodeSync(path, () => next.value.intoIPCStream());
-      for (const b of nonEmpty(table)) yield normalizeIn(b, path, columns);
+      for (const b of nonEmpty(table)) {
+        yield normalizeIn(b, path, columns, firstRow);
+        firstRow += b.numRows;
+      }
     }
   } finally {
     if (!finished) await reader.cancel().catch(() => undefined);
@@ -273,7 +277,17 @@ function project(schema: Schema, columns: readonly string[]): Schema {
   return { fields: columns.map((c) => schema.fields.find((f) => f.name === c)!) };
 }
 
-function normalizeIn(batch: RecordBatch, name: string, columns?: readonly string[]): RecordBatch {
+function normalizeAll(batches: readonly RecordBatch[], name: string, columns?: readonly string[]): RecordBatch[] {
+  let firstRow = 0;
+  return batches.map((b) => {
+    const out = normalizeIn(b, name, columns, firstRow);
+    firstRow += b.numRows;
+    return out;
+  });
+}
+
+/** `firstRow`: the file row of the batch's first row, so an error about a value names its row in the file. */
+function normalizeIn(batch: RecordBatch, name: string, columns: readonly string[] | undefined, firstRow: number): RecordBatch {
   // `select` keeps the file's column order; `selectAt` keeps the order asked for.
   const selected =
     columns === undefined
@@ -282,6 +296,7 @@ function normalizeIn(batch: RecordBatch, name: string, columns?: readonly string
   try {
     return normalizeRecordBatch(selected);
   } catch (e) {
+    if (e instanceof TimestampOutOfRangeError) throw e.inFile(name, firstRow);
     if (e instanceof SchemaError) throw new SchemaError(`In '${name}': ${e.message}`);
     throw e;
   }

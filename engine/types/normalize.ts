@@ -496,11 +496,35 @@ function checkTimestampRange(
   for (let i = 0; i < n; i++) {
     const v = w[2 * i + 1]! * TWO_32 + (w[2 * i]! >>> 0);
     if ((v > MAX_TIMESTAMP_MS || v < -MAX_TIMESTAMP_MS) && isValidAt(nullBitmap, i)) {
-      throw new SchemaError(
-        `Column '${column}', row ${i}: the timestamp ${String(stored[i])} ${unit} is outside the range of sluice ` +
-          `timestamps (±8.64e15 ms, years −271821 to 275760). Filter the row out, or read the column as a long.`,
-      );
+      throw new TimestampOutOfRangeError(column, i, `${String(stored[i])} ${unit}`);
     }
+  }
+}
+
+/**
+ * A stored timestamp outside a `Date`'s range, met while normalizing a batch: names the column, the row (in the batch;
+ * `inFile` re-bases it on the file's rows) and the stored value with its unit.
+ *
+ * @example
+ * try { normalizeRecordBatch(batch); } catch (e) { if (e instanceof TimestampOutOfRangeError) throw e.inFile('a.parquet', 65536); }
+ */
+export class TimestampOutOfRangeError extends SchemaError {
+  override readonly name: string = 'TimestampOutOfRangeError';
+  constructor(
+    readonly column: string,
+    readonly row: number,
+    readonly stored: string,
+    where = '',
+  ) {
+    super(
+      `${where}Column '${column}', row ${row}: the timestamp ${stored} is outside the range of sluice timestamps ` +
+        `(±8.64e15 ms, years −271821 to 275760). Rewrite or filter the row at its source, or read the file without that column.`,
+    );
+  }
+
+  /** The same error naming `file` and the row in it, for a batch whose first row is the file's row `firstRow`. */
+  inFile(file: string, firstRow: number): TimestampOutOfRangeError {
+    return new TimestampOutOfRangeError(this.column, firstRow + this.row, this.stored, `In '${file}': `);
   }
 }
 

@@ -210,7 +210,11 @@ function widerNumeric(a: NumericType, b: NumericType): NumericType {
 
 function literalType(value: unknown): DataType | 'null' {
   if (value === null || value === undefined) return 'null';
-  if (typeof value === 'number') return Number.isInteger(value) && Math.abs(value) <= 2147483647 ? 'int' : Number.isInteger(value) ? 'long' : 'double';
+  // A whole number beyond ±2^63 (lit(1e20)) is a double: as a long it would wrap.
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return 'double';
+    return Math.abs(value) <= 2147483647 ? 'int' : Math.abs(value) < 9223372036854775808 ? 'long' : 'double';
+  }
   if (typeof value === 'bigint') return 'long';
   if (typeof value === 'string') return 'string';
   if (typeof value === 'boolean') return 'boolean';

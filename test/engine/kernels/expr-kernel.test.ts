@@ -200,6 +200,15 @@ describe('exact whole numbers and timestamps in range', () => {
     }
   });
 
+  it('a whole-number literal beyond int64 is a double, not a long that wraps', () => {
+    const one = [{ l: 1 }];
+    expect(evalRows(lit(1e20), one, { l: 'long' })).toEqual([1e20]);
+    expect(evalRows(col('l').plus(lit(1e20)), one, { l: 'long' })).toEqual([1e20 + 1]);
+    const schema = schemaOf({ l: 'long' });
+    expect(bindExpr(lit(2 ** 62).expr, schema).type).toBe('long');
+    expect(bindExpr(lit(1e20).expr, schema).type).toBe('double');
+  });
+
   it('numbers → timestamp outside a Date\'s range are null, as cast and as timestampMillis', () => {
     const rows = [{ l: 1 }, { l: 8_640_000_000_000n }, { l: 8_640_000_000_001n }, { l: 2n ** 62n }];
     const spec = { l: 'long' } as const;

@@ -23,7 +23,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { RecordBatch } from 'apache-arrow';
 import { field, schemaOf, typeToString, type DataType, type Schema } from '../../engine/types/data-type.js';
-import { ColumnBuilder, batchFromColumns, parseTimestamp } from '../../engine/types/values.js';
+import { ColumnBuilder, batchFromColumns, parseTimestamp, parseWholeNumber } from '../../engine/types/values.js';
 import { CORRUPT_RECORD, MalformedRecordError, ReaderOptionError, boolOption, outputSchema, type ParseMode, type ReadStats } from './text-options.js';
 import { appendCorruptRow } from './text-options.js';
 
@@ -228,7 +228,7 @@ function inferField(s: string): DataType | 'null' {
   if (t === '') return 'null';
   if (/^[+-]?\d+$/.test(t)) {
     const n = Number(t);
-    return Math.abs(n) <= 2147483647 ? 'int' : Number.isSafeInteger(n) || /^[+-]?\d{1,19}$/.test(t) ? 'long' : 'double';
+    return Math.abs(n) <= 2147483647 ? 'int' : parseWholeNumber(t, 64) !== null ? 'long' : 'double';
   }
   if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) || t === 'NaN' || /^[+-]?Infinity$/.test(t)) return 'double';
   if (/^(true|false)$/i.test(t)) return 'boolean';

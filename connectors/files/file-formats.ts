@@ -7,7 +7,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { readFile } from 'node:fs/promises';
 import { RecordBatchReader, tableFromIPC, type RecordBatch } from 'apache-arrow';
 import { typeEquals, typeToString, type Schema } from '../../engine/types/data-type.js';
-import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
+import { canonicalSchemaOf, normalizeRecordBatch, TimestampOutOfRangeError } from '../../engine/types/normalize.js';
 import { padColumns } from '../../engine/types/values.js';
 import { DEFAULT_MAX_JSON_NESTING_DEPTH } from '../../engine/types/json-depth.js';
 import { scanParquetFile, CorruptFileError, ParquetError } from '../parquet/index.js';
@@ -158,9 +158,18 @@ export const parquetFormat: FileFormat = {
   },
 };
 
-function ipcBatches(bytes: Uint8Array): RecordBatch[] {
+function ipcBatches(bytes: Uint8Array, file: string): RecordBatch[] {
   const reader = RecordBatchReader.from(bytes);
-  return [...reader].map(normalizeRecordBatch);
+  let firstRow = 0;
+  return [...reader].map((b) => {
+    try {
+      return normalizeRecordBatch(b);
+    } catch (e) {
+      throw e instanceof TimestampOutOfRangeError ? e.inFile(file, firstRow) : e;
+    } finally {
+      firstRow += b.numRows;
+    }
+  });
 }
 
 export const arrowFormat: FileFormat = {
@@ -176,8 +185,9 @@ export const arrowFormat: FileFormat = {
   async *read(file, schema, _o, stats) {
     let batches: RecordBatch[];
     try {
-      batches = ipcBatches(await readFile(file));
+      batches = ipcBatches(await readFile(file), file);
     } catch (e) {
+      if (e instanceof TimestampOutOfRangeError) throw e;
       throw new ReaderOptionError(`${file} is not an Arrow IPC file or stream: ${(e as Error).message}`);
     }
     for (const b of batches) {

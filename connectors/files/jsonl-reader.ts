@@ -1,7 +1,7 @@
 /**
  * JSON Lines: one JSON object per line, parsed into typed column builders.
  *
- * Schema inference reads up to `samplingRows` lines (default 1000) from the first files: integers → long, other
+ * Schema inference reads up to `samplingRows` lines (default 1000) from the first files: whole numbers within int64 → long, other
  * numbers → double, true/false → boolean, strings that are ISO-8601 date-times → timestamp (Spark leaves them strings
  * unless `inferTimestamp`; sluice infers them, set `inferTimestamp=false` for strings), objects → struct, arrays →
  * array, anything mixed → string.
@@ -18,19 +18,24 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { RecordBatch } from 'apache-arrow';
 import { field, schemaOf, structType, typeToString, type DataType, type Field, type Schema } from '../../engine/types/data-type.js';
-import { ColumnBuilder, batchFromColumns, parseTimestamp } from '../../engine/types/values.js';
-import { DEFAULT_MAX_JSON_NESTING_DEPTH, jsonNestingExceeds, jsonStringEnd } from '../../engine/types/json-depth.js';
+import { ColumnBuilder, batchFromColumns, parseTimestamp, parseWholeNumber } from '../../engine/types/values.js';
+import { DEFAULT_MAX_JSON_NESTING_DEPTH, jsonNestingExceeds } from '../../engine/types/json-depth.js';
+import { parseJsonExact, quoteBigNumbers } from '../../engine/types/json-numbers.js';
 import { CORRUPT_RECORD, MalformedRecordError, outputSchema, type ParseMode, type ReadStats } from './text-options.js';
 import { appendCorruptRow } from './text-options.js';
 
 type Inferred = DataType | 'null' | 'conflict';
+
+/** Marks number tokens of 16+ digits during inference: a long when they are whole and fit int64, else a double. */
+const NUMBER_MARK = '\u0000#';
 
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/;
 
 function inferValue(v: unknown, inferTimestamp: boolean): Inferred {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'boolean') return 'boolean';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'long' : 'double';
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? 'long' : 'double';
+  if (typeof v === 'string' && v.startsWith(NUMBER_MARK)) return parseWholeNumber(v.slice(NUMBER_MARK.length), 64) !== null ? 'long' : 'double';
   if (typeof v === 'string') return inferTimestamp && ISO_DATETIME.test(v) && parseTimestamp(v) !== null ? 'timestamp' : 'string';
   if (Array.isArray(v)) {
     let el: Inferred = 'null';
@@ -124,7 +129,7 @@ export function inferJsonSchema(
       if (isBlankLine(line) || jsonNestingExceeds(line, maxDepth)) continue;
       let obj: unknown;
       try {
-        obj = JSON.parse(line);
+        obj = JSON.parse(/\d{16}/.test(line) ? quoteBigNumbers(line, '\\u0000#') : line);
       } catch {
         continue;
       }
@@ -161,44 +166,6 @@ export interface JsonReadOptions {
   readonly corruptColumn?: string;
   /** Lines nesting objects and arrays deeper are malformed (default 1000, as Spark). */
   readonly maxNestingDepth?: number;
-}
-
-const BIG_DIGITS = /\d{16}/;
-
-/**
- * JSON text with every integer of 16 digits or more turned into a string of its digits, so `JSON.parse` does not round
- * it to a double: the column builders read digit strings exactly (a long keeps all 64 bits, as Spark's reader does).
- *
- * @example
- * quoteBigIntegers('{"id":9007199254740993}'); // '{"id":"9007199254740993"}'
- */
-export function quoteBigIntegers(text: string): string {
-  let out = '';
-  let from = 0;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34) {
-      i = jsonStringEnd(text, i);
-      continue;
-    }
-    if (c !== 45 && (c < 48 || c > 57)) continue;
-    let j = i + 1;
-    let integral = true;
-    for (; j < n; j++) {
-      const d = text.charCodeAt(j);
-      if (d >= 48 && d <= 57) continue;
-      if (d === 46 || d === 101 || d === 69 || d === 43 || d === 45) integral = false;
-      else break;
-    }
-    const digits = j - i - (c === 45 ? 1 : 0);
-    if (integral && digits >= 16) {
-      out += `${text.slice(from, i)}"${text.slice(i, j)}"`;
-      from = j;
-    }
-    i = j - 1;
-  }
-  return from === 0 ? text : out + text.slice(from);
 }
 
 function positionOf(message: string): number | null {
@@ -243,10 +210,9 @@ export function parseJsonLines(text: string, file: string, schema: Schema, opts:
     let obj: Record<string, unknown> | null = null;
     if (jsonNestingExceeds(line, maxDepth)) {
       problem = `objects and arrays are nested more than ${maxDepth} deep (the limit; raise it with .option('maxNestingDepth', …))`;
-    }
-    else {
+    } else {
       try {
-        const parsed: unknown = JSON.parse(BIG_DIGITS.test(line) ? quoteBigIntegers(line) : line);
+        const parsed: unknown = parseJsonExact(line);
         if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) problem = 'the line is not a JSON object';
         else obj = parsed as Record<string, unknown>;
       } catch (e) {

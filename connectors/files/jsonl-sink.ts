@@ -3,7 +3,7 @@ import type { Table } from 'apache-arrow';
 import { writeReplace } from '../../engine/checkpoint/atomic-file.js';
 import type { SinkBatchInfo, StreamingSink } from '../../engine/io/sink.js';
 import { fromArrowSchema } from '../../engine/types/data-type.js';
-import { columnVec, jsonValueAt } from '../../engine/types/values.js';
+import { columnVec, jsonValueAt, TimestampRangeError } from '../../engine/types/values.js';
 
 /**
  * Writes each batch as one JSON Lines file named by its batch id (`part-00007.jsonl`), atomically (temp file + rename):
@@ -30,13 +30,21 @@ export class JsonLinesSink implements StreamingSink {
     if (data.numRows === 0) return;
     const schema = fromArrowSchema(data.schema);
     const lines: string[] = [];
-    for (const b of data.batches) {
-      const vecs = schema.fields.map((_, i) => columnVec(b, schema, i));
-      for (let r = 0; r < b.numRows; r++) {
-        const o: Record<string, unknown> = {};
-        schema.fields.forEach((f, i) => (o[f.name] = jsonValueAt(vecs[i]!, r)));
-        lines.push(JSON.stringify(o));
+    const names = schema.fields.map((f) => f.name);
+    let row = 0;
+    let c = 0;
+    try {
+      for (const b of data.batches) {
+        const vecs = schema.fields.map((_, i) => columnVec(b, schema, i));
+        for (let r = 0; r < b.numRows; r++, row++) {
+          const o: Record<string, unknown> = {};
+          for (c = 0; c < names.length; c++) o[names[c]!] = jsonValueAt(vecs[c]!, r);
+          lines.push(JSON.stringify(o));
+        }
       }
+    } catch (e) {
+      if (e instanceof TimestampRangeError) throw e.at(`Batch ${batchId}, column '${names[c]}', row ${row}`);
+      throw e;
     }
     await writeReplace(this.fileOf(batchId), lines.join('\n') + '\n');
   }

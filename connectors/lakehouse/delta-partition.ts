@@ -15,7 +15,7 @@ import type { Data } from 'apache-arrow';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, join } from 'node:path';
 import { typeToString, type DataType, type Field } from '../../engine/types/data-type.js';
-import { formatDate, parseDate, parseTimestamp } from '../../engine/types/values.js';
+import { formatDate, parseDate, parseTimestamp, parseWholeNumber } from '../../engine/types/values.js';
 import { dataFromVec, strAt, utf8Encoder, type Vec } from '../../engine/kernels/vec.js';
 import { DeltaError, DeltaSchemaMismatchError } from './delta-errors.js';
 
@@ -214,19 +214,16 @@ export function parsePartitionValue(value: string | null | undefined, type: Data
   switch (type) {
     case 'string':
       return value;
-    case 'int':
     case 'double': {
       const n = value === 'NaN' ? NaN : value === 'Infinity' ? Infinity : value === '-Infinity' ? -Infinity : Number(value);
       if (!Number.isNaN(n) || value === 'NaN') out = n;
       break;
     }
-    case 'long': {
-      if (/^-?\d+$/.test(value)) {
-        const n = Number(value);
-        out = Number.isSafeInteger(n) ? n : BigInt(value);
-      }
+    case 'int':
+    case 'long':
+      // Exact digits within the type's range: a value beyond it is refused, not wrapped into the column.
+      out = parseWholeNumber(value, type === 'int' ? 32 : 64);
       break;
-    }
     case 'boolean':
       if (value === 'true' || value === 'false') out = value === 'true';
       break;

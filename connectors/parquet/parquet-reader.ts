@@ -20,7 +20,7 @@
 import { open } from 'node:fs/promises';
 import { type RecordBatch, tableFromIPC, type Table } from 'apache-arrow';
 import { SchemaError, type Schema } from '../../engine/types/data-type.js';
-import { canonicalSchemaOf, normalizeRecordBatch } from '../../engine/types/normalize.js';
+import { canonicalSchemaOf, normalizeRecordBatch, TimestampOutOfRangeError } from '../../engine/types/normalize.js';
 import { DecodeFailure, DecodedParquetFile, DecoderStartError, damagedColumn } from './parquet-decoder.js';
 import {
   CorruptFileError,
@@ -84,12 +84,12 @@ export function readParquetBytes(
   const table = decodeSync(name, () => withParquetWasm((w) => w.readParquet(bytes, { batchSize }).intoIPCStream()));
   const fileSchema = canonicalIn(table, name);
   if (options.columns === undefined) {
-    return { schema: fileSchema, batches: nonEmpty(table).map((b) => normalizeIn(b, name)) };
+    return { schema: fileSchema, batches: normalizeAll(nonEmpty(table), name) };
   }
   const columns = checkColumns(options.columns, fileSchema, name);
   return {
     schema: project(fileSchema, columns),
-    batches: nonEmpty(table).map((b) => normalizeIn(b, name, columns)),
+    batches: normalizeAll(nonEmpty(table), name, columns),
   };
 }
 
@@ -152,6 +152,7 @@ async function* streamBatches(
   fileSchema: Schema,
 ): AsyncGenerator<RecordBatch, void, undefined> {
   const decoded = file.batches(batchSize, columns);
+  let firstRow = 0;
   for (;;) {
     let next: IteratorResult<{ readonly ipc: Uint8Array; readonly rowGroup: number }, void>;
     try {
@@ -165,7 +166,10 @@ async function* streamBatches(
     if (next.done) return;
     const { ipc, rowGroup } = next.value;
     const table = decodeSync(path, () => ipc, rowGroup);
-    for (const b of nonEmpty(table)) yield normalizeIn(b, path, columns);
+    for (const b of nonEmpty(table)) {
+      yield normalizeIn(b, path, columns, firstRow);
+      firstRow += b.numRows;
+    }
   }
 }
 
@@ -267,7 +271,17 @@ function project(schema: Schema, columns: readonly string[]): Schema {
   return { fields: columns.map((c) => schema.fields.find((f) => f.name === c)!) };
 }
 
-function normalizeIn(batch: RecordBatch, name: string, columns?: readonly string[]): RecordBatch {
+function normalizeAll(batches: readonly RecordBatch[], name: string, columns?: readonly string[]): RecordBatch[] {
+  let firstRow = 0;
+  return batches.map((b) => {
+    const out = normalizeIn(b, name, columns, firstRow);
+    firstRow += b.numRows;
+    return out;
+  });
+}
+
+/** `firstRow`: the file row of the batch's first row, so an error about a value names its row in the file. */
+function normalizeIn(batch: RecordBatch, name: string, columns: readonly string[] | undefined, firstRow: number): RecordBatch {
   // `select` keeps the file's column order; `selectAt` keeps the order asked for.
   const selected =
     columns === undefined
@@ -276,6 +290,7 @@ function normalizeIn(batch: RecordBatch, name: string, columns?: readonly string
   try {
     return normalizeRecordBatch(selected);
   } catch (e) {
+    if (e instanceof TimestampOutOfRangeError) throw e.inFile(name, firstRow);
     if (e instanceof SchemaError) throw new SchemaError(`In '${name}': ${e.message}`);
     throw e;
   }

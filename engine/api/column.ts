@@ -149,10 +149,16 @@ export class Column {
   descNullsFirst(): SortColumn {
     return new SortColumn({ expr: this.expr, ascending: false, nullsFirst: true });
   }
-  /** A field of a struct column. @example col('window').getField('start') */
+  /**
+   * A field of a struct column or of any struct expression (null where the struct is null).
+   *
+   * @example
+   * col('window').getField('start');
+   * fromJson(col('value'), { user: 'string' }).getField('user');
+   */
   getField(name: string): Column {
-    if (this.expr.kind !== 'column') throw new TypeError(`getField('${name}') works on a column reference; use col('a.${name}')`);
-    return new Column(exprs.column(`${this.expr.name}.${name}`));
+    if (this.expr.kind === 'column') return new Column(exprs.column(`${this.expr.name}.${name}`));
+    return new Column(exprs.call('getField', [this.expr], { field: name }));
   }
   /** The expression as text. @example String(col('a').plus(1)) // '(a + 1)' */
   toString(): string {

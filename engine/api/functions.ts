@@ -177,7 +177,14 @@ export function struct(...cols: ColumnLike[]): Column {
 
 /** Options of `fromJson` / `fromCsv`. */
 export interface ParseOptions {
-  /** `permissive` (default: null struct for a bad value), `dropMalformed` (drop the row) or `failFast` (stop). */
+  /**
+   * `permissive` (default: null struct for a bad value), `dropMalformed` (drop the row) or `failFast` (stop, naming the
+   * row and its text). The mode holds wherever the parse sits in a `select`/`withColumn` or a `where` — also nested,
+   * as in `fromJson(…).getField('a')`, `coalesce(fromJson(…), …)`, `struct(…)`, `toJson(…)` or a `when` branch (only
+   * the rows that take the branch are parsed, as Spark) — and every row it cannot parse goes to `deadLetterPath`,
+   * counted in progress. A `dropMalformed` parse in a `groupBy` or `orderBy` key is refused when it meets a bad row:
+   * nothing there can drop it; parse in a `select` first.
+   */
   readonly mode?: 'permissive' | 'dropMalformed' | 'failFast';
   /** CSV only: the field delimiter (default `,`). */
   readonly delimiter?: string;

@@ -7,8 +7,9 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { Bound } from '../logical/bound-expr.js';
 import { typeEquals, type DataType, type Schema, type StructType } from '../types/data-type.js';
-import { ColumnBuilder, formatDate, formatTimestamp, jsonValueAt, parseDate, parseTimestamp, valueAt } from '../types/values.js';
+import { ColumnBuilder, formatDate, formatTimestamp, jsonValueAt, parseDate, parseTimestamp, castWholeNumber, timestampInRange, TimestampRangeError, valueAt } from '../types/values.js';
 import { DEFAULT_MAX_JSON_NESTING_DEPTH, jsonNestingExceeds } from '../types/json-depth.js';
+import { parseJsonExact } from '../types/json-numbers.js';
 import {
   andValid,
   MAX_EXACT,
@@ -32,11 +33,60 @@ export interface EvalEnv {
   readonly batchTimestampMs: number;
   /** Row number (within the micro-batch) of the evaluated batch's first row, for error messages. */
   readonly rowBase?: number;
+  /**
+   * Where `fromJson`/`fromCsv` anywhere inside the expression report the rows they could not parse (operators that
+   * route them: project and filter). Without it a `failFast` parse throws at once and a `dropMalformed` one refuses to
+   * run, since nothing could drop its rows.
+   */
+  readonly failures?: ParseFailures;
+}
+
+/** One parse's rows that could not be read, in one batch. */
+export interface ParseFailure {
+  readonly fn: 'fromJson' | 'fromCsv';
+  readonly mode: 'permissive' | 'dropMalformed' | 'failFast';
+  /** 1 where the row is malformed (length: the batch's rows). */
+  readonly rows: Uint8Array;
+  /** The failFast message for row `i` (names the row, its text and the schema). */
+  message(i: number): string;
+}
+
+/**
+ * The rows every `fromJson`/`fromCsv` inside an expression could not parse, for one batch, wherever the parse sits
+ * (`coalesce(fromJson(…), …)`, inside `struct`, `when`, `toJson`, a comparison). A parse under a branch of `when` or a
+ * later argument of `coalesce` counts only the rows on which Spark would evaluate it (its branch taken, the earlier
+ * arguments null), so a `failFast` parse in an untaken branch does not fail. The operator evaluating the expression
+ * then fails, drops or dead-letters the rows (`routeMalformedRows` in the physical layer).
+ *
+ * @example
+ * const failures = new ParseFailures();
+ * evaluate(bound, batch, schema, { ...env, failures }); failures.entries; // [{ fn: 'fromJson', mode, rows, … }]
+ */
+export class ParseFailures {
+  readonly entries: ParseFailure[] = [];
+
+  add(f: ParseFailure): void {
+    this.entries.push(f);
+  }
+
+  /** Takes `child`'s failures, keeping only the rows where `evaluated` is 1 (null: every row). */
+  absorb(child: ParseFailures, evaluated: Uint8Array | null): void {
+    for (const f of child.entries) {
+      if (evaluated === null) {
+        this.entries.push(f);
+        continue;
+      }
+      const rows = new Uint8Array(f.rows.length);
+      let any = false;
+      for (let i = 0; i < rows.length; i++) if ((rows[i] = f.rows[i]! & evaluated[i]!)) any = true;
+      if (any) this.entries.push({ fn: f.fn, mode: f.mode, rows, message: f.message });
+    }
+  }
 }
 
 /** Raised by `failFast` parsing and other row-level evaluation errors. */
 export class EvaluationError extends Error {
-  override readonly name = 'EvaluationError';
+  override readonly name: string = 'EvaluationError';
 }
 
 /**
@@ -533,7 +583,7 @@ export function castVec(v: Vec, to: DataType, n: number): Vec {
         const out = new Float64Array(n);
         if (v.type === 'date') for (let i = 0; i < n; i++) out[i] = src[i]! * 86_400_000;
         else for (let i = 0; i < n; i++) out[i] = Math.floor(src[i]! * 1000);
-        return { kind: 'num', type: 'timestamp', length: n, values: out, big: null, valid: v.valid };
+        return { kind: 'num', type: 'timestamp', length: n, values: out, big: null, valid: validTimestamps(out, v.valid, n) };
       }
       case 'date': {
         const out = new Float64Array(n);
@@ -584,6 +634,21 @@ export function castVec(v: Vec, to: DataType, n: number): Vec {
   throw new EvaluationError(`Cannot cast ${String(v.type)} to ${to}.`);
 }
 
+/**
+ * The validity of a computed timestamp column: rows outside a `Date`'s range (±8.64e15 ms, or NaN) become null, as a
+ * cast that cannot represent its result (Spark's non-ANSI casts give null rather than a wrong value). One pass, no
+ * allocation when every row is in range.
+ */
+function validTimestamps(ms: Float64Array, valid: Uint8Array | null, n: number): Uint8Array | null {
+  let out: Uint8Array | null = null;
+  for (let i = 0; i < n; i++) {
+    if (timestampInRange(ms[i]!) || (valid !== null && valid[i] === 0)) continue;
+    out ??= valid === null ? new Uint8Array(n).fill(1) : valid.slice();
+    out[i] = 0;
+  }
+  return out ?? valid;
+}
+
 function formatDouble(x: number): string {
   if (Number.isInteger(x) && Math.abs(x) < 1e7) return x.toFixed(1);
   if (x === Infinity) return 'Infinity';
@@ -611,25 +676,21 @@ function parseStrings(v: StrVec, to: DataType, n: number): Vec {
         x = ['true', 't', 'yes', 'y', '1'].includes(t) ? 1 : ['false', 'f', 'no', 'n', '0'].includes(t) ? 0 : null;
         break;
       }
+      case 'int':
+      case 'long': {
+        const w = castWholeNumber(s, to === 'int' ? 32 : 64);
+        if (typeof w === 'bigint') {
+          big ??= new BigInt64Array(n);
+          big[i] = w;
+          x = Number(w);
+        } else x = w;
+        break;
+      }
       default: {
         const t = s.trim();
         if (t !== '') {
           const num = Number(t);
-          if (!Number.isNaN(num) || t === 'NaN') {
-            // Out of range is null, as Spark's string casts (they do not wrap).
-            const whole = Math.trunc(num) + 0;
-            if (to === 'int') x = whole >= -2147483648 && whole <= 2147483647 ? whole : null;
-            else if (to === 'long') {
-              if (/^[+-]?\d+$/.test(t) && !Number.isSafeInteger(num)) {
-                const b = BigInt(t);
-                if (b === BigInt.asIntN(64, b)) {
-                  big ??= new BigInt64Array(n);
-                  big[i] = b;
-                  x = Number(b);
-                }
-              } else x = whole >= -9223372036854775808 && whole < 9223372036854775808 ? whole : null;
-            } else x = num;
-          }
+          if (!Number.isNaN(num) || t === 'NaN') x = num;
         }
       }
     }
@@ -645,25 +706,68 @@ function parseStrings(v: StrVec, to: DataType, n: number): Vec {
 
 // ----------------------------------------------------------------------------------------------------------- functions
 
+/**
+ * The arguments of `coalesce`/`when`, each evaluated with its own `ParseFailures` when the caller collects them (so
+ * the caller can keep only the rows each argument is evaluated on); `scoped` is null when nothing inside failed.
+ */
+function conditionalArgs(
+  b: Extract<Bound, { k: 'call' }>,
+  batch: RecordBatch,
+  schema: Schema,
+  env: EvalEnv,
+  n: number,
+): [Vec[], ParseFailures[] | null] {
+  if (env.failures === undefined) return [b.args.map((a) => evalNode(a, batch, schema, env, n)), null];
+  const scoped = b.args.map(() => new ParseFailures());
+  const vs = b.args.map((a, k) => evalNode(a, batch, schema, { ...env, failures: scoped[k]! }, n));
+  return [vs, scoped.some((f) => f.entries.length > 0) ? scoped : null];
+}
+
 function evalCall(b: Extract<Bound, { k: 'call' }>, batch: RecordBatch, schema: Schema, env: EvalEnv, n: number): Vec {
   const args = () => b.args.map((a) => evalNode(a, batch, schema, env, n));
   switch (b.fn) {
     case 'coalesce': {
-      const vs = args();
+      const [vs, scoped] = conditionalArgs(b, batch, schema, env, n);
+      const isNull = (v: Vec, i: number) => v.kind === 'null' || (v.valid !== null && v.valid[i] === 0);
+      if (scoped !== null) {
+        // Argument k is evaluated (Spark's coalesce is lazy) only where every earlier argument is null.
+        let reached = new Uint8Array(n).fill(1);
+        for (let k = 0; k < vs.length; k++) {
+          env.failures!.absorb(scoped[k]!, reached);
+          const next = new Uint8Array(n);
+          for (let i = 0; i < n; i++) next[i] = reached[i]! & (isNull(vs[k]!, i) ? 1 : 0);
+          reached = next;
+        }
+      }
       return pickRows(vs, n, b.type, (i) => {
-        for (let k = 0; k < vs.length; k++) if (vs[k]!.kind !== 'null' && (vs[k]!.valid === null || vs[k]!.valid![i] === 1)) return k;
+        for (let k = 0; k < vs.length; k++) if (!isNull(vs[k]!, i)) return k;
         return -1;
       });
     }
     case 'when': {
-      const vs = args();
+      const [vs, scoped] = conditionalArgs(b, batch, schema, env, n);
       const pairs = Math.floor(vs.length / 2);
       const hasElse = vs.length % 2 === 1;
-      return pickRows(vs, n, b.type, (i) => {
+      const isTrue = (c: Vec, i: number) => c.kind === 'bool' && (c.valid === null || c.valid[i] === 1) && c.values[i] === 1;
+      if (scoped !== null) {
+        // Condition p is evaluated where no earlier one held; its value only where it holds; the else where none did.
+        let reached = new Uint8Array(n).fill(1);
         for (let p = 0; p < pairs; p++) {
-          const c = vs[2 * p]!;
-          if (c.kind === 'bool' && (c.valid === null || c.valid[i] === 1) && c.values[i] === 1) return 2 * p + 1;
+          env.failures!.absorb(scoped[2 * p]!, reached);
+          const taken = new Uint8Array(n);
+          const next = new Uint8Array(n);
+          for (let i = 0; i < n; i++) {
+            const t = reached[i]! & (isTrue(vs[2 * p]!, i) ? 1 : 0);
+            taken[i] = t;
+            next[i] = reached[i]! & (t ^ 1);
+          }
+          env.failures!.absorb(scoped[2 * p + 1]!, taken);
+          reached = next;
         }
+        if (hasElse) env.failures!.absorb(scoped[vs.length - 1]!, reached);
+      }
+      return pickRows(vs, n, b.type, (i) => {
+        for (let p = 0; p < pairs; p++) if (isTrue(vs[2 * p]!, i)) return 2 * p + 1;
         return hasElse ? vs.length - 1 : -1;
       });
     }
@@ -672,13 +776,26 @@ function evalCall(b: Extract<Bound, { k: 'call' }>, batch: RecordBatch, schema: 
       return { kind: 'struct', type: b.type as StructType, length: n, fields: vs.map((v, i) => (v.kind === 'null' ? nullVec((b.type as StructType).fields[i]!.type, n) : v)), valid: null };
     }
     case 'fromJson':
-      return fromJson(evalNode(b.args[0]!, batch, schema, env, n), b.type as StructType, b.options ?? {}, n, env.rowBase ?? 0);
+      return fromJson(evalNode(b.args[0]!, batch, schema, env, n), b.type as StructType, b.options ?? {}, n, env);
     case 'fromCsv':
-      return fromCsv(evalNode(b.args[0]!, batch, schema, env, n), b.type as StructType, b.options ?? {}, n, env.rowBase ?? 0);
+      return fromCsv(evalNode(b.args[0]!, batch, schema, env, n), b.type as StructType, b.options ?? {}, n, env);
+    case 'getField': {
+      const v = evalNode(b.args[0]!, batch, schema, env, n);
+      if (v.kind === 'null') return nullVec(b.type, n);
+      const sv = v as StructVec;
+      const child = sv.fields[sv.type.fields.findIndex((f) => f.name === b.options?.['field'])]!;
+      return sv.valid === null ? child : withValid(child, andValid(sv.valid, child.valid, n));
+    }
     case 'toJson': {
       const v = evalNode(b.args[0]!, batch, schema, env, n);
       const strs: (string | null)[] = new Array(n);
-      for (let i = 0; i < n; i++) strs[i] = v.valid && !v.valid[i] ? null : JSON.stringify(dropNulls(jsonValueAt(v, i)));
+      let i = 0;
+      try {
+        for (i = 0; i < n; i++) strs[i] = v.valid && !v.valid[i] ? null : JSON.stringify(dropNulls(jsonValueAt(v, i)));
+      } catch (e) {
+        if (e instanceof TimestampRangeError) throw e.at(`toJson() in row ${(env.rowBase ?? 0) + i}`);
+        throw e;
+      }
       return strVecFromStrings(strs);
     }
     case 'lower':
@@ -758,7 +875,7 @@ function evalCall(b: Extract<Bound, { k: 'call' }>, batch: RecordBatch, schema: 
       const v = evalNode(b.args[0]!, batch, schema, env, n) as NumVec;
       const out = new Float64Array(n);
       for (let i = 0; i < n; i++) out[i] = Math.floor(v.values[i]!);
-      return { kind: 'num', type: 'timestamp', length: n, values: out, big: null, valid: v.valid };
+      return { kind: 'num', type: 'timestamp', length: n, values: out, big: null, valid: validTimestamps(out, v.valid, n) };
     }
     case 'currentTimestamp':
       return broadcast(env.batchTimestampMs, 'timestamp', n);
@@ -822,26 +939,45 @@ function pickRows(vs: readonly Vec[], n: number, type: DataType, pick: (i: numbe
 
 // -------------------------------------------------------------------------------------------------------- JSON and CSV
 
-/** Per-row outcome of `fromJson`/`fromCsv`, read by operators that route malformed rows (dead-letter output). */
-export const malformedRows = new WeakMap<Vec, Uint8Array>();
+/**
+ * Raised when a `dropMalformed` parse meets a bad row where no operator can drop it (a grouping or sort key).
+ *
+ * @example
+ * df.groupBy(fromJson(col('v'), { a: 'long' }, { mode: 'dropMalformed' }).getField('a')).count(); // throws on a bad row
+ */
+export class UnroutableParseError extends EvaluationError {
+  override readonly name = 'UnroutableParseError';
+}
 
 /**
  * Parses each row of a string column into the fields of `type`: `values(text)` returns one JS value per field, or
  * null when the text is malformed. Values that do not fit their field's type are malformed too. Malformed rows become
- * a null struct (permissive), are flagged for the dead-letter output (`malformedRows`), or stop the query (failFast).
+ * a null struct and are reported to `env.failures` with the parse's mode, so the operator routes them (dead-letter
+ * output; dropped for dropMalformed; an error for failFast). Without `env.failures`, failFast throws at once.
  */
 function parseIntoStruct(
   src: Vec,
   type: StructType,
   options: Readonly<Record<string, unknown>>,
   n: number,
-  what: string,
-  rowBase: number,
+  what: 'JSON' | 'CSV',
+  env: EvalEnv,
   values: (text: string) => readonly unknown[] | null,
 ): Vec {
   if (src.kind === 'null') return nullVec(type, n);
   const s = src as StrVec;
-  const mode = String(options['mode'] ?? 'permissive').toLowerCase();
+  const m = String(options['mode'] ?? 'permissive').toLowerCase();
+  const mode = m === 'failfast' ? 'failFast' : m === 'dropmalformed' ? 'dropMalformed' : 'permissive';
+  const rowBase = env.rowBase ?? 0;
+  const textAt = (i: number) => utf8Decoder.decode(s.bytes.subarray(s.offsets[i]!, s.offsets[i + 1]!));
+  const message = (i: number) => {
+    const text = textAt(i);
+    return (
+      `Malformed ${what} in row ${rowBase + i}: ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)} does not match ` +
+      `${type.fields.map((f) => `${f.name}: ${typeof f.type === 'string' ? f.type : f.type.kind}`).join(', ')}. ` +
+      `Use mode 'permissive' (null struct) or 'dropMalformed' to keep going.`
+    );
+  };
   const builders = type.fields.map((f) => new ColumnBuilder(f.type, n));
   const valid = new Uint8Array(n);
   let bad: Uint8Array | null = null;
@@ -850,8 +986,7 @@ function parseIntoStruct(
       for (const bl of builders) bl.appendNull();
       continue;
     }
-    const text = utf8Decoder.decode(s.bytes.subarray(s.offsets[i]!, s.offsets[i + 1]!));
-    const vals = values(text);
+    const vals = values(textAt(i));
     let ok = vals !== null && vals.length === type.fields.length;
     if (ok) {
       for (let k = 0; k < type.fields.length; k++) {
@@ -863,11 +998,11 @@ function parseIntoStruct(
       }
     }
     if (!ok) {
-      if (mode === 'failfast') {
-        throw new EvaluationError(
-          `Malformed ${what} in row ${rowBase + i}: ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)} does not match ` +
-            `${type.fields.map((f) => `${f.name}: ${typeof f.type === 'string' ? f.type : f.type.kind}`).join(', ')}. ` +
-            `Use mode 'permissive' (null struct) or 'dropMalformed' to keep going.`,
+      if (mode === 'failFast' && env.failures === undefined) throw new EvaluationError(message(i));
+      if (mode === 'dropMalformed' && env.failures === undefined) {
+        throw new UnroutableParseError(
+          `${what === 'JSON' ? 'fromJson' : 'fromCsv'}(…, { mode: 'dropMalformed' }) cannot drop row ${rowBase + i} here: ` +
+            `only select/withColumn and where/filter drop rows. Parse in a select first and group or sort by its result.`,
         );
       }
       bad ??= new Uint8Array(n);
@@ -884,17 +1019,17 @@ function parseIntoStruct(
     fields: builders.map((bl, k) => vecFromData(bl.finish(), type.fields[k]!.type)),
     valid: bad === null && s.valid === null ? null : valid,
   };
-  if (bad) malformedRows.set(out, bad);
+  if (bad !== null) env.failures?.add({ fn: what === 'JSON' ? 'fromJson' : 'fromCsv', mode, rows: bad, message });
   return out;
 }
 
-function fromJson(src: Vec, type: StructType, options: Readonly<Record<string, unknown>>, n: number, rowBase: number): Vec {
-  return parseIntoStruct(src, type, options, n, 'JSON', rowBase, (text) => {
+function fromJson(src: Vec, type: StructType, options: Readonly<Record<string, unknown>>, n: number, env: EvalEnv): Vec {
+  return parseIntoStruct(src, type, options, n, 'JSON', env, (text) => {
     // Deeper text is malformed whatever the stack size (as in the JSON readers and Spark).
     if (jsonNestingExceeds(text, DEFAULT_MAX_JSON_NESTING_DEPTH)) return null;
     let obj: unknown;
     try {
-      obj = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+      obj = parseJsonExact(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     } catch {
       return null;
     }
@@ -904,9 +1039,9 @@ function fromJson(src: Vec, type: StructType, options: Readonly<Record<string, u
   });
 }
 
-function fromCsv(src: Vec, type: StructType, options: Readonly<Record<string, unknown>>, n: number, rowBase: number): Vec {
+function fromCsv(src: Vec, type: StructType, options: Readonly<Record<string, unknown>>, n: number, env: EvalEnv): Vec {
   const sep = String(options['delimiter'] ?? options['sep'] ?? ',');
-  return parseIntoStruct(src, type, options, n, 'CSV', rowBase, (text) => splitCsvLine(text, sep).map((p) => (p === '' ? null : p)));
+  return parseIntoStruct(src, type, options, n, 'CSV', env, (text) => splitCsvLine(text, sep).map((p) => (p === '' ? null : p)));
 }
 
 /** Splits one CSV record (quotes with doubled-quote escapes). */

@@ -22,6 +22,7 @@ export type CallFn =
   | 'fromJson'
   | 'fromCsv'
   | 'toJson'
+  | 'getField'
   | 'lower'
   | 'upper'
   | 'length'
@@ -194,6 +195,9 @@ export function exprName(e: Expr): string {
       return 'window';
     case 'sessionWindow':
       return 'session_window';
+    case 'call':
+      // A field of a computed struct is named after the field, as Spark's GetStructField.
+      return e.fn === 'getField' ? String(e.options?.['field']) : exprToString(e);
     default:
       return exprToString(e);
   }
@@ -239,6 +243,7 @@ export function exprToString(e: Expr): string {
     case 'sessionWindow':
       return `session_window(${exprToString(e.time)}, ${e.gap.kind === 'literal' ? formatDuration(Number(e.gap.value)) : exprToString(e.gap)})`;
     case 'call':
+      if (e.fn === 'getField') return `${exprToString(e.args[0]!)}.${String(e.options?.['field'])}`;
       return `${e.fn}(${e.args.map(exprToString).join(', ')})`;
   }
   return '?';

@@ -17,7 +17,7 @@ import {
   type Schema,
   type StructType,
 } from '../types/data-type.js';
-import { parseDate, parseTimestamp } from '../types/values.js';
+import { castWholeNumber, parseDate, parseTimestamp, timestampInRange } from '../types/values.js';
 import type { Bound, NamedBound, NumericType } from './bound-expr.js';
 import { exprName, exprToString, splitName, type Expr } from './expr.js';
 
@@ -148,7 +148,10 @@ export function castLiteral(value: unknown, from: DataType | 'null', to: DataTyp
     }
     if (value instanceof Date) return value.getTime();
     if (from === 'date' && typeof value === 'number') return value * 86_400_000;
-    if (typeof value === 'number') return from === 'timestamp' ? value : value * 1000;
+    if (typeof value === 'number') {
+      const ms = from === 'timestamp' ? value : Math.floor(value * 1000);
+      return timestampInRange(ms) ? ms : null;
+    }
   }
   if (to === 'date') {
     if (typeof value === 'string') return parseDate(value);
@@ -174,15 +177,7 @@ export function castLiteral(value: unknown, from: DataType | 'null', to: DataTyp
     }
     if (from === 'long' || from === 'int' || from === 'boolean') return to === 'int' ? n | 0 : n;
     const whole = Math.trunc(n) + 0;
-    if (typeof value === 'string') {
-      const text = value.trim();
-      if (to === 'long' && /^[+-]?\d+$/.test(text) && !Number.isSafeInteger(n)) {
-        const b = BigInt(text);
-        return b === BigInt.asIntN(64, b) ? b : null;
-      }
-      if (to === 'int') return whole >= -2147483648 && whole <= 2147483647 ? whole : null;
-      return whole >= -9223372036854775808 && whole < 9223372036854775808 ? whole : null;
-    }
+    if (typeof value === 'string') return castWholeNumber(value, to === 'int' ? 32 : 64);
     if (n !== n) return 0;
     if (to === 'int') return n >= 2147483647 ? 2147483647 : n <= -2147483648 ? -2147483648 : whole;
     if (n >= 9223372036854775807) return 9223372036854775807n;
@@ -215,7 +210,11 @@ function widerNumeric(a: NumericType, b: NumericType): NumericType {
 
 function literalType(value: unknown): DataType | 'null' {
   if (value === null || value === undefined) return 'null';
-  if (typeof value === 'number') return Number.isInteger(value) && Math.abs(value) <= 2147483647 ? 'int' : Number.isInteger(value) ? 'long' : 'double';
+  // A whole number beyond ±2^63 (lit(1e20)) is a double: as a long it would wrap.
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return 'double';
+    return Math.abs(value) <= 2147483647 ? 'int' : Math.abs(value) < 9223372036854775808 ? 'long' : 'double';
+  }
   if (typeof value === 'bigint') return 'long';
   if (typeof value === 'string') return 'string';
   if (typeof value === 'boolean') return 'boolean';
@@ -419,6 +418,19 @@ function bindCall(e: Extract<Expr, { kind: 'call' }>, schema: Schema, ctx: BindC
       const s = e.options?.['schema'] as Schema | undefined;
       if (!s) throw new AnalysisError(`${e.fn}() needs a schema, e.g. fromJson(col('value'), { user: 'string' }).`);
       return mk(structType(schemaOf(s).fields));
+    }
+    case 'getField': {
+      need(1);
+      const t = args[0]!.type;
+      const name = String(e.options?.['field']);
+      if (!isStruct(t as DataType)) throw new AnalysisError(`getField('${name}') needs a struct; ${describe(e.args[0]!)} is ${typeToString(t as DataType)}.`);
+      const f = (t as StructType).fields.find((x) => x.name === name);
+      if (!f) {
+        throw new AnalysisError(
+          `${describe(e.args[0]!)} has no field '${name}'; its fields are ${(t as StructType).fields.map((x) => x.name).join(', ')}.`,
+        );
+      }
+      return mk(f.type);
     }
     case 'toJson': {
       need(1);

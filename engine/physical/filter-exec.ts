@@ -1,6 +1,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { Bound } from '../logical/bound-expr.js';
-import { evaluate } from '../kernels/expr-kernel.js';
+import { evaluate, ParseFailures } from '../kernels/expr-kernel.js';
+import { routeMalformedRows } from './malformed-rows.js';
 import { gatherBatch, selectionFromMask } from '../kernels/select-kernel.js';
 import type { Schema } from '../types/data-type.js';
 import { ExecNode, type ExecContext } from './exec-node.js';
@@ -23,7 +24,11 @@ export class FilterExec extends ExecNode {
   async *execute(ctx: ExecContext): AsyncIterable<RecordBatch> {
     const schema = this.child.schema;
     for await (const batch of this.child.execute(ctx)) {
-      const sel = selectionFromMask(evaluate(this.predicate, batch, schema, ctx.env));
+      const failures = new ParseFailures();
+      const mask = evaluate(this.predicate, batch, schema, { ...ctx.env, failures });
+      const drop = routeMalformedRows(failures, batch, schema, ctx, 'in a filter');
+      let sel = selectionFromMask(mask);
+      if (drop !== null) sel = sel.filter((i) => drop[i] === 0);
       if (sel.length === 0) continue;
       yield gatherBatch(batch, schema, sel);
     }

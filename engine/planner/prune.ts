@@ -68,7 +68,7 @@ function visit(p: LogicalPlan, need: ReadColumns, out: Map<RelationNode, ReadCol
       // A parse that routes bad rows to a dead-letter output writes the whole input row there.
       return visit(p.child, routesDeadLetters(p.exprs) ? 'all' : refs(p.exprs), out);
     case 'filter':
-      return visit(p.child, union(need, refs([p.condition])), out);
+      return visit(p.child, routesDeadLetters([p.condition]) ? 'all' : union(need, refs([p.condition])), out);
     case 'aggregate':
       return visit(p.child, refs([...p.groupBy, ...p.aggs]), out);
     case 'sort':

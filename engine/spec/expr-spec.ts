@@ -113,6 +113,7 @@ export const CALL_FNS: readonly CallFn[] = [
   'fromJson',
   'fromCsv',
   'toJson',
+  'getField',
   'lower',
   'upper',
   'length',

@@ -94,7 +94,7 @@ const ALIASES: Record<string, PrimitiveType> = {
 
 /** Raised when a type name or schema cannot be understood. */
 export class SchemaError extends Error {
-  override readonly name = 'SchemaError';
+  override readonly name: string = 'SchemaError';
 }
 
 /**

@@ -21,8 +21,9 @@
  *
  * Sub-millisecond timestamps are floor-divided, so `-1 µs` becomes `-1 ms` (toward negative infinity, like Spark's
  * `microsToMillis`); a timestamp without a time zone is taken as UTC. Decimals become the nearest double, so values
- * above 2^53 (unscaled) lose their last digits. Unsigned 64-bit values above 2^63-1, Time, Duration, Interval, Map,
- * Union and Null columns throw a `SchemaError` naming the column (`window.start`, `tags[]` for nested ones).
+ * above 2^53 (unscaled) lose their last digits. Unsigned 64-bit values above 2^63-1, timestamps outside a `Date`'s range
+ * (±8.64e15 ms; the error names the row too), Time, Duration, Interval, Map, Union and Null columns throw a
+ * `SchemaError` naming the column (`window.start`, `tags[]` for nested ones).
  *
  * @module
  */
@@ -59,6 +60,7 @@ import {
   type Date_,
 } from 'apache-arrow';
 import { PRIMITIVE_TYPES, SchemaError, fromArrowSchema, type Schema } from './data-type.js';
+import { MAX_TIMESTAMP_MS } from './values.js';
 
 const TWO_32 = 4294967296;
 const INT32_MIN = -2147483648;
@@ -461,17 +463,69 @@ function normalizeDate(data: Data, column: string): Data {
 function normalizeTimestamp(data: Data, column: string): Data {
   const t = data.type as Timestamp;
   const n = data.length;
+  const src = data.values as BigInt64Array;
+  const validity = validityOf(data);
   if (t.unit === TimeUnit.MILLISECOND) {
+    checkTimestampRange(src, n, validity.nullBitmap, column, src, 'ms');
     if (t.timezone === 'UTC') return data;
     return data.clone(new TimestampMillisecond('UTC'));
   }
-  const src = data.values as BigInt64Array;
-  const validity = validityOf(data);
   const out =
     t.unit === TimeUnit.SECOND
       ? multiplyInt64(src, n, 1000, validity.nullBitmap, column)
       : floorDivideInt64(src, n, t.unit === TimeUnit.MICROSECOND ? 1000 : 1_000_000);
+  checkTimestampRange(out, n, validity.nullBitmap, column, src, t.unit === TimeUnit.SECOND ? 's' : t.unit === TimeUnit.MICROSECOND ? 'µs' : 'ns');
   return makeData({ type: new TimestampMillisecond('UTC'), length: n, ...validity, data: out });
+}
+
+/**
+ * Refuses a valid epoch-ms value outside a `Date`'s range (±8.64e15 ms, years −271821 to 275760): sluice timestamps
+ * become `Date`s and ISO strings, which cannot hold them (Parquet's int64 microseconds reach ±292,000 years). The
+ * `SchemaError` names the column, the row in the batch and the stored value, so the file is fixed or filtered instead
+ * of the value turning into an Invalid Date later. One pass over the 32-bit words, no allocation.
+ */
+function checkTimestampRange(
+  ms: BigInt64Array,
+  n: number,
+  nullBitmap: Uint8Array | undefined,
+  column: string,
+  stored: BigInt64Array,
+  unit: string,
+): void {
+  const w = words(ms, n);
+  for (let i = 0; i < n; i++) {
+    const v = w[2 * i + 1]! * TWO_32 + (w[2 * i]! >>> 0);
+    if ((v > MAX_TIMESTAMP_MS || v < -MAX_TIMESTAMP_MS) && isValidAt(nullBitmap, i)) {
+      throw new TimestampOutOfRangeError(column, i, `${String(stored[i])} ${unit}`);
+    }
+  }
+}
+
+/**
+ * A stored timestamp outside a `Date`'s range, met while normalizing a batch: names the column, the row (in the batch;
+ * `inFile` re-bases it on the file's rows) and the stored value with its unit.
+ *
+ * @example
+ * try { normalizeRecordBatch(batch); } catch (e) { if (e instanceof TimestampOutOfRangeError) throw e.inFile('a.parquet', 65536); }
+ */
+export class TimestampOutOfRangeError extends SchemaError {
+  override readonly name: string = 'TimestampOutOfRangeError';
+  constructor(
+    readonly column: string,
+    readonly row: number,
+    readonly stored: string,
+    where = '',
+  ) {
+    super(
+      `${where}Column '${column}', row ${row}: the timestamp ${stored} is outside the range of sluice timestamps ` +
+        `(±8.64e15 ms, years −271821 to 275760). Rewrite or filter the row at its source, or read the file without that column.`,
+    );
+  }
+
+  /** The same error naming `file` and the row in it, for a batch whose first row is the file's row `firstRow`. */
+  inFile(file: string, firstRow: number): TimestampOutOfRangeError {
+    return new TimestampOutOfRangeError(this.column, firstRow + this.row, this.stored, `In '${file}': `);
+  }
 }
 
 /**

@@ -25,13 +25,22 @@ import {
   type Vec,
 } from '../kernels/vec.js';
 
+/** The largest absolute epoch-ms a JavaScript `Date` (and so a sluice timestamp) holds: ±100,000,000 days around 1970. */
+export const MAX_TIMESTAMP_MS = 8.64e15;
+
+/** True when epoch ms `ms` is a representable timestamp (finite and within ±`MAX_TIMESTAMP_MS`). */
+export function timestampInRange(ms: number): boolean {
+  return ms >= -MAX_TIMESTAMP_MS && ms <= MAX_TIMESTAMP_MS;
+}
+
 const ISO_RE =
   /^([+-]?\d{4,6})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /**
  * Parses an ISO-8601 timestamp (`2026-05-30T09:55:00Z`, `2026-05-30 09:55:00.123`, `2026-05-30T09:55+02:00`,
  * `2026-05-30`) or a string of epoch milliseconds into epoch ms. A time without a zone is read as UTC. Returns
- * `null` when the text is not a timestamp.
+ * `null` when the text is not a timestamp, or names an instant outside a `Date`'s range (±8.64e15 ms, about
+ * ±273,790 years around 1970): such a value is malformed input, never an Invalid Date.
  *
  * @example
  * parseTimestamp('1970-01-01T00:00:01Z'); // 1000
@@ -42,8 +51,8 @@ export function parseTimestamp(text: string): number | null {
   if (s.length === 0) return null;
   const c = s.charCodeAt(0);
   if (/^-?\d+(\.\d+)?$/.test(s) && !(s.length >= 8 && s.length <= 10 && s.includes('-', 1))) {
-    const n = Number(s);
-    return Number.isFinite(n) ? Math.floor(n) : null;
+    const n = Math.floor(Number(s));
+    return timestampInRange(n) ? n : null;
   }
   if (!(c === 43 || c === 45 || (c >= 48 && c <= 57))) return null;
   const m = ISO_RE.exec(s);
@@ -70,7 +79,54 @@ export function parseTimestamp(text: string): number | null {
     const zm = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
     ms -= sign * (zh * 60 + zm) * 60_000;
   }
-  return ms;
+  return timestampInRange(ms) ? ms : null;
+}
+
+const INT64_MAX = 9223372036854775807n;
+const INT64_MIN = -9223372036854775808n;
+/** 2^63 as a double: the first double above int64 (every double below it in magnitude that is an integer fits). */
+const TWO63 = 9223372036854775808;
+
+/**
+ * Parses the text of a whole number exactly: optional blanks, an optional sign, decimal digits, optional blanks. Up to
+ * 15 digits it is a plain double parse (exact below 10^15 < 2^53); longer digit strings go through `BigInt`, so no
+ * digit is rounded away. Returns a number when the value is within ±(2^53 − 1), a bigint when it needs more bits but
+ * fits `bits` (64: int64; 32: int32), and null for anything else: fractions (`1.5`, even `1.0`), exponents (`1e3`),
+ * hex, and values out of range — as Java's `Long.parseLong`, which Spark's CSV reader uses for `long` columns.
+ *
+ * @example
+ * parseWholeNumber('42', 64); // 42
+ * parseWholeNumber('9223372036854775807', 64); // 9223372036854775807n
+ * parseWholeNumber('9223372036854775808', 64); // null (out of range)
+ * parseWholeNumber('1e3', 64); // null
+ */
+export function parseWholeNumber(text: string, bits: 32 | 64): number | bigint | null {
+  let a = 0;
+  let b = text.length;
+  while (a < b && text.charCodeAt(a) <= 32) a++;
+  while (b > a && text.charCodeAt(b - 1) <= 32) b--;
+  let d = a;
+  const c0 = text.charCodeAt(a);
+  if (c0 === 43 || c0 === 45) d++;
+  if (d === b) return null;
+  for (let i = d; i < b; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+  }
+  const s = a === 0 && b === text.length ? text : text.slice(a, b);
+  if (b - d <= 15) {
+    const n = Number(s);
+    return bits === 32 && (n < -2147483648 || n > 2147483647) ? null : n;
+  }
+  if (bits === 32) {
+    // More than 15 digits is beyond int32 unless they are leading zeros.
+    const n = Number(s);
+    return n >= -2147483648 && n <= 2147483647 ? n : null;
+  }
+  const big = BigInt(s);
+  if (big > INT64_MAX || big < INT64_MIN) return null;
+  const n = Number(big);
+  return Number.isSafeInteger(n) ? n : big;
 }
 
 /**
@@ -90,13 +146,60 @@ export function parseDate(text: string): number | null {
   return ts === null ? null : Math.floor(ts / 86_400_000);
 }
 
+const CAST_WHOLE = /^\s*([+-]?)(\d*)(?:\.(\d*))?\s*$/;
+
 /**
- * Formats epoch ms as ISO-8601 UTC with milliseconds, the form sluice writes timestamps in JSON.
+ * Spark's non-ANSI cast of a string to int/bigint (`UTF8String.toInt`/`toLong`): blanks around, an optional sign,
+ * digits, and an optional fraction that is dropped (toward zero); anything else (`'1e3'`, `'0x10'`, `''`) and values
+ * out of range are null — never wrapped or rounded: more than 15 digits are parsed exactly.
+ *
+ * @example
+ * castWholeNumber(' 4.7 ', 32); // 4
+ * castWholeNumber('1e3', 64); // null
+ * castWholeNumber('9223372036854775807', 64); // 9223372036854775807n
+ */
+export function castWholeNumber(text: string, bits: 32 | 64): number | bigint | null {
+  const m = CAST_WHOLE.exec(text);
+  if (m === null || (m[2] === '' && (m[3] === undefined || m[3] === ''))) return null;
+  const whole = parseWholeNumber(`${m[1]}${m[2] === '' ? '0' : m[2]}`, bits);
+  return typeof whole === 'number' ? whole + 0 : whole;
+}
+
+/**
+ * A timestamp outside a `Date`'s range (±8.64e15 ms) met when turning a column into JS values or JSON. Readers, casts
+ * and the Parquet/Arrow normalisation refuse such values, so it only arises from arithmetic that overflows; `path` is
+ * the struct field path inside the column, filled in as the error travels out of nested values, and the caller that
+ * knows the column and row (`rowsFromBatch`, `toJson`, the JSON writers) re-raises it naming them.
+ *
+ * @example
+ * try { formatTimestamp(9e15); } catch (e) { (e as TimestampRangeError).ms; } // 9e15
+ */
+export class TimestampRangeError extends Error {
+  override readonly name = 'TimestampRangeError';
+  readonly path: string[] = [];
+  constructor(readonly ms: number) {
+    super(`the timestamp ${ms} ms is outside the range of timestamps (±8.64e15 ms, years −271821 to 275760)`);
+  }
+
+  /** The same error naming where the value is (`where`: e.g. "column 'e', row 3"), with the fix. */
+  at(where: string): TimestampRangeError {
+    const e = new TimestampRangeError(this.ms);
+    e.path.push(...this.path);
+    const field = this.path.length > 0 ? `, field '${this.path.join('.')}'` : '';
+    e.message = `${where}${field}: ${this.message}. Filter such rows, or keep the value as a long (unixMillis) instead of a timestamp.`;
+    return e;
+  }
+}
+
+/**
+ * Formats epoch ms as ISO-8601 UTC with milliseconds, the form sluice writes timestamps in JSON. Throws
+ * `TimestampRangeError` for a value outside a `Date`'s range (never 'Invalid Date').
  *
  * @example
  * formatTimestamp(0); // '1970-01-01T00:00:00.000Z'
  */
 export function formatTimestamp(ms: number): string {
+  if (!timestampInRange(ms)) throw new TimestampRangeError(ms);
   return new Date(ms).toISOString();
 }
 
@@ -208,35 +311,34 @@ export class ColumnBuilder {
           break;
         }
         case 'int': {
-          const n = toNumber(value);
-          if (n === null || !Number.isInteger(n) || n < -2147483648 || n > 2147483647) return false;
-          this.num[i] = n;
+          let n: number | bigint | null;
+          if (typeof value === 'number') n = Number.isInteger(value) ? value : null;
+          else if (typeof value === 'string') n = parseWholeNumber(value, 32);
+          else if (typeof value === 'bigint') n = Number(value);
+          else n = null;
+          if (n === null || n < -2147483648 || n > 2147483647) return false;
+          this.num[i] = n as number;
           break;
         }
         case 'long': {
-          if (typeof value === 'bigint' || (typeof value === 'string' && /^\s*-?\d{16,}\s*$/.test(value))) {
-            let b: bigint;
-            try {
-              b = BigInt(typeof value === 'string' ? value.trim() : value);
-            } catch {
-              return false;
+          // The common case — a number that is a safe integer — never touches BigInt.
+          let n: number | bigint | null;
+          if (typeof value === 'number') n = Number.isSafeInteger(value) ? value : Number.isInteger(value) && value < TWO63 && value >= -TWO63 ? BigInt(value) : null;
+          else if (typeof value === 'string') n = parseWholeNumber(value, 64);
+          else if (typeof value === 'bigint') n = value <= INT64_MAX && value >= INT64_MIN ? (Number.isSafeInteger(Number(value)) ? Number(value) : value) : null;
+          else n = null;
+          if (n === null) return false;
+          if (typeof n === 'bigint') {
+            if (this.big === null) {
+              this.big = new BigInt64Array(this.num.length);
+              for (let k = 0; k < i; k++) this.big[k] = BigInt(this.num[k]!);
             }
-            if (b > 9223372036854775807n || b < -9223372036854775808n) return false;
-            const n = Number(b);
-            if (!Number.isSafeInteger(n)) {
-              if (this.big === null) {
-                this.big = new BigInt64Array(this.num.length);
-                for (let k = 0; k < i; k++) this.big[k] = BigInt(this.num[k]!);
-              }
-            }
+            this.num[i] = Number(n);
+            this.big[i] = n;
+          } else {
             this.num[i] = n;
-            if (this.big) this.big[i] = b;
-            break;
+            if (this.big) this.big[i] = BigInt(n);
           }
-          const n = toNumber(value);
-          if (n === null || !Number.isInteger(n)) return false;
-          this.num[i] = n;
-          if (this.big) this.big[i] = BigInt(n);
           break;
         }
         case 'double': {
@@ -254,12 +356,13 @@ export class ColumnBuilder {
         }
         case 'timestamp': {
           let ms: number | null;
-          if (typeof value === 'number') ms = Number.isFinite(value) ? Math.floor(value) : null;
+          // Epoch ms, a Date or text; outside a Date's range (±8.64e15 ms) the value is malformed.
+          if (typeof value === 'number') ms = Math.floor(value);
           else if (value instanceof Date) ms = value.getTime();
           else if (typeof value === 'string') ms = parseTimestamp(value);
           else if (typeof value === 'bigint') ms = Number(value);
           else ms = null;
-          if (ms === null || Number.isNaN(ms)) return false;
+          if (ms === null || !timestampInRange(ms)) return false;
           this.num[i] = ms;
           break;
         }
@@ -526,7 +629,18 @@ export function emptyBatch(schema: Schema): RecordBatch {
   );
 }
 
-/** The JS value of row `i` of a `Vec` (see the table in `data-type.ts`). */
+function withFieldName(e: unknown, name: string): unknown {
+  if (e instanceof TimestampRangeError) e.path.unshift(name);
+  return e;
+}
+
+/**
+ * The JS value of row `i` of a `Vec` (see the table in `data-type.ts`). A timestamp outside a `Date`'s range throws
+ * `TimestampRangeError` (`rowsFromBatch` names its column and row).
+ *
+ * @example
+ * valueAt(numVec('double', new Float64Array([1.5])), 0); // 1.5
+ */
 export function valueAt(v: Vec, i: number): unknown {
   if (v.valid !== null && v.valid[i] === 0) return null;
   switch (v.kind) {
@@ -534,8 +648,11 @@ export function valueAt(v: Vec, i: number): unknown {
       return null;
     case 'num': {
       switch (v.type) {
-        case 'timestamp':
-          return new Date(v.values[i]!);
+        case 'timestamp': {
+          const ms = v.values[i]!;
+          if (!timestampInRange(ms)) throw new TimestampRangeError(ms);
+          return new Date(ms);
+        }
         case 'date':
           return formatDate(v.values[i]!);
         case 'long': {
@@ -556,7 +673,13 @@ export function valueAt(v: Vec, i: number): unknown {
     case 'struct': {
       const o: Record<string, unknown> = {};
       const fs = v.type.fields;
-      for (let k = 0; k < fs.length; k++) o[fs[k]!.name] = valueAt(v.fields[k]!, i);
+      for (let k = 0; k < fs.length; k++) {
+        try {
+          o[fs[k]!.name] = valueAt(v.fields[k]!, i);
+        } catch (e) {
+          throw withFieldName(e, fs[k]!.name);
+        }
+      }
       return o;
     }
     case 'list': {
@@ -579,10 +702,17 @@ export function rowsFromBatch(batch: RecordBatch, schema: Schema): Record<string
   const vecs = schema.fields.map((_, i) => columnVec(batch, schema, i));
   const out: Record<string, unknown>[] = new Array(n);
   const names = schema.fields.map((f: Field) => f.name);
-  for (let r = 0; r < n; r++) {
-    const o: Record<string, unknown> = {};
-    for (let c = 0; c < names.length; c++) o[names[c]!] = valueAt(vecs[c]!, r);
-    out[r] = o;
+  let r = 0;
+  let c = 0;
+  try {
+    for (r = 0; r < n; r++) {
+      const o: Record<string, unknown> = {};
+      for (c = 0; c < names.length; c++) o[names[c]!] = valueAt(vecs[c]!, r);
+      out[r] = o;
+    }
+  } catch (e) {
+    if (e instanceof TimestampRangeError) throw e.at(`Column '${names[c]}', row ${r}`);
+    throw e;
   }
   return out;
 }
@@ -602,7 +732,13 @@ export function jsonValueAt(v: Vec, i: number): unknown {
     case 'struct': {
       const o: Record<string, unknown> = {};
       const fs = v.type.fields;
-      for (let k = 0; k < fs.length; k++) o[fs[k]!.name] = jsonValueAt(v.fields[k]!, i);
+      for (let k = 0; k < fs.length; k++) {
+        try {
+          o[fs[k]!.name] = jsonValueAt(v.fields[k]!, i);
+        } catch (e) {
+          throw withFieldName(e, fs[k]!.name);
+        }
+      }
       return o;
     }
     case 'list': {

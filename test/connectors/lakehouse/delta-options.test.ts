@@ -67,6 +67,9 @@ describe('partition predicates', () => {
     const big = resolvePredicate({ n: { eq: '9007199254740993' } }, schema, parts, 'where');
     expect(big.matchesPartition({ n: '9007199254740993' })).toBe(true);
     expect(big.matchesPartition({ n: '9007199254740992' })).toBe(false);
+    // A logged value beyond int64 is refused, not wrapped into a long.
+    expect(() => big.matchesPartition({ n: '9223372036854775808' })).toThrow("Partition value '9223372036854775808' of column 'n' is not a valid long");
+    expect(() => big.matchesPartition({ n: '1e3' })).toThrow("Partition value '1e3' of column 'n' is not a valid long");
     expect(resolvePredicate({ b: { eq: false } }, schema, parts, 'where').matchesPartition({ b: 'false' })).toBe(true);
     expect(resolvePredicate({ s: { isNull: true } }, schema, parts, 'where').matchesPartition({ s: null })).toBe(true);
   });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -466,6 +467,24 @@ describe('interop: files DuckDB writes', () => {
     await duck.run(`COPY (select 1 as id, time '12:00:00' as at) TO '${path}' (FORMAT parquet)`);
     await expect(readParquetFile(path)).rejects.toThrow(SchemaError);
     await expect(readParquetFile(path)).rejects.toThrow(/time-\d+\.parquet.*Column 'at' has Arrow type Time/);
+  });
+
+  it('with a timestamp outside a Date\'s range give an error naming the file, the file row and the stored value', async () => {
+    const path = tmpFile('far-future');
+    await duck.run(
+      `COPY (select i as id, case when i = 5000 then timestamp '290000-01-01 00:00:00' else timestamp '2024-01-01 00:00:00' end as ts
+             from range(10000) t(i)) TO '${path}' (FORMAT parquet, ROW_GROUP_SIZE 2048)`,
+    );
+    const message = /far-future-\d+\.parquet': Column 'ts', row 5000: the timestamp 9089\d+ µs is outside the range of sluice timestamps/;
+    const scan = async () => {
+      for await (const b of scanParquetFile(path)) void b;
+    };
+    await expect(scan()).rejects.toThrow(SchemaError);
+    await expect(scan()).rejects.toThrow(message);
+    await expect(readParquetFile(path)).rejects.toThrow(message);
+    expect(() => readParquetBytes(readFileSync(path), {}, path)).toThrow(message);
+    // Reading the other columns only is fine.
+    expect(rowsOf((await readParquetFile(path, { columns: ['id'] })).batches)).toHaveLength(10000);
   });
 
   it('with many row groups are scanned one row group at a time', async () => {

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { col, lit, type Column } from '../../../engine/index.js';
+import { col, fromJson, lit, struct, timestampMillis, toJson, type Column } from '../../../engine/index.js';
 import { evaluate } from '../../../engine/kernels/expr-kernel.js';
 import { bindExpr } from '../../../engine/logical/resolve-expr.js';
+import { exprName, exprToString } from '../../../engine/logical/expr.js';
+import { exprFromSpec, exprToSpec, IssueSink } from '../../../engine/spec/expr-spec.js';
 import { schemaOf, type SchemaSpec } from '../../../engine/types/data-type.js';
-import { batchFromRows, parseTimestamp, valueAt } from '../../../engine/types/values.js';
+import { batchFromRows, batchFromVecs, parseTimestamp, TimestampRangeError, valueAt } from '../../../engine/types/values.js';
+import { numVec } from '../../../engine/kernels/vec.js';
 
 /** Evaluates a column over rows with the vectorized evaluator; returns one JS value per row. */
 function evalRows(c: Column, rows: Record<string, unknown>[], spec: SchemaSpec): unknown[] {
@@ -184,3 +187,74 @@ describe('casts', () => {
     expect(evalRows(lit('9007199254740993').cast('long'), one, spec)).toEqual([9007199254740993n]);
   });
 });
+
+describe('exact whole numbers and timestamps in range', () => {
+  it('string → int/long as Spark: a fraction is dropped; exponents, hex and overflow are null (column and literal alike)', () => {
+    const texts = ['1e3', '0x10', '1.', '-9223372036854775808', '9223372036854775808', '2147483648', ' +12 ', 'Infinity'];
+    const rows = texts.map((s) => ({ s }));
+    const spec = { s: 'string' } as const;
+    expect(evalRows(col('s').cast('long'), rows, spec)).toEqual([null, null, 1, -9223372036854775808n, null, 2147483648, 12, null]);
+    expect(evalRows(col('s').cast('int'), rows, spec)).toEqual([null, null, 1, null, null, null, 12, null]);
+    for (const t of texts) {
+      expect(evalRows(lit(t).cast('long'), rows.slice(0, 1), spec)).toEqual(evalRows(col('s').cast('long'), [{ s: t }], spec));
+    }
+  });
+
+  it('a whole-number literal beyond int64 is a double, not a long that wraps', () => {
+    const one = [{ l: 1 }];
+    expect(evalRows(lit(1e20), one, { l: 'long' })).toEqual([1e20]);
+    expect(evalRows(col('l').plus(lit(1e20)), one, { l: 'long' })).toEqual([1e20 + 1]);
+    const schema = schemaOf({ l: 'long' });
+    expect(bindExpr(lit(2 ** 62).expr, schema).type).toBe('long');
+    expect(bindExpr(lit(1e20).expr, schema).type).toBe('double');
+  });
+
+  it('numbers → timestamp outside a Date\'s range are null, as cast and as timestampMillis', () => {
+    const rows = [{ l: 1 }, { l: 8_640_000_000_000n }, { l: 8_640_000_000_001n }, { l: 2n ** 62n }];
+    const spec = { l: 'long' } as const;
+    expect(evalRows(col('l').cast('timestamp'), rows, spec)).toEqual([new Date(1000), new Date(8.64e15), null, null]);
+    expect(evalRows(timestampMillis(col('l')), [{ l: 5 }, { l: 8.64e15 + 1 }], spec)).toEqual([new Date(5), null]);
+    expect(evalRows(lit(9e12).cast('timestamp'), rows.slice(0, 1), spec)).toEqual([null]);
+  });
+
+  it('fromJson keeps longs exact and refuses 1e20, fractions and values beyond int64', () => {
+    const rows = ['{"id":9223372036854775807}', '{"id":1e20}', '{"id":1.5}', '{"id":9223372036854775808}', '{"id":42}'].map((s) => ({ s }));
+    const got = evalRows(fromJson(col('s'), { id: 'long' }), rows, { s: 'string' });
+    expect(got).toEqual([{ id: 9223372036854775807n }, null, null, null, { id: 42 }]);
+    expect(() => evalRows(fromJson(col('s'), { id: 'long' }, { mode: 'failFast' }), rows, { s: 'string' })).toThrow(
+      'Malformed JSON in row 1: "{\\"id\\":1e20}" does not match id: long',
+    );
+  });
+
+  it('toJson of a timestamp outside a Date\'s range names the row and field instead of throwing a bare RangeError', () => {
+    const schema = schemaOf({ ts: 'timestamp' });
+    const batch = batchFromVecs(schema, [numVec('timestamp', new Float64Array([0, 9e15]))]);
+    const { bound } = bindExpr(toJson(struct(col('ts'))).expr, schema);
+    const run = () => evaluate(bound, batch, schema, { batchTimestampMs: 0, rowBase: 10 });
+    expect(run).toThrow(TimestampRangeError);
+    expect(run).toThrow(/^toJson\(\) in row 11, field 'ts': the timestamp 9000000000000000 ms is outside/);
+  });
+});
+
+describe('getField on a computed struct', () => {
+  it('takes a field of fromJson(…) or struct(…), null where the struct is null, named after the field', () => {
+    const rows = [{ s: '{"a":1,"b":"x"}' }, { s: 'bad' }, { s: '{"a":3}' }];
+    const parsed = fromJson(col('s'), { a: 'long', b: 'string' });
+    expect(evalRows(parsed.getField('b'), rows, { s: 'string' })).toEqual(['x', null, null]);
+    expect(evalRows(parsed.getField('a'), rows, { s: 'string' })).toEqual([1, null, 3]);
+    expect(evalRows(struct(col('s').as('t')).getField('t'), rows.slice(0, 1), { s: 'string' })).toEqual(['{"a":1,"b":"x"}']);
+    expect(exprName(parsed.getField('b').expr)).toBe('b');
+    expect(String(parsed.getField('b'))).toBe('fromJson(s).b');
+    expect(() => bindExpr(parsed.getField('c').expr, schemaOf({ s: 'string' }))).toThrow("fromJson(s) has no field 'c'; its fields are a, b.");
+    expect(() => bindExpr(lit(1).getField('c').expr, schemaOf({ s: 'string' }))).toThrow("getField('c') needs a struct");
+  });
+
+  it('survives a pipeline spec round trip', () => {
+    const e = fromJson(col('s'), { a: 'long' }).getField('a').expr;
+    const issues = new IssueSink();
+    const back = exprFromSpec(JSON.parse(JSON.stringify(exprToSpec(e))), [], issues);
+    expect(issues.issues).toEqual([]);
+    expect(exprToString(back!)).toBe(exprToString(e));
+  });
+});
+

@@ -46,4 +46,9 @@ describe('readColumnsOf and dead letters', () => {
     const q = events.select(fromJson(col('note'), { a: 'long' }).as('j'));
     expect(reads(q)).toEqual(['all']);
   });
+
+  it('so does a filter that parses text, even under a narrower projection', () => {
+    const q = events.where(fromJson(col('note'), { a: 'long' }, { mode: 'dropMalformed' }).isNotNull()).select('user');
+    expect(reads(q)).toEqual(['all']);
+  });
 });

@@ -256,7 +256,7 @@ describe('normalizeRecordBatch', () => {
   });
 
   it('converts timestamps of every unit to UTC milliseconds, rounding toward negative infinity', () => {
-    const s = new BigInt64Array([0n, -1n, 1_700_000_000n, -9_000_000_000_000_000n, 9_000_000_000_000_000n]);
+    const s = new BigInt64Array([0n, -1n, 1_700_000_000n, -8_640_000_000_000n, 8_640_000_000_000n]);
     const us = new BigInt64Array([-1n, -1000n, -1001n, 1_700_000_000_123_999n, 999n]);
     const ns = new BigInt64Array([-1n, 1_700_000_000_123_456_789n, -(2n ** 63n), 2n ** 63n - 1n, -1_000_000n]);
     const out = normalizeRecordBatch(
@@ -269,7 +269,7 @@ describe('normalizeRecordBatch', () => {
     );
     for (const c of ['s', 'ms', 'us', 'ns']) expectCanonical(out, c, 'timestamp');
     const raw = (name: string) => [...(out.getChild(name)!.data[0]!.values as BigInt64Array)];
-    expect(raw('s')).toEqual([0n, -1000n, 1_700_000_000_000n, -9_000_000_000_000_000_000n, 9_000_000_000_000_000_000n]);
+    expect(raw('s')).toEqual([0n, -1000n, 1_700_000_000_000n, -8_640_000_000_000_000n, 8_640_000_000_000_000n]);
     expect(raw('us')).toEqual([-1n, -1n, -2n, 1_700_000_000_123n, 0n]);
     expect(raw('ns')).toEqual([...ns].map((x) => floorDivBig(x, 1_000_000n)));
     expect(column(out, 'ms')).toEqual([1, 2, null, -1, 0]);
@@ -282,18 +282,41 @@ describe('normalizeRecordBatch', () => {
     const src = new BigInt64Array(n);
     const w = new Uint32Array(src.buffer);
     for (let i = 0; i < w.length; i++) w[i] = (Math.random() * 2 ** 32) >>> 0;
+    // Microseconds beyond ±8.64e18 are outside a Date's range (refused, see below): keep µs values within it.
+    const usSrc = src.map((x) => x % 8_640_000_000_000_000_000n);
     const out = normalizeRecordBatch(
       batchOf({
-        us: makeData({ type: new TimestampMicrosecond(), length: n, data: src }),
+        us: makeData({ type: new TimestampMicrosecond(), length: n, data: usSrc }),
         ns: makeData({ type: new TimestampNanosecond(), length: n, data: src }),
       }),
     );
     const us = out.getChild('us')!.data[0]!.values as BigInt64Array;
     const ns = out.getChild('ns')!.data[0]!.values as BigInt64Array;
     for (let i = 0; i < n; i++) {
-      expect(us[i]).toBe(floorDivBig(src[i]!, 1000n));
+      expect(us[i]).toBe(floorDivBig(usSrc[i]!, 1000n));
       expect(ns[i]).toBe(floorDivBig(src[i]!, 1_000_000n));
     }
+  });
+
+  it('refuses timestamps outside a Date\'s range (±8.64e15 ms), naming the column, row and stored value', () => {
+    const ms = (vals: bigint[], type = new TimestampMillisecond('UTC') as TimestampMillisecond | TimestampMicrosecond | TimestampSecond) =>
+      batchOf({ ts: makeData({ type, length: vals.length, data: new BigInt64Array(vals) }) });
+    expect(() => normalizeRecordBatch(ms([0n, 8_640_000_000_000_000n, -8_640_000_000_000_000n]))).not.toThrow();
+    expect(() => normalizeRecordBatch(ms([0n, 8_640_000_000_000_001n]))).toThrow(SchemaError);
+    expect(() => normalizeRecordBatch(ms([0n, 8_640_000_000_000_001n]))).toThrow(
+      "Column 'ts', row 1: the timestamp 8640000000000001 ms is outside the range of sluice timestamps",
+    );
+    expect(() => normalizeRecordBatch(ms([2n ** 63n - 1n], new TimestampMicrosecond()))).toThrow("row 0: the timestamp 9223372036854775807 µs");
+    expect(() => normalizeRecordBatch(ms([1n, -8_640_000_000_001n], new TimestampSecond()))).toThrow("row 1: the timestamp -8640000000001 s");
+    // A null row may hold anything.
+    const nulls = makeData({
+      type: new TimestampMillisecond('UTC'),
+      length: 2,
+      nullCount: 1,
+      nullBitmap: new Uint8Array([0b01]),
+      data: new BigInt64Array([5n, 2n ** 62n]),
+    });
+    expect(column(normalizeRecordBatch(batchOf({ ts: nulls })), 'ts')).toEqual([5, null]);
   });
 
   it('converts Date(MILLISECOND) to Date(DAY), flooring before 1970', () => {

@@ -1,5 +1,6 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { LogicalPlan } from '../logical/plan.js';
+import { checkBatchPlan } from '../logical/unsupported-operations.js';
 import { planPhysical } from '../planner/planner.js';
 import type { ExecContext } from '../physical/exec-node.js';
 import { DeadLetters } from './dead-letters.js';
@@ -7,7 +8,7 @@ import { WorkerPool } from '../workers/pool.js';
 
 /**
  * Runs a bounded plan once: every stateful operator sees all of its input and emits every group at the end (Spark's
- * batch semantics; watermarks are ignored).
+ * batch semantics; watermarks are ignored). A plan Spark refuses in batch (`checkBatchPlan`) fails on the first read.
  *
  * @example
  * for await (const batch of executeBatch(df.plan)) console.log(batch.numRows);
@@ -17,6 +18,7 @@ export async function* executeBatch(
   nowMs = Date.now(),
   parallel: { parallelism: number; thresholdRows: number } = { parallelism: 1, thresholdRows: Infinity },
 ): AsyncIterable<RecordBatch> {
+  checkBatchPlan(plan);
   let pool = null as WorkerPool | null;
   const root = planPhysical(plan);
   const deadLetters = new DeadLetters(null);

@@ -337,6 +337,19 @@ export function andValid(a: Uint8Array | null, b: Uint8Array | null, n: number):
   return out;
 }
 
+/**
+ * The event time of a window column (`window {start, end}`): its end, null where the window is. Spark's watermark
+ * predicates read a window-typed event-time column this way.
+ *
+ * @example
+ * windowEnds(windowVec).values[i]; // end of row i's window (ms)
+ */
+export function windowEnds(v: Vec): NumVec {
+  const w = v as StructVec;
+  const end = w.fields[1] as NumVec;
+  return { ...end, valid: andValid(w.valid, end.valid, w.length) };
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

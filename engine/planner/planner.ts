@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { analyze, analyzeAggregate, bindSortKey } from '../logical/analyzer.js';
+import { analyze, analyzeAggregate, bindSortKey, projectionWindow } from '../logical/analyzer.js';
 import { bindExpr, bindNamed, resolveColumn } from '../logical/resolve-expr.js';
 import { exprToString } from '../logical/expr.js';
 import { assertNever, type LogicalPlan, type RelationNode } from '../logical/plan.js';
@@ -17,6 +17,7 @@ import { LocalScanExec, StreamScanExec } from '../physical/scan-exec.js';
 import { SessionWindowExec } from '../physical/session-window-exec.js';
 import { SortExec } from '../physical/sort-exec.js';
 import { UnionExec } from '../physical/union-exec.js';
+import { WindowColumnExec } from '../physical/window-column-exec.js';
 import { EventTimeWatermarkExec } from '../physical/watermark-exec.js';
 import { WindowAggregateExec } from '../physical/window-aggregate-exec.js';
 
@@ -39,8 +40,11 @@ function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>): ExecNode {
     case 'streamingRelation':
       return new StreamScanExec(p.schema, p.sourceKey, p.description);
     case 'project': {
-      const child = planPhysical(p.child);
-      const named = bindNamed(p.exprs, child.schema, { clause: 'select' });
+      const input = planPhysical(p.child);
+      // A window in the projection: the operator below appends it as a column, which the projection reads.
+      const w = projectionWindow(p.exprs, analyze(p.child));
+      const child = w ? new WindowColumnExec(input, w) : input;
+      const named = bindNamed(p.exprs, input.schema, { clause: 'select', ...(w ? { window: w } : {}) });
       return new ProjectExec(child, named, analyze(p).schema, named.map((n) => n.name).join(', '));
     }
     case 'filter': {

@@ -11,7 +11,7 @@ import { gatherBatch, gatherVec } from '../../kernels/select-kernel.js';
 import { assignWindowsInto } from '../../kernels/window-kernel.js';
 import { WINDOW_TYPE, type Schema } from '../../types/data-type.js';
 import { batchFromVecs, columnVec } from '../../types/values.js';
-import type { NumVec, Vec } from '../../kernels/vec.js';
+import { windowEnds, type NumVec, type Vec } from '../../kernels/vec.js';
 import { AggregateState, WINDOW_START_KEY, type AggregateLayout } from '../../state/aggregate-state.js';
 import type { StateEviction } from '../../state/state-store.js';
 import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
@@ -59,6 +59,11 @@ export function aggregateLayout(a: AggregateAnalysis): AggregateLayout {
     windowSizeMs: a.eventTime === 'window' && hasTimeWindow ? w.sizeMs : null,
     timeWindow: hasTimeWindow,
   };
+}
+
+/** A raw event-time key's times: a timestamp as it is, a window column's end. */
+function eventTimeOf(key: Vec): NumVec {
+  return key.kind === 'struct' ? windowEnds(key) : (key as NumVec);
 }
 
 /** The `window {start, end}` struct column from window starts. */
@@ -167,7 +172,7 @@ export class AggregatePartition implements PartitionOperator {
     const rows = this.pieceRows;
     const starts = w ? this.pieceStarts : null;
     const dropLate = info.streaming && info.outputMode !== 'complete' && a.eventTime !== null;
-    const keyTime = a.eventTime !== 'window' && a.eventTime !== null ? (keyVecs[a.eventTime.key] as NumVec) : null;
+    const keyTime = a.eventTime !== 'window' && a.eventTime !== null ? eventTimeOf(keyVecs[a.eventTime.key]!) : null;
     const lateWm = info.lateWatermarkMs;
     const lateRows: number[] = [];
     const lateStarts: number[] = [];

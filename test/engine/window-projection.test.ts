@@ -55,6 +55,8 @@ const CASES: Case[] = [
   { name: 'tumbling with a start time', column: window(col('ts'), '10 minutes', '10 minutes', '-3 minutes'), sql: timeWindowSql(10 * MINUTE, 10 * MINUTE, -3 * MINUTE) },
   { name: 'sliding, size a multiple of the slide', column: window(col('ts'), '10 minutes', '2 minutes'), sql: timeWindowSql(10 * MINUTE, 2 * MINUTE, 0) },
   { name: 'sliding, size not a multiple of the slide', column: window(col('ts'), '10 minutes', '3 minutes'), sql: timeWindowSql(10 * MINUTE, 3 * MINUTE, 0) },
+  // 30 windows per row: the batch goes out in three pieces (of ≤ 65,536 rows).
+  { name: 'sliding, half an hour by the minute', column: window(col('ts'), '30 minutes', '1 minute'), sql: timeWindowSql(30 * MINUTE, MINUTE, 0) },
   { name: 'sliding with a start time', column: window(col('ts'), '7 minutes', '3 minutes', '1 minute'), sql: timeWindowSql(7 * MINUTE, 3 * MINUTE, MINUTE) },
   { name: 'session, literal gap', column: sessionWindow(col('ts'), '90 seconds'), sql: `SELECT rid, ts AS ws, ts + ${90 * S} AS we FROM t WHERE ts IS NOT NULL` },
   { name: 'session, per-row gap', column: sessionWindow(col('ts'), col('gap')), sql: 'SELECT rid, ts AS ws, ts + gap AS we FROM t WHERE ts IS NOT NULL AND gap > 0' },

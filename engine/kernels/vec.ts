@@ -5,7 +5,7 @@
  * bytes (zero copy). Conversions to and from Arrow `Data` are per batch and cached, never per row.
  */
 import { Data, makeData, type DataType as ArrowDataType } from 'apache-arrow';
-import { toArrowType, type DataType, type PrimitiveType, type StructType, type ArrayType } from '../types/data-type.js';
+import { toArrowType, WINDOW_TYPE, type DataType, type PrimitiveType, type StructType, type ArrayType } from '../types/data-type.js';
 
 export type NumType = 'int' | 'long' | 'double' | 'timestamp' | 'date';
 
@@ -335,6 +335,26 @@ export function andValid(a: Uint8Array | null, b: Uint8Array | null, n: number):
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = a[i]! & b[i]!;
   return out;
+}
+
+/**
+ * A window column (`window {start, end}`, no nulls) over two arrays of epoch ms, which it holds without copying.
+ *
+ * @example
+ * windowStructVec(Float64Array.of(0), Float64Array.of(60_000)); // one window [0, 1 min)
+ */
+export function windowStructVec(starts: Float64Array, ends: Float64Array): StructVec {
+  const n = starts.length;
+  return {
+    kind: 'struct',
+    type: WINDOW_TYPE,
+    length: n,
+    fields: [
+      { kind: 'num', type: 'timestamp', length: n, values: starts, big: null, valid: null },
+      { kind: 'num', type: 'timestamp', length: n, values: ends, big: null, valid: null },
+    ],
+    valid: null,
+  };
 }
 
 /**

@@ -9,7 +9,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { ProjectionWindow } from '../logical/analyzer.js';
 import { evaluate } from '../kernels/expr-kernel.js';
 import { gatherBatch } from '../kernels/select-kernel.js';
-import { dataFromVec, type NumVec, type Vec } from '../kernels/vec.js';
+import { dataFromVec, windowStructVec, type NumVec } from '../kernels/vec.js';
 import { assignSessions, assignWindows, assignWindowsInto } from '../kernels/window-kernel.js';
 import { field, schemaOf, WINDOW_TYPE, type Schema } from '../types/data-type.js';
 import { batchFromColumns } from '../types/values.js';
@@ -89,17 +89,7 @@ export class WindowColumnExec extends ExecNode {
       for (let i = 0; i < m; i++) ends[i] = starts[i]! + size;
     }
     const kept = gatherBatch(batch, this.child.schema, rows);
-    const win: Vec = {
-      kind: 'struct',
-      type: WINDOW_TYPE,
-      length: m,
-      fields: [
-        { kind: 'num', type: 'timestamp', length: m, values: starts, big: null, valid: null },
-        { kind: 'num', type: 'timestamp', length: m, values: ends, big: null, valid: null },
-      ],
-      valid: null,
-    };
-    return batchFromColumns(this.schema, [...kept.data.children, dataFromVec(win, WINDOW_TYPE)], m);
+    return batchFromColumns(this.schema, [...kept.data.children, dataFromVec(windowStructVec(starts, ends), WINDOW_TYPE)], m);
   }
 
   describe(): string {

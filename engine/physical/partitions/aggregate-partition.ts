@@ -9,9 +9,9 @@ import { evaluate, type EvalEnv } from '../../kernels/expr-kernel.js';
 import { GroupTable, partitionIds, rowsByPartition } from '../../kernels/hash-kernel.js';
 import { gatherBatch, gatherVec } from '../../kernels/select-kernel.js';
 import { assignWindowsInto } from '../../kernels/window-kernel.js';
-import { WINDOW_TYPE, type Schema } from '../../types/data-type.js';
+import type { Schema } from '../../types/data-type.js';
 import { batchFromVecs, columnVec } from '../../types/values.js';
-import { windowEnds, type NumVec, type Vec } from '../../kernels/vec.js';
+import { windowEnds, windowStructVec, type NumVec, type Vec } from '../../kernels/vec.js';
 import { AggregateState, WINDOW_START_KEY, type AggregateLayout } from '../../state/aggregate-state.js';
 import type { StateEviction } from '../../state/state-store.js';
 import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
@@ -71,16 +71,7 @@ export function windowVec(starts: NumVec, sizeMs: number): Vec {
   const n = starts.length;
   const ends = new Float64Array(n);
   for (let i = 0; i < n; i++) ends[i] = starts.values[i]! + sizeMs;
-  return {
-    kind: 'struct',
-    type: WINDOW_TYPE,
-    length: n,
-    fields: [
-      { kind: 'num', type: 'timestamp', length: n, values: starts.values, big: null, valid: null },
-      { kind: 'num', type: 'timestamp', length: n, values: ends, big: null, valid: null },
-    ],
-    valid: null,
-  };
+  return windowStructVec(starts.values, ends);
 }
 
 /** Strings the map side's scratch may hold in its key dictionary before it is replaced (see `partial`). */

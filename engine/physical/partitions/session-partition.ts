@@ -9,8 +9,8 @@ import type { Bound } from '../../logical/bound-expr.js';
 import { evaluate, type EvalEnv } from '../../kernels/expr-kernel.js';
 import { assignSessions } from '../../kernels/window-kernel.js';
 import { Accumulators } from '../../kernels/agg-kernel.js';
-import { strAt, type NumVec, type StrVec, type Vec } from '../../kernels/vec.js';
-import { WINDOW_TYPE, type Schema } from '../../types/data-type.js';
+import { strAt, windowStructVec, type NumVec, type StrVec, type Vec } from '../../kernels/vec.js';
+import type { Schema } from '../../types/data-type.js';
 import { parseDuration } from '../../types/duration.js';
 import { batchFromVecs, columnVec } from '../../types/values.js';
 import { SessionState } from '../../state/session-state.js';
@@ -200,16 +200,7 @@ export class SessionPartition implements PartitionOperator {
       s[i] = st.start[ids[i]!]!;
       e[i] = st.end[ids[i]!]!;
     }
-    const win: Vec = {
-      kind: 'struct',
-      type: WINDOW_TYPE,
-      length: n,
-      fields: [
-        { kind: 'num', type: 'timestamp', length: n, values: s, big: null, valid: null },
-        { kind: 'num', type: 'timestamp', length: n, values: e, big: null, valid: null },
-      ],
-      valid: null,
-    };
+    const win = windowStructVec(s, e);
     const cols: Vec[] = [];
     let k = 0;
     for (let pos = 0; pos <= a.keys.length; pos++) cols.push(pos === a.window!.position ? win : keys[k++]!);

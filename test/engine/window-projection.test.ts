@@ -6,7 +6,23 @@
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnalysisError, col, count, lit, MemoryStream, Session, sessionWindow, sum, window, windowTime, type Column, type DataFrame } from '../../engine/index.js';
+import {
+  AnalysisError,
+  col,
+  count,
+  dataFrameFromSpec,
+  lit,
+  MemoryStream,
+  parsePipelineSpec,
+  Session,
+  sessionWindow,
+  sum,
+  window,
+  windowTime,
+  type Column,
+  type DataFrame,
+} from '../../engine/index.js';
+import { ORDERS_DIR } from '../cli/helpers.js';
 import { addData, assertProgress, checkNewAnswer, processAllAvailable, startStream, stopStream, testStream, win } from '../helpers/stream-test.js';
 import { prng } from '../helpers/prng.js';
 
@@ -175,6 +191,26 @@ describe('A window in a projection', () => {
         WindowColumnExec: window(ts, 10 seconds, 4 seconds)
           ScanExec: LocalRelation (5 rows) [v, ts, gap]"
     `);
+  });
+
+  it('a pipeline spec carries the projected windows: spec → plan gives the same operators', () => {
+    const s = new Session();
+    const source = s.read.format('jsonl').schema({ id: 'long', ts: 'timestamp' }).load(ORDERS_DIR);
+    const q = source.select(col('id'), col('ts'), window(col('ts'), '10 minutes', '5 minutes').as('w')).withColumn('s', sessionWindow(col('ts'), '1 minute'));
+    const spec = q.toSpec({ name: 'windows', sink: { format: 'memory' } });
+    expect(spec.steps).toEqual([
+      { select: ['id', 'ts', { as: 'w', expr: { window: { column: 'ts', size: '10 minutes', slide: '5 minutes' } } }] },
+      { withColumn: { s: { sessionWindow: { column: 'ts', gap: '1 minute' } } } },
+    ]);
+    // The spec reads its source as a stream; the operators above the scan are the same.
+    const above = (d: DataFrame) => d.explain({ print: false }).split('\n').slice(0, -1);
+    expect(above(dataFrameFromSpec(parsePipelineSpec(spec), s))).toEqual(above(q));
+    expect(above(q)).toEqual([
+      'ProjectExec: id, ts, w, s',
+      '  WindowColumnExec: session_window(ts, 1 minute)',
+      '    ProjectExec: id, ts, w',
+      '      WindowColumnExec: window(ts, 10 minutes, 5 minutes)',
+    ]);
   });
 
   it('two different windows in one select() are refused (a cartesian product, as Spark)', () => {

@@ -18,6 +18,7 @@ import { SessionWindowExec } from '../physical/session-window-exec.js';
 import { SortExec } from '../physical/sort-exec.js';
 import { UnionExec } from '../physical/union-exec.js';
 import { WindowColumnExec } from '../physical/window-column-exec.js';
+import { isStruct, typeEquals, WINDOW_TYPE } from '../types/data-type.js';
 import { EventTimeWatermarkExec } from '../physical/watermark-exec.js';
 import { WindowAggregateExec } from '../physical/window-aggregate-exec.js';
 
@@ -75,7 +76,9 @@ function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>): ExecNode {
       let watermark: { ordinal: number; delayMs: number } | null = null;
       for (const [name, delayMs] of info.watermarkColumns) {
         const ordinal = fields.findIndex((f) => f.name === name);
-        if (ordinal >= 0 && fields[ordinal]!.type === 'timestamp') {
+        // A window column's end is its event time; the within-watermark expiry needs a timestamp, as Spark's.
+        const t = ordinal >= 0 ? fields[ordinal]!.type : null;
+        if (t === 'timestamp' || (!p.withinWatermark && t !== null && isStruct(t) && typeEquals(t, WINDOW_TYPE))) {
           watermark = { ordinal, delayMs };
           break;
         }

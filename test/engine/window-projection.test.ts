@@ -289,6 +289,35 @@ describe('A projected window downstream in a stream', () => {
     ]);
   });
 
+  it('dropDuplicates on the projected window drops late rows and forgets windows by their end', async () => {
+    const session = new Session();
+    const input = new MemoryStream(session, { v: 'int', ts: 'timestamp' });
+    const df = input.toDF().withWatermark('ts', '0 seconds').select(window(col('ts'), '5 seconds'), col('v')).dropDuplicates(['window']);
+    await testStream(df, { outputMode: 'append' }, [
+      addData(input, [
+        { v: 1, ts: 1 * S },
+        { v: 2, ts: 2 * S },
+        { v: 3, ts: 6 * S },
+      ]),
+      checkNewAnswer([
+        { window: win(0, 5 * S), v: 1 },
+        { window: win(5 * S, 10 * S), v: 3 },
+      ]),
+      // Watermark 6 s: [0, 5) is forgotten, and a row in it is late (end 5 s ≤ 6 s), not new.
+      assertProgress('[0, 5) forgotten', (p) => expect(p.stateOperators[0]!.numRowsTotal).toBe(1)),
+      addData(input, [
+        { v: 4, ts: 4 * S },
+        { v: 5, ts: 9 * S },
+        { v: 6, ts: 11 * S },
+      ]),
+      checkNewAnswer([{ window: win(10 * S, 15 * S), v: 6 }]),
+      assertProgress('late row counted', (_, all) => {
+        const data = all.filter((p) => p.numInputRows > 0).at(-1)!;
+        expect(data.stateOperators[0]!.numRowsDroppedByWatermark).toBe(1);
+      }),
+    ]);
+  });
+
   it('withWatermark on the projected window column, and a session window per row', async () => {
     const session = new Session();
     const input = new MemoryStream(session, { user: 'string', ts: 'timestamp' });

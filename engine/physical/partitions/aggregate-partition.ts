@@ -61,8 +61,13 @@ export function aggregateLayout(a: AggregateAnalysis): AggregateLayout {
   };
 }
 
-/** A raw event-time key's times: a timestamp as it is, a window column's end. */
-function eventTimeOf(key: Vec): NumVec {
+/**
+ * The event times of a watermarked column: a timestamp as it is, a window column's end (Spark's watermark predicates).
+ *
+ * @example
+ * eventTimeOf(columnVec(batch, schema, ordinal)).values[i];
+ */
+export function eventTimeOf(key: Vec): NumVec {
   return key.kind === 'struct' ? windowEnds(key) : (key as NumVec);
 }
 

@@ -6,10 +6,10 @@
 import type { RecordBatch } from 'apache-arrow';
 import { concatVecs, gatherBatch } from '../../kernels/select-kernel.js';
 import type { NumVec, Vec } from '../../kernels/vec.js';
+import { eventTimeOf, split } from './aggregate-partition.js';
 import type { Schema } from '../../types/data-type.js';
 import { batchFromVecs, columnVec } from '../../types/values.js';
 import { AggregateState } from '../../state/aggregate-state.js';
-import { split } from './aggregate-partition.js';
 import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
 
 /** How a dedup is set up (plain data: it crosses to worker threads). */
@@ -72,7 +72,7 @@ export class DedupPartition implements PartitionOperator {
   private notLate(batch: RecordBatch, info: BatchInfo): { sel: Int32Array | null; late: number } {
     const wm = this.spec.watermark;
     if (!info.streaming || wm === null) return { sel: null, late: 0 };
-    const tv = columnVec(batch, this.inputSchema, wm.ordinal) as NumVec;
+    const tv = eventTimeOf(columnVec(batch, this.inputSchema, wm.ordinal));
     const lateWm = info.lateWatermarkMs;
     const keep: number[] = [];
     let late = 0;

@@ -175,6 +175,20 @@ describe('A window in a projection', () => {
     ]);
   });
 
+  it('a window over a window column uses its window_time (end − 1 ms)', async () => {
+    const out = await small()
+      .select(window(col('ts'), '10 seconds').as('w'), col('v'))
+      .select(window(col('w'), '1 minute', '20 seconds'), col('v'))
+      .where(col('v').equalTo(1))
+      .collect();
+    // w = [60 s, 70 s): its time is 69.999 s, in the three 1-minute windows starting 60, 40 and 20 s.
+    expect(out).toEqual([
+      { window: win(60 * S, 120 * S), v: 1 },
+      { window: win(40 * S, 100 * S), v: 1 },
+      { window: win(20 * S, 80 * S), v: 1 },
+    ]);
+  });
+
   it('grouping by the projected column gives what grouping by the window gives', async () => {
     for (const c of CASES.filter((x) => x.name.startsWith('sliding') || x.name.startsWith('tumbling'))) {
       const a = await df.select(c.column.as('w'), col('v')).groupBy(col('w')).agg(count('*').as('n'), sum('v').as('s')).orderBy(col('w.start')).collect();

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStream, Session, UnsupportedOperationError } from '../../../engine/index.js';
+import { nullVec, strVecFromStrings } from '../../../engine/kernels/vec.js';
+import { DedupPartition } from '../../../engine/physical/partitions/dedup-partition.js';
+import type { BatchInfo } from '../../../engine/physical/partitions/partition-operator.js';
+import { field, schemaOf } from '../../../engine/types/data-type.js';
+import { batchFromVecs } from '../../../engine/types/values.js';
 import { addData, assertProgress, checkNewAnswer, processAllAvailable, startStream, stopStream, testStream } from '../../helpers/stream-test.js';
 
 const s = (sec: number) => sec * 1000;
@@ -15,6 +20,19 @@ describe('dropDuplicatesWithinWatermark', () => {
     );
     // dropDuplicates stays a batch operator.
     expect(await session.createDataFrame([{ id: 1 }, { id: 1 }], { id: 'int' }).dropDuplicates(['id']).collect()).toEqual([{ id: 1 }]);
+  });
+
+  it('a key restored with a null expiry (state written before null times expired) expires at the delay', () => {
+    const p = new DedupPartition(
+      { keyOrdinals: [0], watermark: { ordinal: 1, delayMs: 10_000 }, withinWatermark: true },
+      schemaOf([field('id', 'string'), field('eventTime', 'timestamp')]),
+    );
+    p.restore(batchFromVecs(p.stateSchema, [strVecFromStrings(['a']), nullVec('timestamp', 1)], 1));
+    const at = (wm: number): BatchInfo => ({ batchId: 1, streaming: true, outputMode: 'append', lateWatermarkMs: wm, evictionWatermarkMs: wm, batchTimestampMs: 0 });
+    p.startBatch();
+    expect(p.finish(at(9_999)).metrics).toMatchObject({ numRowsTotal: 1, numRowsRemoved: 0 });
+    p.startBatch();
+    expect(p.finish(at(10_000)).metrics).toMatchObject({ numRowsTotal: 0, numRowsRemoved: 1 });
   });
 
   // A null event time reads as 0 (Spark's getLong of a null UnsafeRow field): the key expires at 0 + delay.

@@ -338,22 +338,29 @@ export function andValid(a: Uint8Array | null, b: Uint8Array | null, n: number):
 }
 
 /**
- * A window column (`window {start, end}`, no nulls) over two arrays of epoch ms, which it holds without copying.
+ * A window column (`window {start, end}`) over two arrays of epoch ms, which it holds without copying; by default
+ * without nulls (`valid`: the windows', `startValid`/`endValid`: their fields').
  *
  * @example
  * windowStructVec(Float64Array.of(0), Float64Array.of(60_000)); // one window [0, 1 min)
  */
-export function windowStructVec(starts: Float64Array, ends: Float64Array): StructVec {
+export function windowStructVec(
+  starts: Float64Array,
+  ends: Float64Array,
+  valid: Uint8Array | null = null,
+  startValid: Uint8Array | null = null,
+  endValid: Uint8Array | null = null,
+): StructVec {
   const n = starts.length;
   return {
     kind: 'struct',
     type: WINDOW_TYPE,
     length: n,
     fields: [
-      { kind: 'num', type: 'timestamp', length: n, values: starts, big: null, valid: null },
-      { kind: 'num', type: 'timestamp', length: n, values: ends, big: null, valid: null },
+      { kind: 'num', type: 'timestamp', length: n, values: starts, big: null, valid: startValid },
+      { kind: 'num', type: 'timestamp', length: n, values: ends, big: null, valid: endValid },
     ],
-    valid: null,
+    valid,
   };
 }
 

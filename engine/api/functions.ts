@@ -95,11 +95,13 @@ export class WindowDefinitionError extends AnalysisError {}
 
 /**
  * A tumbling (`slide` omitted) or sliding event-time window, Spark's `window()`: `[start, end)` with
- * `start = t − floorMod(t − startTime, slide)`. Use it as a `groupBy` key; the result column is `window {start, end}`.
+ * `start = t − floorMod(t − startTime, slide)`. Use it as a `groupBy` key, or in `select`/`withColumn`, where a sliding
+ * window gives one row per window that holds the row (the latest first); either way rows with a null time get no window
+ * and are dropped. The result column is `window {start, end}`; it carries its time column's watermark.
  *
  * @example
  * df.groupBy(window(col('ts'), '5 minutes'), col('user'));
- * df.groupBy(window('ts', '10 seconds', '2 seconds'));
+ * df.select(window('ts', '10 seconds', '2 seconds'), col('user')); // ≤ 5 rows per row
  */
 export function window(timeColumn: ColumnLike, windowDuration: Duration, slideDuration?: Duration, startTime?: Duration): Column {
   const size = durationMs(windowDuration, 'window duration');
@@ -121,9 +123,10 @@ export function window(timeColumn: ColumnLike, windowDuration: Duration, slideDu
 }
 
 /**
- * A session window: each row opens `[t, t + gap)`, and rows of the same key whose sessions overlap or touch merge.
- * The gap is a duration or a per-row column (a duration string or milliseconds); rows whose gap is null or ≤ 0 are
- * dropped. The result column is `session_window {start, end}`.
+ * A session window: each row opens `[t, t + gap)`, and under `groupBy` rows of the same key whose sessions overlap or
+ * touch merge; in `select`/`withColumn` each row keeps its own `[t, t + gap)`. The gap is a duration or a per-row column
+ * (a duration string or milliseconds); rows whose time is null or whose gap is null or ≤ 0 are dropped. The result
+ * column is `session_window {start, end}`.
  *
  * @example
  * df.groupBy(sessionWindow(col('ts'), '30 seconds'), col('user'));

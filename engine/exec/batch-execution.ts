@@ -1,5 +1,6 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { LogicalPlan } from '../logical/plan.js';
+import { checkBatchPlan } from '../logical/unsupported-operations.js';
 import { planPhysical } from '../planner/planner.js';
 import type { ExecContext } from '../physical/exec-node.js';
 import type { ScanStats } from '../io/source.js';
@@ -50,7 +51,8 @@ export function windowWarning(m: BatchQueryMetrics): string | null {
 /**
  * Runs a bounded plan once: every stateful operator sees all of its input and emits every group at the end (Spark's
  * batch semantics; watermarks are ignored). `report` receives the run's numbers when it ends; rows a window
- * aggregation could not place (a null time) are also announced in one warning per run.
+ * aggregation could not place (a null time) are also announced in one warning per run. A plan Spark refuses in batch
+ * (`checkBatchPlan`) fails on the first read.
  *
  * @example
  * for await (const batch of executeBatch(df.plan)) console.log(batch.numRows);
@@ -61,6 +63,7 @@ export async function* executeBatch(
   parallel: { parallelism: number; thresholdRows: number } = { parallelism: 1, thresholdRows: Infinity },
   report?: (metrics: BatchQueryMetrics) => void,
 ): AsyncIterable<RecordBatch> {
+  checkBatchPlan(plan);
   let pool = null as WorkerPool | null;
   const root = planPhysical(plan);
   const deadLetters = new DeadLetters(null);

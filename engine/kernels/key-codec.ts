@@ -3,18 +3,20 @@
  * decodes group keys back into columns. Numbers are stored as values (−0 folded into 0, one NaN), `long`s as their raw
  * 64 bits, strings as ids of an operator-lifetime `StringDict`, other types through their JSON text. The last slot holds
  * a bit per key that is null, and a null key's own slot is always 0, so nulls form one group whatever their column
- * holds underneath.
+ * holds underneath. A window column (`window {start, end}`) is stored as the id of its (start, end) pair in a typed
+ * pair table, so grouping by a projected window hashes numbers, not JSON text.
  *
  * @module
  */
-import type { DataType } from '../types/data-type.js';
+import { isStruct, typeEquals, WINDOW_TYPE, type DataType } from '../types/data-type.js';
 import { ColumnBuilder, jsonValueAt } from '../types/values.js';
-import { StringDict } from './hash-kernel.js';
-import { LastOf, TWO32, vecFromData, type NumType, type Vec } from './vec.js';
+import { GroupTable, StringDict } from './hash-kernel.js';
+import { LastOf, TWO32, vecFromData, windowStructVec, type NumType, type NumVec, type StructVec, type Vec } from './vec.js';
 
-type SlotKind = 'num' | 'i64' | 'bool' | 'str' | 'json';
+type SlotKind = 'num' | 'i64' | 'bool' | 'str' | 'json' | 'win';
 
 function slotKind(t: DataType): SlotKind {
+  if (isStruct(t) && typeEquals(t, WINDOW_TYPE)) return 'win';
   if (t === 'long') return 'i64';
   if (t === 'int' || t === 'double' || t === 'timestamp' || t === 'date') return 'num';
   if (t === 'boolean') return 'bool';
@@ -35,12 +37,18 @@ export class KeyCodec {
   private readonly dicts: (StringDict | null)[];
   /** The ids of the string column each slot last encoded (valid for as long as the dictionary lives). */
   private readonly lastIds: LastOf<Int32Array>[];
+  /** Window slots: (start, end, field-null bits) rows; a window's id is its row. */
+  private readonly pairs: (GroupTable | null)[];
   /** The buffer `encode` returns views of (one per codec: no allocation per batch). */
   private scratch = new Float64Array(0);
+  /** Window slots' pair rows and ids while encoding (reused). */
+  private pairRows = new Float64Array(0);
+  private pairIds = new Int32Array(0);
 
   constructor(readonly types: readonly DataType[]) {
     this.kinds = types.map(slotKind);
     this.dicts = this.kinds.map((k) => (k === 'str' || k === 'json' ? new StringDict() : null));
+    this.pairs = this.kinds.map((k) => (k === 'win' ? new GroupTable(3) : null));
     this.width = types.length + 1;
     this.lastIds = types.map(() => new LastOf<Int32Array>());
   }
@@ -54,6 +62,7 @@ export class KeyCodec {
   get dictionarySize(): number {
     let n = 0;
     for (const d of this.dicts) if (d !== null) n += d.size;
+    for (const p of this.pairs) if (p !== null) n += p.size;
     return n;
   }
 
@@ -132,6 +141,34 @@ export class KeyCodec {
           }
           break;
         }
+        case 'win': {
+          if (this.pairRows.length < m * 3) {
+            this.pairRows = new Float64Array(Math.max(m * 3, this.pairRows.length * 2));
+            this.pairIds = new Int32Array(this.pairRows.length / 3);
+          }
+          const k = this.pairRows;
+          const ids = this.pairIds;
+          const sv = col as StructVec;
+          const st = sv.fields[0] as NumVec;
+          const en = sv.fields[1] as NumVec;
+          const sv0 = st.values;
+          const ev0 = en.values;
+          const sValid = st.valid;
+          const eValid = en.valid;
+          for (let i = 0; i < m; i++) {
+            const r = rows === null ? i : rows[i]!;
+            const sNull = sValid !== null && sValid[r] === 0;
+            const eNull = eValid !== null && eValid[r] === 0;
+            const a = sNull ? 0 : sv0[r]!;
+            const b = eNull ? 0 : ev0[r]!;
+            k[3 * i] = a !== a ? NaN : a + 0;
+            k[3 * i + 1] = b !== b ? NaN : b + 0;
+            k[3 * i + 2] = (sNull ? 1 : 0) + (eNull ? 2 : 0);
+          }
+          this.pairs[c]!.findOrInsert(k, m, ids);
+          for (let i = 0; i < m; i++) out[i * W + c] = ids[i]!;
+          break;
+        }
         case 'json': {
           const d = this.dicts[c]!;
           for (let i = 0; i < m; i++) {
@@ -204,6 +241,24 @@ export class KeyCodec {
         const ids = new Int32Array(n);
         for (let i = 0; i < n; i++) ids[i] = keys[gids[i]! * W + c]!;
         return this.dicts[c]!.gather(ids, valid, t as 'string' | 'binary');
+      }
+      case 'win': {
+        const pk = this.pairs[c]!.keys;
+        const starts = new Float64Array(n);
+        const ends = new Float64Array(n);
+        let sValid: Uint8Array | null = null;
+        let eValid: Uint8Array | null = null;
+        for (let i = 0; i < n; i++) {
+          const id = keys[gids[i]! * W + c]!;
+          starts[i] = pk[3 * id]!;
+          ends[i] = pk[3 * id + 1]!;
+          const f = pk[3 * id + 2]!;
+          if (f !== 0 && (valid === null || valid[i] !== 0)) {
+            if ((f & 1) !== 0) (sValid ??= new Uint8Array(n).fill(1))[i] = 0;
+            if ((f & 2) !== 0) (eValid ??= new Uint8Array(n).fill(1))[i] = 0;
+          }
+        }
+        return windowStructVec(starts, ends, valid, sValid, eValid);
       }
       case 'json': {
         const dict = this.dicts[c]!;

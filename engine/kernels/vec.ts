@@ -5,7 +5,7 @@
  * bytes (zero copy). Conversions to and from Arrow `Data` are per batch and cached, never per row.
  */
 import { Data, makeData, type DataType as ArrowDataType } from 'apache-arrow';
-import { toArrowType, type DataType, type PrimitiveType, type StructType, type ArrayType } from '../types/data-type.js';
+import { toArrowType, WINDOW_TYPE, type DataType, type PrimitiveType, type StructType, type ArrayType } from '../types/data-type.js';
 
 export type NumType = 'int' | 'long' | 'double' | 'timestamp' | 'date';
 
@@ -335,6 +335,46 @@ export function andValid(a: Uint8Array | null, b: Uint8Array | null, n: number):
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = a[i]! & b[i]!;
   return out;
+}
+
+/**
+ * A window column (`window {start, end}`) over two arrays of epoch ms, which it holds without copying; by default
+ * without nulls (`valid`: the windows', `startValid`/`endValid`: their fields').
+ *
+ * @example
+ * windowStructVec(Float64Array.of(0), Float64Array.of(60_000)); // one window [0, 1 min)
+ */
+export function windowStructVec(
+  starts: Float64Array,
+  ends: Float64Array,
+  valid: Uint8Array | null = null,
+  startValid: Uint8Array | null = null,
+  endValid: Uint8Array | null = null,
+): StructVec {
+  const n = starts.length;
+  return {
+    kind: 'struct',
+    type: WINDOW_TYPE,
+    length: n,
+    fields: [
+      { kind: 'num', type: 'timestamp', length: n, values: starts, big: null, valid: startValid },
+      { kind: 'num', type: 'timestamp', length: n, values: ends, big: null, valid: endValid },
+    ],
+    valid,
+  };
+}
+
+/**
+ * The event time of a window column (`window {start, end}`): its end, null where the window is. Spark's watermark
+ * predicates read a window-typed event-time column this way.
+ *
+ * @example
+ * windowEnds(windowVec).values[i]; // end of row i's window (ms)
+ */
+export function windowEnds(v: Vec): NumVec {
+  const w = v as StructVec;
+  const end = w.fields[1] as NumVec;
+  return { ...end, valid: andValid(w.valid, end.valid, w.length) };
 }
 
 const encoder = new TextEncoder();

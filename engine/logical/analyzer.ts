@@ -18,7 +18,16 @@ import {
 } from '../types/data-type.js';
 import { aggOutputType, type AggSpec } from '../kernels/agg-kernel.js';
 import type { Bound, NamedBound } from './bound-expr.js';
-import { exprName, exprToString, unalias, type Expr, type SortOrder } from './expr.js';
+import {
+  exprName,
+  exprToString,
+  unalias,
+  walkExpr,
+  type Expr,
+  type SessionWindowExpr,
+  type SortOrder,
+  type TimeWindowExpr,
+} from './expr.js';
 import { assertNever, type AggregateNode, type LogicalPlan } from './plan.js';
 import { AnalysisError, bindExpr, bindNamed, resolveColumn, unknownColumn } from './resolve-expr.js';
 
@@ -32,26 +41,39 @@ export interface NodeInfo {
   readonly streaming: boolean;
 }
 
-/** The window of an aggregation, if any. */
-export type WindowSpec =
+/** A bound `window(…)` or `sessionWindow(…)`: its time (a timestamp) and its size, slide and start, or its gap. */
+export type WindowBinding =
   | {
       readonly kind: 'time';
       readonly time: Bound;
       readonly sizeMs: number;
       readonly slideMs: number;
       readonly startMs: number;
-      readonly name: string;
-      /** Index of the window among the grouping columns. */
-      readonly position: number;
     }
   | {
       readonly kind: 'session';
       readonly time: Bound;
       /** Constant gap (ms) or a per-row expression (a duration string or milliseconds). */
       readonly gap: number | Bound;
-      readonly name: string;
-      readonly position: number;
     };
+
+/** The window of an aggregation, if any: its binding, output name and index among the grouping columns. */
+export type WindowSpec = WindowBinding & { readonly name: string; readonly position: number };
+
+/**
+ * The window of a projection (`select(window(col('ts'), '10 minutes'), …)`), as Spark's TimeWindowing and
+ * SessionWindowing rules rewrite one: the operator below the projection appends the window column (ordinal `ordinal`,
+ * right after the input's columns) and drops rows with a null time; a sliding window expands each row into one per
+ * window that holds it; a session window is each row's own `[t, t + gap)` (no merging), rows with an invalid gap
+ * dropped. The projection then reads the window expression as that column.
+ */
+export type ProjectionWindow = WindowBinding & {
+  /** `exprToString` of the window expression: every occurrence in the projection binds to the column. */
+  readonly text: string;
+  readonly ordinal: number;
+  /** Watermark delay the window column carries: its time column's (Spark copies the column's metadata). */
+  readonly watermarkDelayMs: number | null;
+};
 
 /** A resolved aggregation. */
 export interface AggregateAnalysis {
@@ -62,8 +84,8 @@ export interface AggregateAnalysis {
   /** Output: grouping columns in groupBy order (the window where it was written), then the aggregates. */
   readonly schema: Schema;
   /**
-   * Where a group's event time comes from for lateness and eviction: the window's end, a raw timestamp key
-   * (`{ key: index }`), or nothing (groups are never evicted).
+   * Where a group's event time comes from for lateness and eviction: the window's end, a raw timestamp key or a window
+   * column key, whose end counts, as Spark's watermark predicates (`{ key: index }`), or nothing (never evicted).
    */
   readonly eventTime: 'window' | { readonly key: number } | null;
   /** Delay of the watermark that the event-time key carries (null: no watermark on any key). */
@@ -95,18 +117,19 @@ function analyzeNode(p: LogicalPlan): NodeInfo {
       return { schema: p.schema, watermarkColumns: new Map(), streaming: true };
     case 'project': {
       const child = analyze(p.child);
-      const named = bindNamed(p.exprs, child.schema, { clause: 'select' });
+      const w = projectionWindow(p.exprs, child);
+      const named = bindNamed(p.exprs, child.schema, { clause: 'select', ...(w ? { window: w } : {}) });
       checkDuplicateNames(named.map((n) => n.name), 'select');
       const wm = new Map<string, number>();
-      // A watermark column stays one when it is projected as is or renamed.
-      named.forEach((n, i) => {
-        if (n.bound.k === 'ref' && n.bound.path.length === 0) {
-          const src = child.schema.fields[n.bound.ordinal]!.name;
-          const d = child.watermarkColumns.get(src);
-          if (d !== undefined) wm.set(n.name, d);
-        }
-        void i;
-      });
+      // A watermark column stays one when it is projected as is or renamed; so does the window of a watermark column.
+      for (const n of named) {
+        if (n.bound.k !== 'ref' || n.bound.path.length !== 0) continue;
+        const d =
+          w !== null && n.bound.ordinal === w.ordinal
+            ? w.watermarkDelayMs
+            : child.watermarkColumns.get(child.schema.fields[n.bound.ordinal]!.name);
+        if (d !== undefined && d !== null) wm.set(n.name, d);
+      }
       return {
         schema: schemaOf(named.map((n) => field(n.name, n.type, n.nullable))),
         watermarkColumns: wm,
@@ -251,35 +274,7 @@ export function analyzeAggregate(p: AggregateNode): AggregateAnalysis {
           'Multiple time or session windows in one groupBy() would result in a cartesian product of rows: use one window per aggregation.',
         );
       }
-      const { bound: time, type } = bindExpr(e.time, schema, { clause: 'window' });
-      const timeType = type === 'null' ? 'timestamp' : type;
-      let timeBound = time;
-      if (isStruct(timeType) && typeEquals(timeType, WINDOW_TYPE)) {
-        // A window over a window column uses window_time(w) = end − 1 ms.
-        timeBound = { k: 'call', fn: 'windowTime', args: [time], type: 'timestamp' };
-      } else if (timeType !== 'timestamp') {
-        throw new AnalysisError(
-          `${e.kind === 'window' ? 'window' : 'sessionWindow'}() needs a timestamp column, but ${exprToString(e.time)} is ` +
-            `${typeToString(timeType)}. Cast it, e.g. col('${exprToString(e.time)}').cast('timestamp').`,
-        );
-      }
-      if (e.kind === 'window') {
-        window = { kind: 'time', time: timeBound, sizeMs: e.sizeMs, slideMs: e.slideMs, startMs: e.startMs, name, position };
-      } else {
-        let gap: number | Bound;
-        if (e.gap.kind === 'literal' && typeof e.gap.value === 'number') gap = e.gap.value;
-        else {
-          const { bound, type: gt } = bindExpr(e.gap, schema, { clause: 'sessionWindow gap' });
-          if (gt !== 'string' && gt !== 'int' && gt !== 'long' && gt !== 'double' && gt !== 'null') {
-            throw new AnalysisError(
-              `sessionWindow() gap must be a duration: a string such as '10 seconds' or a number of milliseconds, but ` +
-                `${exprToString(e.gap)} is ${typeToString(gt)}.`,
-            );
-          }
-          gap = bound;
-        }
-        window = { kind: 'session', time: timeBound, gap, name, position };
-      }
+      window = { ...bindWindow(e, schema), name, position };
       outFields.push(field(name, WINDOW_TYPE, true));
       return;
     }
@@ -352,6 +347,71 @@ export function analyzeAggregate(p: AggregateNode): AggregateAnalysis {
   };
   aggCache.set(p, analysis);
   return analysis;
+}
+
+/**
+ * Binds a `window(…)` or `sessionWindow(…)` against its input: the time must be a timestamp, or a window column (then
+ * `window_time(w)`, its end − 1 ms, is the time); a session gap is a literal duration or a per-row expression.
+ *
+ * @example
+ * bindWindow(window(col('ts'), '5 minutes').expr, schema); // { kind: 'time', sizeMs: 300000, … }
+ */
+export function bindWindow(e: TimeWindowExpr | SessionWindowExpr, schema: Schema): WindowBinding {
+  const { bound: time, type } = bindExpr(e.time, schema, { clause: 'window' });
+  const timeType = type === 'null' ? 'timestamp' : type;
+  let timeBound = time;
+  if (isStruct(timeType) && typeEquals(timeType, WINDOW_TYPE)) {
+    // A window over a window column uses window_time(w) = end − 1 ms.
+    timeBound = { k: 'call', fn: 'windowTime', args: [time], type: 'timestamp' };
+  } else if (timeType !== 'timestamp') {
+    throw new AnalysisError(
+      `${e.kind === 'window' ? 'window' : 'sessionWindow'}() needs a timestamp column, but ${exprToString(e.time)} is ` +
+        `${typeToString(timeType)}. Cast it, e.g. col('${exprToString(e.time)}').cast('timestamp').`,
+    );
+  }
+  if (e.kind === 'window') return { kind: 'time', time: timeBound, sizeMs: e.sizeMs, slideMs: e.slideMs, startMs: e.startMs };
+  let gap: number | Bound;
+  if (e.gap.kind === 'literal' && typeof e.gap.value === 'number') gap = e.gap.value;
+  else {
+    const { bound, type: gt } = bindExpr(e.gap, schema, { clause: 'sessionWindow gap' });
+    if (gt !== 'string' && gt !== 'int' && gt !== 'long' && gt !== 'double' && gt !== 'null') {
+      throw new AnalysisError(
+        `sessionWindow() gap must be a duration: a string such as '10 seconds' or a number of milliseconds, but ` +
+          `${exprToString(e.gap)} is ${typeToString(gt)}.`,
+      );
+    }
+    gap = bound;
+  }
+  return { kind: 'session', time: timeBound, gap };
+}
+
+/**
+ * The window a projection computes, or null: the one distinct `window(…)`/`sessionWindow(…)` among its expressions
+ * (at any depth; repeats of the same one share it). Two different ones are refused, as Spark.
+ *
+ * @example
+ * projectionWindow([window(col('ts'), '10 minutes').expr, col('v').expr], analyze(child)); // { kind: 'time', ordinal: 2, … }
+ */
+export function projectionWindow(list: readonly Expr[], child: NodeInfo): ProjectionWindow | null {
+  let found: TimeWindowExpr | SessionWindowExpr | null = null;
+  let text = '';
+  for (const e of list) {
+    walkExpr(e, (x) => {
+      if (x.kind !== 'window' && x.kind !== 'sessionWindow') return;
+      const t = exprToString(x);
+      if (found !== null && t !== text) {
+        throw new AnalysisError(
+          `Multiple time or session window expressions (${text} and ${t}) in one select() would result in a cartesian ` +
+            'product of rows, therefore they are currently not supported: compute one window per select().',
+        );
+      }
+      found = x;
+      text = t;
+    });
+  }
+  if (found === null) return null;
+  const b = bindWindow(found, child.schema);
+  return { ...b, text, ordinal: child.schema.fields.length, watermarkDelayMs: watermarkOf(b.time, child) };
 }
 
 /** The watermark delay a bound expression carries: a reference to a watermark column (or window_time of one). */

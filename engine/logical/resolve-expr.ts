@@ -12,6 +12,7 @@ import {
   field,
   typeEquals,
   typeToString,
+  WINDOW_TYPE,
   type DataType,
   type Field,
   type Schema,
@@ -120,6 +121,11 @@ export function resolveColumn(
 export interface BindContext {
   /** Where the expression appears, for messages (`where`, `select`, `groupBy`). */
   readonly clause?: string;
+  /**
+   * The window of a projection (`select(window(…))`): `window(…)`/`sessionWindow(…)` expressions whose text is `text`
+   * bind to column `ordinal`, which the operator below the projection appends to its input (see `projectionWindow`).
+   */
+  readonly window?: { readonly text: string; readonly ordinal: number };
 }
 
 function typeOf(b: Bound): DataType | 'null' {
@@ -353,8 +359,9 @@ function bind(e: Expr, schema: Schema, ctx: BindContext): Bound {
       );
     case 'window':
     case 'sessionWindow':
+      if (ctx.window !== undefined && exprToString(e) === ctx.window.text) return { k: 'ref', ordinal: ctx.window.ordinal, path: [], type: WINDOW_TYPE };
       throw new AnalysisError(
-        `${e.kind === 'window' ? 'window()' : 'sessionWindow()'} is only allowed as a groupBy() key, not in ${ctx.clause ?? 'this clause'}.`,
+        `${e.kind === 'window' ? 'window()' : 'sessionWindow()'} is only allowed in groupBy(), select() and withColumn(), not in ${ctx.clause ?? 'this clause'}.`,
       );
     case 'call':
       return bindCall(e, schema, ctx);

@@ -1,6 +1,6 @@
 /**
- * What a streaming query may not do, checked at `start()` (Spark's UnsupportedOperationChecker). Every message names
- * the fix.
+ * What a query may not do (Spark's UnsupportedOperationChecker): a streaming query's checks run at `start()`, a batch
+ * query's when it runs (`collect()`, `toBatches()`, `write…save()`). Every message names the fix.
  *
  * @module
  */
@@ -100,6 +100,24 @@ export function checkStreamingPlan(plan: LogicalPlan, mode: OutputMode): void {
     }
     if (n.kind === 'limit' && mode !== 'complete') {
       throw new UnsupportedOperationError(`limit() on a streaming DataFrame is only supported in complete mode, not ${mode}.`);
+    }
+  }
+}
+
+/**
+ * Throws `UnsupportedOperationError` when a batch plan uses an operator that only means something on a stream, as
+ * Spark's checkForBatch: `dropDuplicatesWithinWatermark` ("…is not supported with batch DataFrames/DataSets").
+ *
+ * @example
+ * checkBatchPlan(session.createDataFrame(rows, schema).dropDuplicatesWithinWatermark(['id']).plan); // throws
+ */
+export function checkBatchPlan(plan: LogicalPlan): void {
+  for (const n of collect(plan)) {
+    if (n.kind === 'deduplicate' && n.withinWatermark) {
+      throw new UnsupportedOperationError(
+        'dropDuplicatesWithinWatermark is not supported with batch DataFrames/DataSets: ' +
+          `use dropDuplicates(${n.keys ? `[${n.keys.map((k) => `'${k}'`).join(', ')}]` : ''}) on a batch DataFrame, or read the input with readStream.`,
+      );
     }
   }
 }

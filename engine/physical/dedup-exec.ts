@@ -2,7 +2,9 @@
  * `dropDuplicates(cols)` and `dropDuplicatesWithinWatermark(cols)`: emits the first row of each key and remembers the
  * key. In streaming, rows whose watermark column is ≤ the late-events watermark are dropped; `dropDuplicates` forgets
  * keys once the watermark passes their event time (only when the watermark column is a key), the within-watermark
- * variant once it passes `eventTime + delay` of the first occurrence (Spark's StreamingDeduplicate[WithinWatermark]Exec).
+ * variant once it passes `eventTime + delay` of the first occurrence (Spark's StreamingDeduplicate[WithinWatermark]Exec),
+ * where a null event time counts as 0 (the key expires once the watermark reaches the delay; a null time is never
+ * late). A batch query refuses the within-watermark variant, as Spark (`checkBatchPlan`).
  *
  * @module
  */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { analyze, analyzeAggregate, bindSortKey } from '../logical/analyzer.js';
+import { analyze, analyzeAggregate, bindSortKey, projectionWindow } from '../logical/analyzer.js';
 import { bindExpr, bindNamed, resolveColumn } from '../logical/resolve-expr.js';
 import { exprToString } from '../logical/expr.js';
 import { assertNever, type LogicalPlan, type RelationNode } from '../logical/plan.js';
@@ -17,6 +17,8 @@ import { LocalScanExec, StreamScanExec } from '../physical/scan-exec.js';
 import { SessionWindowExec } from '../physical/session-window-exec.js';
 import { SortExec } from '../physical/sort-exec.js';
 import { UnionExec } from '../physical/union-exec.js';
+import { WindowColumnExec } from '../physical/window-column-exec.js';
+import { isStruct, typeEquals, WINDOW_TYPE } from '../types/data-type.js';
 import { EventTimeWatermarkExec } from '../physical/watermark-exec.js';
 import { WindowAggregateExec } from '../physical/window-aggregate-exec.js';
 
@@ -39,8 +41,11 @@ function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>): ExecNode {
     case 'streamingRelation':
       return new StreamScanExec(p.schema, p.sourceKey, p.description);
     case 'project': {
-      const child = planPhysical(p.child);
-      const named = bindNamed(p.exprs, child.schema, { clause: 'select' });
+      const input = planPhysical(p.child);
+      // A window in the projection: the operator below appends it as a column, which the projection reads.
+      const w = projectionWindow(p.exprs, analyze(p.child));
+      const child = w ? new WindowColumnExec(input, w) : input;
+      const named = bindNamed(p.exprs, input.schema, { clause: 'select', ...(w ? { window: w } : {}) });
       return new ProjectExec(child, named, analyze(p).schema, named.map((n) => n.name).join(', '));
     }
     case 'filter': {
@@ -71,7 +76,9 @@ function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>): ExecNode {
       let watermark: { ordinal: number; delayMs: number } | null = null;
       for (const [name, delayMs] of info.watermarkColumns) {
         const ordinal = fields.findIndex((f) => f.name === name);
-        if (ordinal >= 0 && fields[ordinal]!.type === 'timestamp') {
+        // A window column's end is its event time; the within-watermark expiry needs a timestamp, as Spark's.
+        const t = ordinal >= 0 ? fields[ordinal]!.type : null;
+        if (t === 'timestamp' || (!p.withinWatermark && t !== null && isStruct(t) && typeEquals(t, WINDOW_TYPE))) {
           watermark = { ordinal, delayMs };
           break;
         }

@@ -10,8 +10,8 @@ import { GroupTable, type GroupIndex } from '../kernels/hash-kernel.js';
 import { WindowGroupTable } from '../kernels/window-table.js';
 import { KeyCodec } from '../kernels/key-codec.js';
 import { concatVecs } from '../kernels/select-kernel.js';
-import { nullVec, type NumVec, type Vec } from '../kernels/vec.js';
-import { field, schemaOf, type DataType, type Schema } from '../types/data-type.js';
+import { nullVec, windowEnds, type NumVec, type Vec } from '../kernels/vec.js';
+import { field, isStruct, schemaOf, type DataType, type Schema } from '../types/data-type.js';
 import { batchFromVecs, columnVec } from '../types/values.js';
 import { OP_DELETE, OP_PUT, deltaSchema, type StateEviction } from './state-store.js';
 
@@ -26,7 +26,8 @@ export interface AggregateLayout {
   readonly specs: readonly AggSpec[];
   /**
    * Which key slot gives a group's event time: with `windowSizeMs` set it is a window start (event time = start + size),
-   * otherwise a raw timestamp key; null when groups never expire.
+   * otherwise a raw timestamp key, or a window column key (`groupBy(col('window'))`: its end; such groups leave by
+   * delete records, not an eviction record); null when groups never expire.
    */
   readonly eventTimeSlot: number | null;
   readonly windowSizeMs: number | null;
@@ -120,11 +121,29 @@ export class AggregateState {
     const W = this.codec.width;
     const keys = this.table.keys;
     const size = this.layout.windowSizeMs ?? 0;
+    if (slot !== null && this.windowKeyTime) {
+      // A window column as the key (`groupBy(col('window'))`): its end, decoded once per new group.
+      const gids = new Int32Array(to - from);
+      for (let i = 0; i < gids.length; i++) gids[i] = from + i;
+      const end = windowEnds(this.codec.decode(keys, gids, slot));
+      for (let g = from; g < to; g++) {
+        this.flags[g] = 0;
+        const i = g - from;
+        this.evt[g] = end.valid !== null && end.valid[i] === 0 ? NaN : end.values[i]!;
+      }
+      return;
+    }
     for (let g = from; g < to; g++) {
       this.flags[g] = 0;
       if (slot === null || (keys[g * W + W - 1]! & (1 << slot)) !== 0) this.evt[g] = NaN;
       else this.evt[g] = keys[g * W + slot]! + size;
     }
+  }
+
+  /** True when the event-time key is a window column (its end is the event time), not a timestamp. */
+  private get windowKeyTime(): boolean {
+    const slot = this.layout.eventTimeSlot;
+    return slot !== null && isStruct(this.layout.keyTypes[slot]!);
   }
 
   /**
@@ -296,6 +315,8 @@ export class AggregateState {
    */
   evict(gids: Int32Array, watermarkMs: number): void {
     if (gids.length === 0) return;
+    // An eviction record replays by a timestamp key; a window key's groups leave as delete records instead.
+    if (this.windowKeyTime) return this.remove(gids);
     this.drop(gids);
     this.evictedUpToMs = this.evictedUpToMs === null ? watermarkMs : Math.max(this.evictedUpToMs, watermarkMs);
   }

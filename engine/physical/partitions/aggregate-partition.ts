@@ -9,9 +9,9 @@ import { evaluate, type EvalEnv } from '../../kernels/expr-kernel.js';
 import { GroupTable, partitionIds, rowsByPartition } from '../../kernels/hash-kernel.js';
 import { gatherBatch, gatherVec } from '../../kernels/select-kernel.js';
 import { assignWindowsInto } from '../../kernels/window-kernel.js';
-import { WINDOW_TYPE, type Schema } from '../../types/data-type.js';
+import type { Schema } from '../../types/data-type.js';
 import { batchFromVecs, columnVec } from '../../types/values.js';
-import type { NumVec, Vec } from '../../kernels/vec.js';
+import { windowEnds, windowStructVec, type NumVec, type Vec } from '../../kernels/vec.js';
 import { AggregateState, WINDOW_START_KEY, type AggregateLayout } from '../../state/aggregate-state.js';
 import type { StateEviction } from '../../state/state-store.js';
 import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
@@ -61,21 +61,22 @@ export function aggregateLayout(a: AggregateAnalysis): AggregateLayout {
   };
 }
 
+/**
+ * The event times of a watermarked column: a timestamp as it is, a window column's end (Spark's watermark predicates).
+ *
+ * @example
+ * eventTimeOf(columnVec(batch, schema, ordinal)).values[i];
+ */
+export function eventTimeOf(key: Vec): NumVec {
+  return key.kind === 'struct' ? windowEnds(key) : (key as NumVec);
+}
+
 /** The `window {start, end}` struct column from window starts. */
 export function windowVec(starts: NumVec, sizeMs: number): Vec {
   const n = starts.length;
   const ends = new Float64Array(n);
   for (let i = 0; i < n; i++) ends[i] = starts.values[i]! + sizeMs;
-  return {
-    kind: 'struct',
-    type: WINDOW_TYPE,
-    length: n,
-    fields: [
-      { kind: 'num', type: 'timestamp', length: n, values: starts.values, big: null, valid: null },
-      { kind: 'num', type: 'timestamp', length: n, values: ends, big: null, valid: null },
-    ],
-    valid: null,
-  };
+  return windowStructVec(starts.values, ends);
 }
 
 /** Strings the map side's scratch may hold in its key dictionary before it is replaced (see `partial`). */
@@ -167,7 +168,7 @@ export class AggregatePartition implements PartitionOperator {
     const rows = this.pieceRows;
     const starts = w ? this.pieceStarts : null;
     const dropLate = info.streaming && info.outputMode !== 'complete' && a.eventTime !== null;
-    const keyTime = a.eventTime !== 'window' && a.eventTime !== null ? (keyVecs[a.eventTime.key] as NumVec) : null;
+    const keyTime = a.eventTime !== 'window' && a.eventTime !== null ? eventTimeOf(keyVecs[a.eventTime.key]!) : null;
     const lateWm = info.lateWatermarkMs;
     const lateRows: number[] = [];
     const lateStarts: number[] = [];

@@ -6,10 +6,10 @@
 import type { RecordBatch } from 'apache-arrow';
 import { concatVecs, gatherBatch } from '../../kernels/select-kernel.js';
 import type { NumVec, Vec } from '../../kernels/vec.js';
+import { eventTimeOf, split } from './aggregate-partition.js';
 import type { Schema } from '../../types/data-type.js';
 import { batchFromVecs, columnVec } from '../../types/values.js';
 import { AggregateState } from '../../state/aggregate-state.js';
-import { split } from './aggregate-partition.js';
 import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
 
 /** How a dedup is set up (plain data: it crosses to worker threads). */
@@ -72,7 +72,7 @@ export class DedupPartition implements PartitionOperator {
   private notLate(batch: RecordBatch, info: BatchInfo): { sel: Int32Array | null; late: number } {
     const wm = this.spec.watermark;
     if (!info.streaming || wm === null) return { sel: null, late: 0 };
-    const tv = columnVec(batch, this.inputSchema, wm.ordinal) as NumVec;
+    const tv = eventTimeOf(columnVec(batch, this.inputSchema, wm.ordinal));
     const lateWm = info.lateWatermarkMs;
     const keep: number[] = [];
     let late = 0;
@@ -111,13 +111,10 @@ export class DedupPartition implements PartitionOperator {
     const r = Int32Array.from(rows);
     const wm = this.spec.watermark;
     if (this.spec.withinWatermark && wm !== null) {
-      const tv = columnVec(batch, this.inputSchema, wm.ordinal) as NumVec;
-      const expiry = new Float64Array(n);
-      for (let i = 0; i < n; i++) expiry[i] = tv.values[i]! + wm.delayMs;
-      const ev: NumVec = { kind: 'num', type: 'timestamp', length: n, values: expiry, big: null, valid: tv.valid };
+      const ev = expiryOf(columnVec(batch, this.inputSchema, wm.ordinal) as NumVec, wm.delayMs);
       const og = Int32Array.from(outGids);
       st.acc.update(og, r, og.length, [ev], 0);
-      for (let i = 0; i < og.length; i++) st.evt[og[i]!] = tv.valid && !tv.valid[r[i]!] ? NaN : expiry[r[i]!]!;
+      for (let i = 0; i < og.length; i++) st.evt[og[i]!] = ev.values[r[i]!]!;
     }
     this.out.push(gatherBatch(batch, this.inputSchema, r));
   }
@@ -165,11 +162,31 @@ export class DedupPartition implements PartitionOperator {
   restore(rows: RecordBatch | null): void {
     this.state.restore(rows);
     if (this.spec.withinWatermark) {
+      // A null expiry comes from a checkpoint written before null times expired: it reads as Spark's, 0 + delay.
       const all = this.state.allGroups();
       const v = this.state.acc.output(all)[0] as NumVec;
-      for (let i = 0; i < all.length; i++) this.state.evt[all[i]!] = v.valid && !v.valid[i] ? NaN : v.values[i]!;
+      const nullExpiry = this.spec.watermark?.delayMs ?? 0;
+      for (let i = 0; i < all.length; i++) this.state.evt[all[i]!] = v.valid && !v.valid[i] ? nullExpiry : v.values[i]!;
     }
   }
+}
+
+/**
+ * When each row's key expires: its event time plus the delay, a null time reading as 0 as Spark's
+ * StreamingDeduplicateWithinWatermarkExec reads it (`getLong` of a null field of an UnsafeRow), so such a key expires
+ * once the watermark reaches the delay instead of suppressing its later rows forever. Never null.
+ *
+ * @example
+ * expiryOf(timeVec, 10_000).values[i]; // t + 10 s, or 10 s for a null t
+ */
+export function expiryOf(time: NumVec, delayMs: number): NumVec {
+  const n = time.length;
+  const t = time.values;
+  const valid = time.valid;
+  const expiry = new Float64Array(n);
+  if (valid === null) for (let i = 0; i < n; i++) expiry[i] = t[i]! + delayMs;
+  else for (let i = 0; i < n; i++) expiry[i] = (valid[i] === 0 ? 0 : t[i]!) + delayMs;
+  return { kind: 'num', type: 'timestamp', length: n, values: expiry, big: null, valid: null };
 }
 
 const DEFAULT_INFO: BatchInfo = { batchId: 0, streaming: false, outputMode: 'append', lateWatermarkMs: 0, evictionWatermarkMs: 0, batchTimestampMs: 0 };

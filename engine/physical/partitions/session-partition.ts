@@ -5,11 +5,12 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import type { AggregateAnalysis } from '../../logical/analyzer.js';
+import type { Bound } from '../../logical/bound-expr.js';
 import { evaluate, type EvalEnv } from '../../kernels/expr-kernel.js';
 import { assignSessions } from '../../kernels/window-kernel.js';
 import { Accumulators } from '../../kernels/agg-kernel.js';
-import { strAt, type NumVec, type StrVec, type Vec } from '../../kernels/vec.js';
-import { WINDOW_TYPE, type Schema } from '../../types/data-type.js';
+import { strAt, windowStructVec, type NumVec, type StrVec, type Vec } from '../../kernels/vec.js';
+import type { Schema } from '../../types/data-type.js';
 import { parseDuration } from '../../types/duration.js';
 import { batchFromVecs, columnVec } from '../../types/values.js';
 import { SessionState } from '../../state/session-state.js';
@@ -17,6 +18,42 @@ import { envOf, split } from './aggregate-partition.js';
 import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
 
 type SessionWindow = Extract<NonNullable<AggregateAnalysis['window']>, { kind: 'session' }>;
+
+/**
+ * Each row's session gap in ms: a constant, or a per-row expression evaluated over the batch (numbers are ms; duration
+ * strings are parsed once per distinct text). A null or unparseable gap is NaN, which drops the row, as Spark.
+ *
+ * @example
+ * const { gaps, valid } = sessionGaps(window.gap, batch, schema, env); // for assignSessions(time, gaps, valid)
+ */
+export function sessionGaps(gap: number | Bound, batch: RecordBatch, schema: Schema, env: EvalEnv): { gaps: number | Float64Array; valid: Uint8Array | null } {
+  if (typeof gap === 'number') return { gaps: gap, valid: null };
+  const v = evaluate(gap, batch, schema, env);
+  const n = batch.numRows;
+  if (v.kind === 'num') return { gaps: v.values, valid: v.valid };
+  if (v.kind === 'null') return { gaps: new Float64Array(n).fill(NaN), valid: null };
+  const s = v as StrVec;
+  const out = new Float64Array(n);
+  const cache = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    if (s.valid !== null && s.valid[i] === 0) {
+      out[i] = NaN;
+      continue;
+    }
+    const text = strAt(s, i);
+    let ms = cache.get(text);
+    if (ms === undefined) {
+      try {
+        ms = parseDuration(text);
+      } catch {
+        ms = NaN;
+      }
+      cache.set(text, ms);
+    }
+    out[i] = ms;
+  }
+  return { gaps: out, valid: null };
+}
 
 /**
  * Sessions of one partition: rows open `[t, t + gap)` and merge per key.
@@ -59,44 +96,13 @@ export class SessionPartition implements PartitionOperator {
     return this.analysis.window as SessionWindow;
   }
 
-  private gaps(batch: RecordBatch, env: EvalEnv): { gaps: number | Float64Array; valid: Uint8Array | null } {
-    const w = this.window;
-    if (typeof w.gap === 'number') return { gaps: w.gap, valid: null };
-    const v = evaluate(w.gap, batch, this.inputSchema, env);
-    const n = batch.numRows;
-    if (v.kind === 'num') return { gaps: v.values, valid: v.valid };
-    if (v.kind === 'null') return { gaps: new Float64Array(n).fill(NaN), valid: null };
-    // Duration strings: parse each distinct text once; an unparseable gap drops the row, as Spark.
-    const s = v as StrVec;
-    const out = new Float64Array(n);
-    const cache = new Map<string, number>();
-    for (let i = 0; i < n; i++) {
-      if (s.valid !== null && s.valid[i] === 0) {
-        out[i] = NaN;
-        continue;
-      }
-      const text = strAt(s, i);
-      let ms = cache.get(text);
-      if (ms === undefined) {
-        try {
-          ms = parseDuration(text);
-        } catch {
-          ms = NaN;
-        }
-        cache.set(text, ms);
-      }
-      out[i] = ms;
-    }
-    return { gaps: out, valid: null };
-  }
-
   private rows(batch: RecordBatch, info: BatchInfo, seqBase: number) {
     const a = this.analysis;
     const env = envOf(info, seqBase);
     const keyVecs = a.keys.map((k) => evaluate(k.bound, batch, this.inputSchema, env));
     const inputs = a.aggs.map((x) => (x.input ? evaluate(x.input, batch, this.inputSchema, env) : null));
     const tv = evaluate(this.window.time, batch, this.inputSchema, env) as NumVec;
-    const { gaps, valid } = this.gaps(batch, env);
+    const { gaps, valid } = sessionGaps(this.window.gap, batch, this.inputSchema, env);
     const asg = assignSessions(tv, gaps, valid);
     const { rows, starts, ends } = asg;
     let m = asg.count;
@@ -194,16 +200,7 @@ export class SessionPartition implements PartitionOperator {
       s[i] = st.start[ids[i]!]!;
       e[i] = st.end[ids[i]!]!;
     }
-    const win: Vec = {
-      kind: 'struct',
-      type: WINDOW_TYPE,
-      length: n,
-      fields: [
-        { kind: 'num', type: 'timestamp', length: n, values: s, big: null, valid: null },
-        { kind: 'num', type: 'timestamp', length: n, values: e, big: null, valid: null },
-      ],
-      valid: null,
-    };
+    const win = windowStructVec(s, e);
     const cols: Vec[] = [];
     let k = 0;
     for (let pos = 0; pos <= a.keys.length; pos++) cols.push(pos === a.window!.position ? win : keys[k++]!);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GroupTable } from '../../../engine/kernels/hash-kernel.js';
 import { KeyCodec } from '../../../engine/kernels/key-codec.js';
 import { numVec, strVecFromStrings, type Vec } from '../../../engine/kernels/vec.js';
-import { structType, field, type DataType } from '../../../engine/types/data-type.js';
+import { structType, field, WINDOW_TYPE, type DataType } from '../../../engine/types/data-type.js';
 import { ColumnBuilder, valueAt } from '../../../engine/types/values.js';
 import { vecFromData } from '../../../engine/kernels/vec.js';
 
@@ -25,6 +25,14 @@ function column(type: DataType, values: unknown[]): Vec {
 }
 
 describe('KeyCodec', () => {
+  it('groups window keys by (start, end) through a typed pair table, nulls and null fields kept apart', () => {
+    const w = (start: number | null, end: number | null) => ({ start: start === null ? null : new Date(start), end: end === null ? null : new Date(end) });
+    const v = column(WINDOW_TYPE, [w(0, 10), w(5, 15), w(0, 10), null, w(0, 10), w(null, 10), w(0, null), null, w(-0, 10), w(0, 20)]);
+    const { ids, keys } = group([WINDOW_TYPE], [v]);
+    expect(ids).toEqual([0, 1, 0, 2, 0, 3, 4, 2, 0, 5]);
+    expect(keys.map((k) => k[0])).toEqual([w(0, 10), w(5, 15), null, w(null, 10), w(0, null), w(0, 20)]);
+  });
+
   it('keeps long keys beyond 2^53 exact and apart', () => {
     const big = 2n ** 53n;
     const v = column('long', [big + 1n, big + 2n, big + 1n, -(2n ** 63n), 2n ** 63n - 1n, 5, null]);

@@ -1,5 +1,6 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Float64, Table, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { runCli, salesSpec, tempDir, writeSpec } from './helpers.js';
 
@@ -29,5 +30,25 @@ describe('sluice run progress line', () => {
     const k = await runCli(['run', writeSpec(dir, 'keeping.json', keeping)], { cwd: dir });
     expect(k.code, `${k.stdout}\n${k.stderr}`).toBe(0);
     expect(k.stdout).toMatch(/^batch 0: 4 rows in, 0 rows out, watermark [^,]+, 1 malformed, 2 in no window, \d+ ms$/m);
+  });
+
+  it('names corrupt files skipped with ignoreCorruptFiles', async () => {
+    const dir = tempDir('sluice-cli-progress-corrupt-');
+    const input = join(dir, 'incoming');
+    mkdirSync(input);
+    const table = new Table({ id: vectorFromArray([1, 2, 3], new Float64()), s: vectorFromArray(['a', 'b', 'c'], new Utf8()) });
+    writeFileSync(join(input, 'a.arrow'), tableToIPC(table, 'file'));
+    writeFileSync(join(input, 'b.arrow'), tableToIPC(table, 'file').subarray(0, 100));
+    const spec = {
+      name: 'arrows',
+      source: { format: 'arrow', path: input, schema: { id: 'double', s: 'string' }, options: { ignoreCorruptFiles: 'true' } },
+      sink: { format: 'delta', path: join(dir, 'lake') },
+      checkpoint: join(dir, 'ckpt'),
+      trigger: { availableNow: true },
+    };
+    const r = await runCli(['run', writeSpec(dir, 'arrows.json', spec)], { cwd: dir });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/^batch 0: 3 rows in, 3 rows out, 1 corrupt file skipped, \d+ ms$/m);
+    expect(r.stderr).toContain(`skipped corrupt file '${join(input, 'b.arrow')}'`);
   });
 });

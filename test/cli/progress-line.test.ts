@@ -51,4 +51,22 @@ describe('sluice run progress line', () => {
     expect(r.stdout).toMatch(/^batch 0: 3 rows in, 3 rows out, 1 corrupt file skipped, \d+ ms$/m);
     expect(r.stderr).toContain(`skipped corrupt file '${join(input, 'b.arrow')}'`);
   });
+
+  it('names the rows a fromJson step sent to the dead-letter output', async () => {
+    const dir = tempDir('sluice-cli-progress-dead-');
+    const input = join(dir, 'incoming');
+    mkdirSync(input);
+    writeFileSync(join(input, 'raw-0.jsonl'), ['{"payload":"{\\"a\\":1}"}', '{"payload":"{\\"a\\":"}', '{"payload":"{\\"a\\":3}"}'].join('\n') + '\n');
+    const spec = {
+      name: 'payloads',
+      source: { format: 'jsonl', path: input, schema: { payload: 'string' } },
+      steps: [{ withColumn: { o: { fn: 'fromJson', args: ['payload'], options: { schema: { a: 'long' }, mode: 'dropMalformed' } } } }],
+      sink: { format: 'delta', path: join(dir, 'lake'), options: { deadLetterPath: join(dir, 'dead') } },
+      checkpoint: join(dir, 'ckpt'),
+      trigger: { availableNow: true },
+    };
+    const r = await runCli(['run', writeSpec(dir, 'payloads.json', spec)], { cwd: dir });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/^batch 0: 3 rows in, 2 rows out, 1 dead letters, \d+ ms$/m);
+  });
 });

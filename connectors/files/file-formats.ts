@@ -158,18 +158,50 @@ export const parquetFormat: FileFormat = {
   },
 };
 
-function ipcBatches(bytes: Uint8Array, file: string): RecordBatch[] {
-  const reader = RecordBatchReader.from(bytes);
+function corruptArrow(file: string, why: string, cause?: unknown): CorruptFileError {
+  return new CorruptFileError(`${file} is not a readable Arrow IPC file or stream (${why}): is it truncated? Remove or replace it.`, file, {}, { cause });
+}
+
+/**
+ * An opened reader of an Arrow IPC file or stream. Bytes that are not Arrow IPC, and an empty file or one cut within
+ * its first message (which open with no schema and would read as no rows), raise a `CorruptFileError` naming the file.
+ */
+function openIpc(bytes: Uint8Array, file: string): RecordBatchReader {
+  let reader: RecordBatchReader;
+  try {
+    reader = RecordBatchReader.from(bytes).open();
+  } catch (e) {
+    throw corruptArrow(file, (e as Error).message, e);
+  }
+  if (reader.schema == null) throw corruptArrow(file, `${bytes.length} bytes, no schema`);
+  return reader;
+}
+
+/**
+ * The batches of an Arrow IPC file or stream, normalized, one at a time. A batch that does not decode (the file
+ * truncated inside it, a damaged message) raises a `CorruptFileError` naming the file after the batches decoded before
+ * the damage (as Parquet row groups), so `ignoreCorruptFiles` can skip it; a value sluice cannot hold stays a
+ * `SchemaError` (a timestamp or date out of range names the file and the row in it).
+ */
+function* ipcBatches(bytes: Uint8Array, file: string): Generator<RecordBatch> {
+  const it = openIpc(bytes, file)[Symbol.iterator]();
   let firstRow = 0;
-  return [...reader].map((b) => {
+  for (;;) {
+    let next: IteratorResult<RecordBatch>;
     try {
-      return normalizeRecordBatch(b);
+      next = it.next();
+    } catch (e) {
+      throw corruptArrow(file, `${(e as Error).message}, after ${firstRow} row(s)`, e);
+    }
+    if (next.done === true) return;
+    const b = next.value;
+    try {
+      yield normalizeRecordBatch(b);
     } catch (e) {
       throw e instanceof TimestampOutOfRangeError ? e.inFile(file, firstRow) : e;
-    } finally {
-      firstRow += b.numRows;
     }
-  });
+    firstRow += b.numRows;
+  }
 }
 
 export const arrowFormat: FileFormat = {
@@ -178,19 +210,10 @@ export const arrowFormat: FileFormat = {
   schemaOf(files, given) {
     if (given) return given;
     if (files.length === 0) throw new ReaderOptionError('A streaming Arrow source on an empty folder needs a schema: call .schema({ … }).');
-    const reader = RecordBatchReader.from(readFileSync(files[0]!));
-    reader.open();
-    return canonicalSchemaOf(reader.schema);
+    return canonicalSchemaOf(openIpc(readFileSync(files[0]!), files[0]!).schema);
   },
   async *read(file, schema, _o, stats) {
-    let batches: RecordBatch[];
-    try {
-      batches = ipcBatches(await readFile(file), file);
-    } catch (e) {
-      if (e instanceof TimestampOutOfRangeError) throw e;
-      throw new ReaderOptionError(`${file} is not an Arrow IPC file or stream: ${(e as Error).message}`);
-    }
-    for (const b of batches) {
+    for (const b of ipcBatches(await readFile(file), file)) {
       const found = canonicalSchemaOf(b.schema);
       checkSame(file, found, schema);
       stats.rows += b.numRows;

@@ -16,7 +16,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import { typeToString, type DataType, type Schema } from '../../engine/types/data-type.js';
 import { columnVec, formatDate, formatTimestamp, parseDate, parseTimestamp } from '../../engine/types/values.js';
-import { utf8Encoder, type Vec } from '../../engine/kernels/vec.js';
+import { strAt, utf8Encoder, type Vec } from '../../engine/kernels/vec.js';
 import { DeltaPredicateError } from './delta-errors.js';
 import { compareBytes } from './delta-stats.js';
 import { parsePartitionValue } from './delta-partition.js';
@@ -317,7 +317,8 @@ export function describeRowValue(v: Vec, i: number): string {
     return String(v.values[i]);
   }
   if (v.kind === 'bool') return v.values[i] ? 'true' : 'false';
-  if (v.kind === 'str') return JSON.stringify(new TextDecoder().decode(v.bytes.subarray(v.offsets[i]!, v.offsets[i + 1]!)));
+  // strAt's shared decoder keeps a leading U+FEFF (a default TextDecoder drops it: '\uFEFFeu' would read as 'eu').
+  if (v.kind === 'str') return JSON.stringify(strAt(v, i));
   return '?';
 }
 

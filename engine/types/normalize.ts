@@ -60,13 +60,11 @@ import {
   type Date_,
 } from 'apache-arrow';
 import { PRIMITIVE_TYPES, SchemaError, fromArrowSchema, type Schema } from './data-type.js';
-import { MAX_TIMESTAMP_MS } from './values.js';
+import { MAX_DATE_DAYS, MAX_TIMESTAMP_MS } from './values.js';
 
 const TWO_32 = 4294967296;
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
-/** Seconds in ±2^31 days: a Date(MILLISECOND) beyond this has no Date(DAY) equivalent. */
-const MAX_DATE_SECONDS = 2147483647 * 86400;
 
 /**
  * Converts a batch to sluice's canonical layout. Returns `batch` itself when every column is already canonical and
@@ -435,9 +433,23 @@ function floorDiv(x: number, d: number): number {
   return q;
 }
 
+/**
+ * Date(DAY) columns pass through unless a valid value lies beyond ±1e8 days (a `Date`'s range; Parquet's int32 days
+ * reach ±5.8 million years), which is refused with a `TimestampOutOfRangeError` for a date; Date(MILLISECOND) columns
+ * become Date(DAY), refused the same way beyond that range. One pass over the values, no allocation for in-range days.
+ */
 function normalizeDate(data: Data, column: string): Data {
-  if ((data.type as Date_).unit === DateUnit.DAY) return data;
   const n = data.length;
+  if ((data.type as Date_).unit === DateUnit.DAY) {
+    const days = data.values as Int32Array;
+    for (let i = 0; i < n; i++) {
+      const d = days[i]!;
+      if ((d > MAX_DATE_DAYS || d < -MAX_DATE_DAYS) && isValidAt(validityOf(data).nullBitmap, i)) {
+        throw new TimestampOutOfRangeError(column, i, `${d} days`, '', 'date');
+      }
+    }
+    return data;
+  }
   const validity = validityOf(data);
   const w = words(data.values as BigInt64Array, n);
   const out = new Int32Array(n);
@@ -446,16 +458,14 @@ function normalizeDate(data: Data, column: string): Data {
     // floor(ms / 86_400_000) = floor(floor(ms / 1000) / 86_400); the first step is exact on 64-bit words.
     const qh = floorDiv(hi, 1000);
     const seconds = qh * TWO_32 + floorDiv((hi - qh * 1000) * TWO_32 + (w[2 * i]! >>> 0), 1000);
-    if (seconds > MAX_DATE_SECONDS || seconds < -MAX_DATE_SECONDS) {
+    const day = floorDiv(seconds, 86400);
+    if (day > MAX_DATE_DAYS || day < -MAX_DATE_DAYS) {
       if (isValidAt(validity.nullBitmap, i)) {
-        throw new SchemaError(
-          `Column '${column}' holds the Date(MILLISECOND) value ${String((data.values as BigInt64Array)[i])}, ` +
-            `beyond ±2^31 days, which a sluice date cannot hold. Filter or cast it before loading.`,
-        );
+        throw new TimestampOutOfRangeError(column, i, `${String((data.values as BigInt64Array)[i])} ms`, '', 'date');
       }
       continue;
     }
-    out[i] = floorDiv(seconds, 86400);
+    out[i] = day;
   }
   return makeData({ type: new DateDay(), length: n, ...validity, data: out });
 }
@@ -502,8 +512,8 @@ function checkTimestampRange(
 }
 
 /**
- * A stored timestamp outside a `Date`'s range, met while normalizing a batch: names the column, the row (in the batch;
- * `inFile` re-bases it on the file's rows) and the stored value with its unit.
+ * A stored timestamp (or, with `kind` 'date', a date) outside a `Date`'s range, met while normalizing a batch: names
+ * the column, the row (in the batch; `inFile` re-bases it on the file's rows) and the stored value with its unit.
  *
  * @example
  * try { normalizeRecordBatch(batch); } catch (e) { if (e instanceof TimestampOutOfRangeError) throw e.inFile('a.parquet', 65536); }
@@ -515,16 +525,18 @@ export class TimestampOutOfRangeError extends SchemaError {
     readonly row: number,
     readonly stored: string,
     where = '',
+    readonly kind: 'timestamp' | 'date' = 'timestamp',
   ) {
+    const range = kind === 'date' ? 'dates (±1e8 days' : 'timestamps (±8.64e15 ms';
     super(
-      `${where}Column '${column}', row ${row}: the timestamp ${stored} is outside the range of sluice timestamps ` +
-        `(±8.64e15 ms, years −271821 to 275760). Rewrite or filter the row at its source, or read the file without that column.`,
+      `${where}Column '${column}', row ${row}: the ${kind} ${stored} is outside the range of sluice ${range}, ` +
+        `years −271821 to 275760). Rewrite or filter the row at its source, or read the file without that column.`,
     );
   }
 
   /** The same error naming `file` and the row in it, for a batch whose first row is the file's row `firstRow`. */
   inFile(file: string, firstRow: number): TimestampOutOfRangeError {
-    return new TimestampOutOfRangeError(this.column, firstRow + this.row, this.stored, `In '${file}': `);
+    return new TimestampOutOfRangeError(this.column, firstRow + this.row, this.stored, `In '${file}': `, this.kind);
   }
 }
 

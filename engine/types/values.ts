@@ -33,6 +33,21 @@ export function timestampInRange(ms: number): boolean {
   return ms >= -MAX_TIMESTAMP_MS && ms <= MAX_TIMESTAMP_MS;
 }
 
+/** The largest absolute day count (since 1970-01-01) a sluice date holds: a `Date`'s range, years −271821 to 275760. */
+export const MAX_DATE_DAYS = 100_000_000;
+
+/**
+ * True when `days` since 1970-01-01 is a representable date: a whole number within ±`MAX_DATE_DAYS`, so that it
+ * formats as a `Date` and converts to an in-range timestamp.
+ *
+ * @example
+ * dateInRange(19_000); // true
+ * dateInRange(2e8); // false
+ */
+export function dateInRange(days: number): boolean {
+  return days >= -MAX_DATE_DAYS && days <= MAX_DATE_DAYS && Number.isInteger(days);
+}
+
 const ISO_RE =
   /^([+-]?\d{4,6})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$/;
 
@@ -166,27 +181,37 @@ export function castWholeNumber(text: string, bits: 32 | 64): number | bigint | 
 }
 
 /**
- * A timestamp outside a `Date`'s range (±8.64e15 ms) met when turning a column into JS values or JSON. Readers, casts
- * and the Parquet/Arrow normalisation refuse such values, so it only arises from arithmetic that overflows; `path` is
- * the struct field path inside the column, filled in as the error travels out of nested values, and the caller that
- * knows the column and row (`rowsFromBatch`, `toJson`, the JSON writers) re-raises it naming them.
+ * A timestamp (or, with `days`, a date) outside a `Date`'s range (±8.64e15 ms, ±1e8 days) met when turning a column
+ * into JS values or JSON. Readers, casts and the Parquet/Arrow normalisation refuse such values, so it only arises from
+ * arithmetic that overflows; `path` is the struct field path inside the column, filled in as the error travels out of
+ * nested values, and the caller that knows the column and row (`rowsFromBatch`, `toJson`, the JSON writers) re-raises
+ * it naming them.
  *
  * @example
  * try { formatTimestamp(9e15); } catch (e) { (e as TimestampRangeError).ms; } // 9e15
+ * try { formatDate(2e8); } catch (e) { (e as TimestampRangeError).days; } // 2e8
  */
 export class TimestampRangeError extends Error {
   override readonly name = 'TimestampRangeError';
   readonly path: string[] = [];
-  constructor(readonly ms: number) {
-    super(`the timestamp ${ms} ms is outside the range of timestamps (±8.64e15 ms, years −271821 to 275760)`);
+  constructor(
+    readonly ms: number,
+    readonly days?: number,
+  ) {
+    super(
+      days === undefined
+        ? `the timestamp ${ms} ms is outside the range of timestamps (±8.64e15 ms, years −271821 to 275760)`
+        : `the date ${days} days since 1970-01-01 is outside the range of dates (±1e8 days, years −271821 to 275760)`,
+    );
   }
 
   /** The same error naming where the value is (`where`: e.g. "column 'e', row 3"), with the fix. */
   at(where: string): TimestampRangeError {
-    const e = new TimestampRangeError(this.ms);
+    const e = new TimestampRangeError(this.ms, this.days);
     e.path.push(...this.path);
     const field = this.path.length > 0 ? `, field '${this.path.join('.')}'` : '';
-    e.message = `${where}${field}: ${this.message}. Filter such rows, or keep the value as a long (unixMillis) instead of a timestamp.`;
+    const keep = this.days === undefined ? 'a long (unixMillis) instead of a timestamp' : 'an int (days) instead of a date';
+    e.message = `${where}${field}: ${this.message}. Filter such rows, or keep the value as ${keep}.`;
     return e;
   }
 }
@@ -204,13 +229,18 @@ export function formatTimestamp(ms: number): string {
 }
 
 /**
- * Formats days since 1970-01-01 as `YYYY-MM-DD`.
+ * Formats days since 1970-01-01 as `YYYY-MM-DD`. Throws `TimestampRangeError` (with `days` set) for a value outside
+ * ±1e8 days, which readers and casts refuse (never a bare `RangeError`).
  *
  * @example
  * formatDate(1); // '1970-01-02'
+ * formatDate(1e8); // '+275760-09-13'
  */
 export function formatDate(days: number): string {
-  return new Date(days * 86_400_000).toISOString().slice(0, 10);
+  if (!dateInRange(days)) throw new TimestampRangeError(days * 86_400_000, days);
+  const iso = new Date(days * 86_400_000).toISOString();
+  // Years beyond 9999 are written with a sign and six digits (`+275760-09-13`), as parseDate reads them.
+  return iso.slice(0, iso.length - 14);
 }
 
 /** Outcome of appending a JS value: false when it cannot be read as the column's type. */
@@ -368,7 +398,8 @@ export class ColumnBuilder {
         }
         case 'date': {
           let d: number | null;
-          if (typeof value === 'number') d = Number.isInteger(value) ? value : null;
+          // Days since 1970 as a whole number within ±1e8 (a Date's range); beyond it the value is malformed.
+          if (typeof value === 'number') d = dateInRange(value) ? value : null;
           else if (value instanceof Date) d = Math.floor(value.getTime() / 86_400_000);
           else if (typeof value === 'string') d = parseDate(value);
           else d = null;

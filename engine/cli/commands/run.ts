@@ -37,11 +37,27 @@ export function parseTriggerOption(v: string): ResolvedTrigger {
   }
 }
 
-/** One progress line: `batch 3: 1200 rows in, 15 rows out, watermark …, 412 ms`. */
+/**
+ * One progress line: `batch 3: 1200 rows in, 15 rows out, watermark …, 412 ms`. Rows the batch did not pass on as
+ * read are named when there are any, so none is lost silently: malformed input rows (and how many of them the reader's
+ * mode dropped), rows a window aggregation could place in no window, corrupt files skipped, rows dropped as late and
+ * rows sent to the dead-letter output.
+ *
+ * @example
+ * progressLine(p); // 'batch 0: 3 rows in, 0 rows out, 1 malformed (1 dropped), 1 in no window, 18 ms'
+ */
 export function progressLine(p: StreamingQueryProgress): string {
   const parts = [`batch ${p.batchId}: ${p.numInputRows} rows in, ${p.sink.numOutputRows} rows out`];
   const wm = p.eventTime['watermark'];
   if (wm !== undefined) parts.push(`watermark ${wm}`);
+  const sourceSum = (metric: string): number => p.sources.reduce((s, src) => s + (Number(src.metrics[metric] ?? 0) || 0), 0);
+  const malformed = sourceSum('numMalformedRows');
+  const dropped = sourceSum('numDroppedMalformedRows');
+  if (malformed > 0) parts.push(dropped > 0 ? `${malformed} malformed (${dropped} dropped)` : `${malformed} malformed`);
+  const corrupt = sourceSum('numCorruptFilesSkipped');
+  if (corrupt > 0) parts.push(`${corrupt} corrupt file${corrupt === 1 ? '' : 's'} skipped`);
+  const noWindow = p.stateOperators.reduce((s, o) => s + (o.numRowsWithoutWindow ?? 0), 0);
+  if (noWindow > 0) parts.push(`${noWindow} in no window`);
   const late = p.stateOperators.reduce((s, o) => s + o.numRowsDroppedByWatermark, 0);
   // numRowsDroppedByWatermark as the engine reports it (its window aggregation counts late groups, not rows).
   if (late > 0) parts.push(`${late} dropped as late`);

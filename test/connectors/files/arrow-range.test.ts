@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Field, makeData, RecordBatch, Schema, Struct, Table, tableToIPC, TimestampMillisecond } from 'apache-arrow';
+import { DateDay, Field, makeData, RecordBatch, Schema, Struct, Table, tableToIPC, TimestampMillisecond } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { Session } from '../../../engine/index.js';
 import { SchemaError } from '../../../engine/types/data-type.js';
@@ -22,4 +22,18 @@ describe('Arrow files', () => {
       `In '${file}': Column 'ts', row 3: the timestamp 9000000000000000 ms is outside the range of sluice timestamps`,
     );
   });
+
+  it('a date beyond ±1e8 days names the file and its row in the file', async () => {
+    const days = (d: number[]): RecordBatch => {
+      const schema = new Schema([new Field('d', new DateDay(), true)]);
+      const col = makeData({ type: new DateDay(), length: d.length, data: new Int32Array(d) });
+      return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: d.length, nullCount: 0, children: [col] }));
+    };
+    const file = join(mkdtempSync(join(tmpdir(), 'sluice-arrow-')), 'far-date.arrow');
+    writeFileSync(file, tableToIPC(new Table([days([0, 1]), days([100_000_000, 2_000_000_000])]), 'file'));
+    await expect(new Session().read.format('arrow').load(file).collect()).rejects.toThrow(
+      `In '${file}': Column 'd', row 3: the date 2000000000 days is outside the range of sluice dates (±1e8 days`,
+    );
+  });
 });
+

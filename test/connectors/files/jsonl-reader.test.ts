@@ -175,6 +175,16 @@ describe('JSON Lines reader', () => {
     expect(stats.dropped).toBe(4);
   });
 
+  it('dates beyond ±1e8 days are malformed, as a number of days and as text', () => {
+    const s2 = schemaOf({ d: 'date' });
+    const stats = { rows: 0, malformed: 0, dropped: 0 };
+    const text = ['{"d":100000000}', '{"d":100000001}', '{"d":-2147483648}', '{"d":"+275760-09-13"}', '{"d":"+275760-09-14"}'].join('\n');
+    const [b] = parseJsonLines(text, 't.jsonl', s2, { mode: 'dropMalformed', batchSize: 10 }, stats);
+    expect(rowsFromBatch(b!, s2).map((r) => r['d'])).toEqual(['+275760-09-13', '+275760-09-13']);
+    expect(stats.dropped).toBe(3);
+    expect(() => parseJsonLines(text, 't.jsonl', s2, { mode: 'failFast', batchSize: 10 }, stats)).toThrow(/t\.jsonl line 2/);
+  });
+
   it('infers long only for whole numbers that fit int64, exactly', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-jsonl-'));
     const f = join(dir, 'a.jsonl');

@@ -2,6 +2,7 @@ import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemaOf } from '../../../engine/types/data-type.js';
+import { batchFromRows } from '../../../engine/types/values.js';
 import {
   DeltaPredicateError,
   DeltaProtocolError,
@@ -147,6 +148,17 @@ describe('replaceWhere', () => {
     expect((err as Error).message).toMatch(/2 new row\(s\) do not match it \(first: date='2026-05-31'\)/);
     expect(await t.version()).toBe(0);
     expect(await dataFilesOnDisk(t.path)).toHaveLength(1);
+  });
+
+  it('names a string partition value that starts with U+FEFF with its mark', async () => {
+    const schema = schemaOf({ id: 'long', region: 'string' });
+    const t = DeltaTable.forPath(fresh());
+    await t.write([batchFromRows([{ id: 1, region: 'eu' }], schema)], { partitionBy: ['region'] });
+    const err = await t
+      .write([batchFromRows([{ id: 2, region: '\uFEFFeu' }], schema)], { mode: 'overwrite', replaceWhere: { region: { eq: 'eu' } } })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeltaPredicateError);
+    expect((err as Error).message).toContain('1 new row(s) do not match it (first: region="\uFEFFeu")');
   });
 
   it('refuses predicates on data columns, unknown operators, functions, and replaceWhere without overwrite', async () => {

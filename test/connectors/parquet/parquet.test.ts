@@ -487,6 +487,18 @@ describe('interop: files DuckDB writes', () => {
     expect(rowsOf((await readParquetFile(path, { columns: ['id'] })).batches)).toHaveLength(10000);
   });
 
+  it('with a date beyond ±1e8 days give the same error naming the file, the file row and the stored days', async () => {
+    const path = tmpFile('far-date');
+    await duck.run(
+      `COPY (select i as id, case when i = 3000 then date '300000-01-01' else date '2024-01-01' end as d
+             from range(5000) t(i)) TO '${path}' (FORMAT parquet, ROW_GROUP_SIZE 2048)`,
+    );
+    const message = /far-date-\d+\.parquet': Column 'd', row 3000: the date 108853222 days is outside the range of sluice dates \(±1e8 days/;
+    await expect(readParquetFile(path)).rejects.toThrow(SchemaError);
+    await expect(readParquetFile(path)).rejects.toThrow(message);
+    expect(rowsOf((await readParquetFile(path, { columns: ['id'] })).batches)).toHaveLength(5000);
+  });
+
   it('with many row groups are scanned one row group at a time', async () => {
     const path = tmpFile('duck-groups');
     await duck.run(`COPY (select i as id from range(10000) t(i)) TO '${path}' (FORMAT parquet, ROW_GROUP_SIZE 2048)`);

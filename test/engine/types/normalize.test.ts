@@ -1,5 +1,6 @@
 import {
   Bool,
+  DateDay,
   DateMillisecond,
   Decimal,
   Dictionary,
@@ -55,6 +56,7 @@ import {
   canonicalSchemaOf,
   normalizeRecordBatch,
   normalizeTable,
+  TimestampOutOfRangeError,
 } from '../../../engine/types/normalize.js';
 
 function batchOf(columns: Record<string, Data>, nullable = true): RecordBatch {
@@ -317,6 +319,21 @@ describe('normalizeRecordBatch', () => {
       data: new BigInt64Array([5n, 2n ** 62n]),
     });
     expect(column(normalizeRecordBatch(batchOf({ ts: nulls })), 'ts')).toEqual([5, null]);
+  });
+
+  it('refuses dates beyond ±1e8 days (a Date\'s range), as Date(DAY) and Date(MILLISECOND), naming column, row and value', () => {
+    const days = (vals: number[]) => batchOf({ d: makeData({ type: new DateDay(), length: vals.length, data: new Int32Array(vals) }) });
+    expect(() => normalizeRecordBatch(days([0, 100_000_000, -100_000_000]))).not.toThrow();
+    expect(() => normalizeRecordBatch(days([0, 100_000_001]))).toThrow(TimestampOutOfRangeError);
+    expect(() => normalizeRecordBatch(days([0, 100_000_001]))).toThrow(
+      "Column 'd', row 1: the date 100000001 days is outside the range of sluice dates (±1e8 days, years −271821 to 275760)",
+    );
+    const ms = (vals: bigint[]) => batchOf({ d: makeData({ type: new DateMillisecond(), length: vals.length, data: new BigInt64Array(vals) }) });
+    expect(() => normalizeRecordBatch(ms([8_640_000_000_000_000n]))).not.toThrow();
+    expect(() => normalizeRecordBatch(ms([0n, -8_640_000_086_400_000n]))).toThrow("row 1: the date -8640000086400000 ms is outside");
+    // A null row may hold anything.
+    const nulls = makeData({ type: new DateDay(), length: 2, nullCount: 1, nullBitmap: new Uint8Array([0b01]), data: new Int32Array([5, 2 ** 31 - 1]) });
+    expect(normalizeRecordBatch(batchOf({ d: nulls })).getChild('d')!.nullCount).toBe(1);
   });
 
   it('converts Date(MILLISECOND) to Date(DAY), flooring before 1970', () => {

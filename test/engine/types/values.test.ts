@@ -8,6 +8,7 @@ import {
   batchFromRows,
   batchFromVecs,
   castWholeNumber,
+  formatDate,
   formatTimestamp,
   parseTimestamp,
   parseWholeNumber,
@@ -44,7 +45,7 @@ describe('parseWholeNumber', () => {
 });
 
 describe('ColumnBuilder', () => {
-  const accepts = (type: 'int' | 'long' | 'timestamp', v: unknown) => new ColumnBuilder(type).append(v);
+  const accepts = (type: 'int' | 'long' | 'timestamp' | 'date', v: unknown) => new ColumnBuilder(type).append(v);
 
   it('a long takes safe integers, exact digit strings and bigints in int64; never wraps (1e20) or takes fractions', () => {
     for (const ok of [0, -5, 2 ** 53 - 1, 1e18, '42', '9223372036854775807', -9223372036854775808n]) expect(accepts('long', ok)).toBe(true);
@@ -74,6 +75,11 @@ describe('ColumnBuilder', () => {
     expect(parseTimestamp('-271821-04-20T00:00:00Z')).toBe(-8.64e15);
     expect(parseTimestamp('-271821-04-19T23:59:59.999Z')).toBeNull();
   });
+
+  it('a date beyond ±1e8 days is refused, as a number of days or as text', () => {
+    for (const ok of [1e8, -1e8, 0, '+275760-09-13', '-271821-04-20']) expect(accepts('date', ok)).toBe(true);
+    for (const bad of [1e8 + 1, -1e8 - 1, 2147483647, 1.5, '+275760-09-14']) expect(accepts('date', bad)).toBe(false);
+  });
 });
 
 describe('Timestamps out of range on the way out', () => {
@@ -83,5 +89,16 @@ describe('Timestamps out of range on the way out', () => {
     expect(() => rowsFromBatch(batch, schema)).toThrow(TimestampRangeError);
     expect(() => rowsFromBatch(batch, schema)).toThrow(/^Column 'ts', row 1: the timestamp 9000000000000000 ms is outside the range/);
     expect(() => formatTimestamp(-9e15)).toThrow(TimestampRangeError);
+  });
+
+  it('a date beyond ±1e8 days names the column and the row instead of a bare RangeError', () => {
+    const schema = schemaOf({ id: 'long', d: 'date' });
+    const batch = batchFromVecs(schema, [numVec('long', new Float64Array([1, 2])), numVec('date', new Float64Array([0, 2e8]))]);
+    expect(() => rowsFromBatch(batch, schema)).toThrow(TimestampRangeError);
+    expect(() => rowsFromBatch(batch, schema)).toThrow(
+      "Column 'd', row 1: the date 200000000 days since 1970-01-01 is outside the range of dates (±1e8 days, years −271821 to 275760). Filter such rows, or keep the value as an int (days) instead of a date.",
+    );
+    expect(formatDate(1e8)).toBe('+275760-09-13');
+    expect(() => formatDate(-1e8 - 1)).toThrow(TimestampRangeError);
   });
 });

@@ -324,16 +324,23 @@ export class MicroBatchExecution {
       const ids = await this.offsetLog.list();
       const n = ids[ids.length - 1]!;
       const safe = (await this.commitLog.list()).every((c) => c < n);
-      throw withDeleteAdvice(e, safe ? `Delete it: batch ${n} is then planned again from the committed offsets of batch ${n - 1}.` : null);
+      const from = n > 0 ? `from the committed offsets of batch ${n - 1}` : 'from the start of the sources';
+      throw withDeleteAdvice(e, safe ? `Delete it: batch ${n} is then planned again ${from}.` : null);
     });
     const latestCommit = await this.commitLog.getLatest().catch(async (e: unknown) => {
-      // Deleting a torn commits/N is safe while offsets/N is there: batch N runs again with the same offsets,
-      // watermark and timestamp; the sinks recognise its output by batch id, and the state's own layout log says
-      // how many partitions wrote the version it restores.
+      // Deleting a torn commits/N is safe while offsets/N is there: its sink output and state were written before
+      // the commit was begun. The restart then re-runs the newest planned batch: N itself with the same offsets,
+      // watermark and timestamp (the sinks recognise its output by batch id), or N+1 when offsets/N+1 is written too
+      // (from where batch N ended, on the state version N wrote; the state's own layout log says how many
+      // partitions wrote it).
       const ids = await this.commitLog.list();
       const n = ids[ids.length - 1]!;
       const safe = (await this.offsetLog.get(n)) !== null;
-      throw withDeleteAdvice(e, safe ? `Delete it: batch ${n} then runs again with the same offsets, watermark and timestamp.` : null);
+      const planned = (await this.offsetLog.list()).some((o) => o === n + 1);
+      const advice = planned
+        ? `Delete it: batch ${n + 1} then runs again with the offsets it was planned with, from where batch ${n} ended (batch ${n} wrote its output and state before this entry).`
+        : `Delete it: batch ${n} then runs again with the same offsets, watermark and timestamp.`;
+      throw withDeleteAdvice(e, safe ? advice : null);
     });
     const d = decideRestart(latestOffsets?.batchId ?? null, latestCommit?.batchId ?? null);
     let policy = this.o.conf.multipleWatermarkPolicy;

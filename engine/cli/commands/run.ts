@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseDuration, Session, startPipeline, type StreamingQueryProgress } from '../../index.js';
+import { parseDuration, ranBatch, Session, startPipeline, type StreamingQueryProgress } from '../../index.js';
 import type { ResolvedTrigger } from '../../spec/pipeline-spec.js';
 import { CliError, ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { loadPipeline } from '../load-pipeline.js';
@@ -117,7 +117,8 @@ export async function runCommand(file: string, o: RunOptions, out: Output): Prom
     signals.dispose();
   }
   (bar as Progress | null)?.stop();
-  const last = q.lastProgress;
+  // The last batch this run executed: an idle trigger (nothing new) records a progress entry without running one.
+  const last = [...q.recentProgress].reverse().find(ranBatch) ?? null;
   if (!o.json) {
     out.line(
       last === null

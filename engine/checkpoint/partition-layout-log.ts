@@ -69,6 +69,19 @@ export class PartitionLayoutLog {
     return partitions;
   }
 
+  /**
+   * The most partitions that wrote any version from `fromVersion` on (1 when no entry says more): a partition folder
+   * at or beyond it holds nothing a retained version needs.
+   *
+   * @example
+   * await log.maxPartitionsFrom(5); // 2 when version 5 or a later one was written by two partitions
+   */
+  async maxPartitionsFrom(fromVersion: number): Promise<number> {
+    let most = await this.partitionsOf(fromVersion);
+    for (const [v, p] of await this.load()) if (v > fromVersion && p > most) most = p;
+    return most;
+  }
+
   /** Notes that `version` is being written by `partitions` partitions; call before writing its state files. */
   async record(version: number, partitions: number): Promise<void> {
     const entries = await this.load();

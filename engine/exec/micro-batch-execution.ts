@@ -664,8 +664,10 @@ export class MicroBatchExecution {
 
   /**
    * Removes an operator's partition folders beyond the ones it writes now (after its state came back from the
-   * workers, or a restart with a lower `parallelism`), once no retained commit (batches ≥ `threshold`) records them:
-   * a restart, or a batch re-run, only reads the partitions its commit names.
+   * workers, or a restart with a lower `parallelism`), once no retained state version (≥ `threshold` + 1) was
+   * written by more partitions: not while the state's layout log says so (a re-run whose previous commit is missing
+   * reads the partitions it names), nor while a retained commit (batches ≥ `threshold`) records more (checkpoints
+   * written before the layout log).
    */
   private async purgeStalePartitions(op: StatefulOperator, n: number, threshold: number): Promise<void> {
     const P = op.statePartitions;
@@ -682,6 +684,7 @@ export class MicroBatchExecution {
       this.widerUntil.delete(op.operatorId);
       return;
     }
+    if ((await this.layoutOf(op).maxPartitionsFrom(threshold + 1)) > P) return;
     let known = this.widerUntil.get(op.operatorId);
     if (known === undefined || known.partitions !== P) {
       // Read once while the operator's partitions stay the same: the newest retained commit naming more.

@@ -55,6 +55,16 @@ describe('PartitionLayoutLog', () => {
     expect(await new PartitionLayoutLog(dir).partitionsOf(9)).toBe(4);
   });
 
+  it('answers the most partitions that wrote any version from a given one on', async () => {
+    const log = new PartitionLayoutLog(fresh());
+    expect(await log.maxPartitionsFrom(1)).toBe(1);
+    await log.record(2, 2);
+    await log.record(5, 1);
+    expect(await Promise.all([1, 2, 4, 5, 9].map((v) => log.maxPartitionsFrom(v)))).toEqual([2, 2, 2, 1, 1]);
+    await log.record(7, 3);
+    expect(await log.maxPartitionsFrom(5)).toBe(3);
+  });
+
   it('refuses an entry that is not a positive count, naming the file', async () => {
     const dir = fresh();
     mkdirSync(dir, { recursive: true });

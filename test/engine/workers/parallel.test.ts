@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { col, count, first, last, max, MemoryStream, min, Session, sessionWindow, sum, window, type DataFrame, type OutputMode } from '../../../engine/index.js';
 import { placementHooks } from '../../../engine/workers/partition-runner.js';
 import { workerFaults } from '../../../engine/workers/pool.js';
+import { executionHooks } from '../../../engine/exec/micro-batch-execution.js';
 import { normalizeRows } from '../../helpers/stream-test.js';
 
 /** Seeded PRNG (mulberry32). */
@@ -309,6 +310,65 @@ describe('Moving back from the workers when they cost more', () => {
     const restarted = await placements(true, 7, 'complete', 3);
     expect(restarted.rows).toEqual(golden);
     expect(existsSync(folder(restarted.ckpt, 1))).toBe(false);
+  });
+});
+
+describe('Partition folders and the state layout log', () => {
+  it('a re-run from the layout log (its previous commit lost) keeps the partition folder that log names, so a second such re-run still restores every partition', async () => {
+    const ckpt = mkdtempSync(join(tmpdir(), 'sluice-layout-purge-'));
+    const input = batches(11, 5, 40);
+    const build = QUERIES['tumbling']!.build;
+    const golden = await run(build, 'complete', input, 1, Infinity);
+    const conf = (parallelism: number) => ({ parallelism, parallelThresholdRows: 1, parallelMinRowNs: 0, minBatchesToRetain: 2 });
+    const out: Record<string, unknown>[][] = [];
+    /** A query on the checkpoint with the first `k` inputs added (complete mode: batch i is input i). */
+    const startWith = (parallelism: number, k: number) => {
+      const session = new Session({ conf: conf(parallelism) });
+      const stream = new MemoryStream(session, SCHEMA);
+      for (let i = 0; i < k; i++) stream.addData(input[i]!);
+      const q = build(stream.toDF())
+        .writeStream.foreachBatch(async (df, id) => {
+          out[id] = await df.collect();
+        })
+        .outputMode('complete')
+        .option('checkpointLocation', ckpt)
+        .start();
+      return { q, stream };
+    };
+    // Batches 0–3 on two workers (state versions 1–4 written by two partitions); batch 4 dies after its offsets.
+    const a = startWith(2, 0);
+    for (let i = 0; i < 4; i++) {
+      a.stream.addData(input[i]!);
+      await a.q.processAllAvailable();
+    }
+    executionHooks.at = (point, batch) => {
+      if (point === 'afterOffsets' && batch === 4) throw new Error('killed after offsets/4');
+    };
+    try {
+      a.stream.addData(input[4]!);
+      await a.q.awaitTermination().catch(() => {});
+    } finally {
+      executionHooks.at = null;
+    }
+    expect(readFileSync(join(ckpt, 'commits', '3'), 'utf8')).toContain('"statePartitions":{"0":2}');
+    // commits/3 is lost: batch 4 re-runs inline, on version 4 as the layout log says two partitions wrote it.
+    rmSync(join(ckpt, 'commits', '3'));
+    const b = startWith(1, 5);
+    await b.q.processAllAvailable();
+    await b.q.stop();
+    expect(b.q.exception).toBeNull();
+    expect(normalizeRows(out[4]!)).toEqual(golden);
+    // Version 4 is retained (minBatchesToRetain 2 keeps batches 3 and 4) and two partitions wrote it.
+    expect(existsSync(join(ckpt, 'state', '0', '1'))).toBe(true);
+    // commits/4 lost too (torn, then deleted as its error advises): batch 4 runs once more on version 4, again as
+    // the layout log says.
+    rmSync(join(ckpt, 'commits', '4'));
+    out.length = 0;
+    const c = startWith(1, 5);
+    await c.q.processAllAvailable();
+    await c.q.stop();
+    expect(c.q.exception).toBeNull();
+    expect(normalizeRows(out[4]!)).toEqual(golden);
   });
 });
 

@@ -335,8 +335,10 @@ export class MicroBatchExecution {
       // partitions wrote it).
       const ids = await this.commitLog.list();
       const n = ids[ids.length - 1]!;
-      const safe = (await this.offsetLog.get(n)) !== null;
       const planned = (await this.offsetLog.list()).some((o) => o === n + 1);
+      // Re-running N+1 takes version N+1's partitions from the layout log: safe only when it accounts for every
+      // partition folder holding that version (a checkpoint written before the log has none of its entries).
+      const safe = (await this.offsetLog.get(n)) !== null && (!planned || (await this.layoutCovers(n + 1)));
       const advice = planned
         ? `Delete it: batch ${n + 1} then runs again with the offsets it was planned with, from where batch ${n} ended (batch ${n} wrote its output and state before this entry).`
         : `Delete it: batch ${n} then runs again with the same offsets, watermark and timestamp.`;
@@ -395,6 +397,27 @@ export class MicroBatchExecution {
       const written = commit !== null ? (commit.statePartitions?.[String(op.operatorId)] ?? 1) : await this.layoutOf(op).partitionsOf(version);
       await op.restore(this.stateDirFn(op), version, written, { workers: this.workers, lastEvictionWatermarkMs, outputMode: this.o.outputMode });
     }
+  }
+
+  /**
+   * Whether the layout log accounts for every partition that holds state version `version` of every stateful
+   * operator: no partition folder at or beyond the number it names has a file of that version.
+   */
+  private async layoutCovers(version: number): Promise<boolean> {
+    for (const op of this.stateful) {
+      const root = dirname(this.paths.stateDir(op.operatorId, 0));
+      const written = await this.layoutOf(op).partitionsOf(version);
+      const names = await fs.readdir(root).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return [] as string[];
+        throw e;
+      });
+      for (const d of names) {
+        if (!/^\d+$/.test(d) || Number(d) < written) continue;
+        const files = await fs.readdir(join(root, d)).catch(() => [] as string[]);
+        if (files.includes(`${version}.delta`) || files.includes(`${version}.snapshot`)) return false;
+      }
+    }
+    return true;
   }
 
   private layoutOf(op: StatefulOperator): PartitionLayoutLog {

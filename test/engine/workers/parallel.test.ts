@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -314,16 +314,19 @@ describe('Moving back from the workers when they cost more', () => {
 });
 
 describe('Partition folders and the state layout log', () => {
-  it('a re-run from the layout log (its previous commit lost) keeps the partition folder that log names, so a second such re-run still restores every partition', async () => {
-    const ckpt = mkdtempSync(join(tmpdir(), 'sluice-layout-purge-'));
-    const input = batches(11, 5, 40);
-    const build = QUERIES['tumbling']!.build;
-    const golden = await run(build, 'complete', input, 1, Infinity);
-    const conf = (parallelism: number) => ({ parallelism, parallelThresholdRows: 1, parallelMinRowNs: 0, minBatchesToRetain: 2 });
+  const input = batches(11, 5, 40);
+  const build = QUERIES['tumbling']!.build;
+
+  /**
+   * A checkpoint whose batches 0–3 ran on two workers (state versions 1–4 written by two partitions) and whose batch
+   * 4 died after its offsets; `startWith` starts the query on it with the first `k` inputs (complete mode: batch i
+   * is input i), its batches' rows in `out`.
+   */
+  async function plannedAfterWorkers() {
+    const ckpt = mkdtempSync(join(tmpdir(), 'sluice-layout-'));
     const out: Record<string, unknown>[][] = [];
-    /** A query on the checkpoint with the first `k` inputs added (complete mode: batch i is input i). */
     const startWith = (parallelism: number, k: number) => {
-      const session = new Session({ conf: conf(parallelism) });
+      const session = new Session({ conf: { parallelism, parallelThresholdRows: 1, parallelMinRowNs: 0, minBatchesToRetain: 2 } });
       const stream = new MemoryStream(session, SCHEMA);
       for (let i = 0; i < k; i++) stream.addData(input[i]!);
       const q = build(stream.toDF())
@@ -335,7 +338,6 @@ describe('Partition folders and the state layout log', () => {
         .start();
       return { q, stream };
     };
-    // Batches 0–3 on two workers (state versions 1–4 written by two partitions); batch 4 dies after its offsets.
     const a = startWith(2, 0);
     for (let i = 0; i < 4; i++) {
       a.stream.addData(input[i]!);
@@ -351,6 +353,12 @@ describe('Partition folders and the state layout log', () => {
       executionHooks.at = null;
     }
     expect(readFileSync(join(ckpt, 'commits', '3'), 'utf8')).toContain('"statePartitions":{"0":2}');
+    return { ckpt, out, startWith };
+  }
+
+  it('a re-run from the layout log (its previous commit lost) keeps the partition folder that log names, so a second such re-run still restores every partition', async () => {
+    const golden = await run(build, 'complete', input, 1, Infinity);
+    const { ckpt, out, startWith } = await plannedAfterWorkers();
     // commits/3 is lost: batch 4 re-runs inline, on version 4 as the layout log says two partitions wrote it.
     rmSync(join(ckpt, 'commits', '3'));
     const b = startWith(1, 5);
@@ -369,6 +377,34 @@ describe('Partition folders and the state layout log', () => {
     await c.q.stop();
     expect(c.q.exception).toBeNull();
     expect(normalizeRows(out[4]!)).toEqual(golden);
+  });
+
+  it('a torn commit whose next batch is planned is deleted on advice only when the layout log accounts for every partition folder of the version that batch restores', async () => {
+    const golden = await run(build, 'complete', input, 1, Infinity);
+    const tear = (file: string) => writeFileSync(file, readFileSync(file, 'utf8').slice(0, -2));
+    const failure = async (q: { awaitTermination(): Promise<unknown>; exception: Error | null }) => {
+      await q.awaitTermination().catch(() => {});
+      return ((q.exception?.cause ?? q.exception) as Error).message;
+    };
+    // With the layout log: deleting commits/3 re-runs batch 4 on version 4 from both partitions.
+    const withLog = await plannedAfterWorkers();
+    tear(join(withLog.ckpt, 'commits', '3'));
+    expect(await failure(withLog.startWith(2, 5).q)).toContain('Delete it: batch 4 then runs again');
+    rmSync(join(withLog.ckpt, 'commits', '3'));
+    const b = withLog.startWith(2, 5);
+    await b.q.processAllAvailable();
+    await b.q.stop();
+    expect(b.q.exception).toBeNull();
+    expect(normalizeRows(withLog.out[4]!)).toEqual(golden);
+    // A checkpoint written before the layout log: nothing says version 4 has two partitions, so deleting the commit
+    // would restore partition 0 alone; no advice to do so.
+    const legacy = await plannedAfterWorkers();
+    rmSync(join(legacy.ckpt, 'state', '0', '_metadata', 'partitions'), { recursive: true });
+    tear(join(legacy.ckpt, 'commits', '3'));
+    const message = await failure(legacy.startWith(2, 5).q);
+    expect(message).toContain(`${join(legacy.ckpt, 'commits', '3')} is truncated`);
+    expect(message).not.toContain('Delete it');
+    expect(message).toContain('Restore the checkpoint from a backup.');
   });
 });
 

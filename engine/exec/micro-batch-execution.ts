@@ -395,29 +395,48 @@ export class MicroBatchExecution {
   private async restoreState(version: number, commit: CommitMetadata | null, lastEvictionWatermarkMs: number | null): Promise<void> {
     for (const op of this.stateful) {
       const written = commit !== null ? (commit.statePartitions?.[String(op.operatorId)] ?? 1) : await this.layoutOf(op).partitionsOf(version);
+      const unlogged = commit === null && version > 0 ? await this.unloggedPartition(op, version) : null;
+      if (unlogged !== null) {
+        // Restoring from the partitions the log names would silently leave out the keys of the others.
+        const dir = this.paths.stateLayout(op.operatorId);
+        throw new CorruptCheckpointError(
+          `${this.commitLog.path(version - 1)} is missing, and it alone says how many partitions wrote state version ` +
+            `${version} of operator ${op.operatorId}: the layout log (${dir}) counts ${written}, but ${unlogged} holds ` +
+            `that version too (the checkpoint was written before the layout log). Restore ${this.commitLog.path(version - 1)}, ` +
+            `or write the number of partitions that wrote version ${version} and a newline to ${join(dir, String(version))}, ` +
+            `or start the query with a new checkpointLocation.`,
+        );
+      }
       await op.restore(this.stateDirFn(op), version, written, { workers: this.workers, lastEvictionWatermarkMs, outputMode: this.o.outputMode });
     }
   }
 
-  /**
-   * Whether the layout log accounts for every partition that holds state version `version` of every stateful
-   * operator: no partition folder at or beyond the number it names has a file of that version.
-   */
+  /** Whether the layout log accounts for every partition holding state version `version` (see `unloggedPartition`). */
   private async layoutCovers(version: number): Promise<boolean> {
-    for (const op of this.stateful) {
-      const root = dirname(this.paths.stateDir(op.operatorId, 0));
-      const written = await this.layoutOf(op).partitionsOf(version);
-      const names = await fs.readdir(root).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return [] as string[];
-        throw e;
-      });
-      for (const d of names) {
-        if (!/^\d+$/.test(d) || Number(d) < written) continue;
-        const files = await fs.readdir(join(root, d)).catch(() => [] as string[]);
-        if (files.includes(`${version}.delta`) || files.includes(`${version}.snapshot`)) return false;
-      }
-    }
+    for (const op of this.stateful) if ((await this.unloggedPartition(op, version)) !== null) return false;
     return true;
+  }
+
+  /**
+   * While the layout log has no entry at or below state version `version` of `op` (it was not kept when the version
+   * was written, or the state never left one partition): a partition folder holding a file of that version beyond
+   * the first, or null. A checkpoint written before the layout log has such folders for every version its workers
+   * wrote; one whose state never left one partition has none.
+   */
+  private async unloggedPartition(op: StatefulOperator, version: number): Promise<string | null> {
+    if (await this.layoutOf(op).knows(version)) return null;
+    const root = dirname(this.paths.stateDir(op.operatorId, 0));
+    const written = await this.layoutOf(op).partitionsOf(version);
+    const names = await fs.readdir(root).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [] as string[];
+      throw e;
+    });
+    for (const d of names) {
+      if (!/^\d+$/.test(d) || Number(d) < written) continue;
+      const files = await fs.readdir(join(root, d)).catch(() => [] as string[]);
+      if (files.includes(`${version}.delta`) || files.includes(`${version}.snapshot`)) return join(root, d);
+    }
+    return null;
   }
 
   private layoutOf(op: StatefulOperator): PartitionLayoutLog {

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { col, count, first, last, max, MemoryStream, min, Session, sessionWindow, sum, window, type DataFrame, type OutputMode } from '../../../engine/index.js';
+import { col, CorruptCheckpointError, count, first, last, max, MemoryStream, min, Session, sessionWindow, sum, window, type DataFrame, type OutputMode } from '../../../engine/index.js';
 import { placementHooks } from '../../../engine/workers/partition-runner.js';
 import { workerFaults } from '../../../engine/workers/pool.js';
 import { executionHooks } from '../../../engine/exec/micro-batch-execution.js';
@@ -405,6 +405,30 @@ describe('Partition folders and the state layout log', () => {
     expect(message).toContain(`${join(legacy.ckpt, 'commits', '3')} is truncated`);
     expect(message).not.toContain('Delete it');
     expect(message).toContain('Restore the checkpoint from a backup.');
+  });
+
+  it('a re-run whose previous commit is lost on a checkpoint written before the layout log is refused, naming the folder the log does not count; with the count written as told it restores every partition', async () => {
+    const golden = await run(build, 'complete', input, 1, Infinity);
+    const { ckpt, out, startWith } = await plannedAfterWorkers();
+    const layout = join(ckpt, 'state', '0', '_metadata', 'partitions');
+    rmSync(layout, { recursive: true });
+    rmSync(join(ckpt, 'commits', '3'));
+    const b = startWith(1, 5);
+    await b.q.processAllAvailable().catch(() => {});
+    await b.q.stop();
+    const err = (b.q.exception?.cause ?? b.q.exception) as Error;
+    expect(err).toBeInstanceOf(CorruptCheckpointError);
+    expect(err.message).toContain(`${join(ckpt, 'commits', '3')} is missing`);
+    expect(err.message).toContain(`but ${join(ckpt, 'state', '0', '1')} holds that version too`);
+    expect(err.message).toContain(`a newline to ${join(layout, '4')}`);
+    expect(out[4]).toBeUndefined();
+    mkdirSync(layout, { recursive: true });
+    writeFileSync(join(layout, '4'), '2\n');
+    const c = startWith(1, 5);
+    await c.q.processAllAvailable();
+    await c.q.stop();
+    expect(c.q.exception).toBeNull();
+    expect(normalizeRows(out[4]!)).toEqual(golden);
   });
 });
 

@@ -56,6 +56,7 @@ export { DataFrameWriter, DataStreamWriter, type ForeachBatchFunction } from './
 export { RuntimeConf, ConfError, type SessionConf } from './api/conf.js';
 export { StreamingQuery, StreamingQueryManager, StreamingQueryException, type StreamingQueryListener } from './exec/streaming-query.js';
 export type { StreamingQueryProgress, StreamingQueryStatus, SourceProgress, SinkProgress } from './exec/progress.js';
+export { ranBatch } from './exec/progress.js';
 export type { BatchQueryMetrics } from './exec/batch-execution.js';
 export { ManualClock, SystemClock, type Clock } from './exec/clock.js';
 export { CheckpointInUseError, IncompatibleCheckpointError, type Trigger } from './exec/micro-batch-execution.js';

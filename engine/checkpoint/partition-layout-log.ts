@@ -8,7 +8,8 @@ import { CorruptCheckpointError, readIfExists, writeReplace } from './atomic-fil
  * records it (`commits/N.statePartitions`) is missing or damaged. Only changes are written: entry `v` holding `P`
  * means "versions from `v` on were written by `P` partitions, until the next entry"; no entry means one partition.
  * An entry is written before the state files of its version (a version's layout is on disk before any of its
- * files), and a version written again with the previous layout removes the entry an earlier attempt left.
+ * files). A version written again rewrites the entry an earlier attempt left, even when it then repeats the layout
+ * before it: an entry at or below a version says the log was kept when that version was written (see `knows`).
  *
  * ```
  * state/0/_metadata/partitions/7     2     (versions 7… were written by two worker partitions)
@@ -69,6 +70,19 @@ export class PartitionLayoutLog {
     return partitions;
   }
 
+  /**
+   * The most partitions that wrote any version from `fromVersion` on (1 when no entry says more): a partition folder
+   * at or beyond it holds nothing a retained version needs.
+   *
+   * @example
+   * await log.maxPartitionsFrom(5); // 2 when version 5 or a later one was written by two partitions
+   */
+  async maxPartitionsFrom(fromVersion: number): Promise<number> {
+    let most = await this.partitionsOf(fromVersion);
+    for (const [v, p] of await this.load()) if (v > fromVersion && p > most) most = p;
+    return most;
+  }
+
   /** Notes that `version` is being written by `partitions` partitions; call before writing its state files. */
   async record(version: number, partitions: number): Promise<void> {
     const entries = await this.load();
@@ -86,11 +100,23 @@ export class PartitionLayoutLog {
       entries.set(version, partitions);
       if (own !== partitions) await writeReplace(this.file(version), `${partitions}\n`);
     } else if (own !== undefined) {
-      // An earlier attempt at this version wrote another layout.
-      await fs.unlink(this.file(version)).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
+      // An earlier attempt at this version wrote another layout (and maybe files in partitions this one does not
+      // write): the entry stays, saying the layout it had before.
+      entries.set(version, partitions);
+      await writeReplace(this.file(version), `${partitions}\n`);
     }
+  }
+
+  /**
+   * Whether the log was kept when `version` was written: an entry at or below it is on disk. A checkpoint written
+   * before the log, or one whose state never left one partition, has none; its versions' layout is the commits'.
+   *
+   * @example
+   * await log.knows(9); // true once any version ≤ 9 was recorded as a change
+   */
+  async knows(version: number): Promise<boolean> {
+    for (const v of (await this.load()).keys()) if (v <= version) return true;
+    return false;
   }
 
   /** Removes entries not needed to answer for versions ≥ `minVersion` (the newest entry ≤ it stays). */

@@ -326,16 +326,25 @@ export class MicroBatchExecution {
       const ids = await this.offsetLog.list();
       const n = ids[ids.length - 1]!;
       const safe = (await this.commitLog.list()).every((c) => c < n);
-      throw withDeleteAdvice(e, safe ? `Delete it: batch ${n} is then planned again from the committed offsets of batch ${n - 1}.` : null);
+      const from = n > 0 ? `from the committed offsets of batch ${n - 1}` : 'from the start of the sources';
+      throw withDeleteAdvice(e, safe ? `Delete it: batch ${n} is then planned again ${from}.` : null);
     });
     const latestCommit = await this.commitLog.getLatest().catch(async (e: unknown) => {
-      // Deleting a torn commits/N is safe while offsets/N is there: batch N runs again with the same offsets,
-      // watermark and timestamp; the sinks recognise its output by batch id, and the state's own layout log says
-      // how many partitions wrote the version it restores.
+      // Deleting a torn commits/N is safe while offsets/N is there: its sink output and state were written before
+      // the commit was begun. The restart then re-runs the newest planned batch: N itself with the same offsets,
+      // watermark and timestamp (the sinks recognise its output by batch id), or N+1 when offsets/N+1 is written too
+      // (from where batch N ended, on the state version N wrote; the state's own layout log says how many
+      // partitions wrote it).
       const ids = await this.commitLog.list();
       const n = ids[ids.length - 1]!;
-      const safe = (await this.offsetLog.get(n)) !== null;
-      throw withDeleteAdvice(e, safe ? `Delete it: batch ${n} then runs again with the same offsets, watermark and timestamp.` : null);
+      const planned = (await this.offsetLog.list()).some((o) => o === n + 1);
+      // Re-running N+1 takes version N+1's partitions from the layout log: safe only when it accounts for every
+      // partition folder holding that version (a checkpoint written before the log has none of its entries).
+      const safe = (await this.offsetLog.get(n)) !== null && (!planned || (await this.layoutCovers(n + 1)));
+      const advice = planned
+        ? `Delete it: batch ${n + 1} then runs again with the offsets it was planned with, from where batch ${n} ended (batch ${n} wrote its output and state before this entry).`
+        : `Delete it: batch ${n} then runs again with the same offsets, watermark and timestamp.`;
+      throw withDeleteAdvice(e, safe ? advice : null);
     });
     const d = decideRestart(latestOffsets?.batchId ?? null, latestCommit?.batchId ?? null);
     let policy = this.o.conf.multipleWatermarkPolicy;
@@ -388,8 +397,48 @@ export class MicroBatchExecution {
   private async restoreState(version: number, commit: CommitMetadata | null, lastEvictionWatermarkMs: number | null): Promise<void> {
     for (const op of this.stateful) {
       const written = commit !== null ? (commit.statePartitions?.[String(op.operatorId)] ?? 1) : await this.layoutOf(op).partitionsOf(version);
+      const unlogged = commit === null && version > 0 ? await this.unloggedPartition(op, version) : null;
+      if (unlogged !== null) {
+        // Restoring from the partitions the log names would silently leave out the keys of the others.
+        const dir = this.paths.stateLayout(op.operatorId);
+        throw new CorruptCheckpointError(
+          `${this.commitLog.path(version - 1)} is missing, and it alone says how many partitions wrote state version ` +
+            `${version} of operator ${op.operatorId}: the layout log (${dir}) counts ${written}, but ${unlogged} holds ` +
+            `that version too (the checkpoint was written before the layout log). Restore ${this.commitLog.path(version - 1)}, ` +
+            `or write the number of partitions that wrote version ${version} and a newline to ${join(dir, String(version))}, ` +
+            `or start the query with a new checkpointLocation.`,
+        );
+      }
       await op.restore(this.stateDirFn(op), version, written, { workers: this.workers, lastEvictionWatermarkMs, outputMode: this.o.outputMode });
     }
+  }
+
+  /** Whether the layout log accounts for every partition holding state version `version` (see `unloggedPartition`). */
+  private async layoutCovers(version: number): Promise<boolean> {
+    for (const op of this.stateful) if ((await this.unloggedPartition(op, version)) !== null) return false;
+    return true;
+  }
+
+  /**
+   * While the layout log has no entry at or below state version `version` of `op` (it was not kept when the version
+   * was written, or the state never left one partition): a partition folder holding a file of that version beyond
+   * the first, or null. A checkpoint written before the layout log has such folders for every version its workers
+   * wrote; one whose state never left one partition has none.
+   */
+  private async unloggedPartition(op: StatefulOperator, version: number): Promise<string | null> {
+    if (await this.layoutOf(op).knows(version)) return null;
+    const root = dirname(this.paths.stateDir(op.operatorId, 0));
+    const written = await this.layoutOf(op).partitionsOf(version);
+    const names = await fs.readdir(root).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [] as string[];
+      throw e;
+    });
+    for (const d of names) {
+      if (!/^\d+$/.test(d) || Number(d) < written) continue;
+      const files = await fs.readdir(join(root, d)).catch(() => [] as string[]);
+      if (files.includes(`${version}.delta`) || files.includes(`${version}.snapshot`)) return join(root, d);
+    }
+    return null;
   }
 
   private layoutOf(op: StatefulOperator): PartitionLayoutLog {
@@ -659,8 +708,10 @@ export class MicroBatchExecution {
 
   /**
    * Removes an operator's partition folders beyond the ones it writes now (after its state came back from the
-   * workers, or a restart with a lower `parallelism`), once no retained commit (batches ≥ `threshold`) records them:
-   * a restart, or a batch re-run, only reads the partitions its commit names.
+   * workers, or a restart with a lower `parallelism`), once no retained state version (≥ `threshold` + 1) was
+   * written by more partitions: not while the state's layout log says so (a re-run whose previous commit is missing
+   * reads the partitions it names), nor while a retained commit (batches ≥ `threshold`) records more (checkpoints
+   * written before the layout log).
    */
   private async purgeStalePartitions(op: StatefulOperator, n: number, threshold: number): Promise<void> {
     const P = op.statePartitions;
@@ -677,6 +728,7 @@ export class MicroBatchExecution {
       this.widerUntil.delete(op.operatorId);
       return;
     }
+    if ((await this.layoutOf(op).maxPartitionsFrom(threshold + 1)) > P) return;
     let known = this.widerUntil.get(op.operatorId);
     if (known === undefined || known.partitions !== P) {
       // Read once while the operator's partitions stay the same: the newest retained commit naming more.

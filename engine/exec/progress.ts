@@ -20,7 +20,10 @@ export interface SinkProgress {
   metrics: Record<string, string>;
 }
 
-/** One executed batch (data or no-data), Spark's StreamingQueryProgress with the same field names. */
+/**
+ * One trigger's progress, Spark's StreamingQueryProgress with the same field names: of an executed batch (data or
+ * no-data), or of an idle trigger that ran none (see `ranBatch`).
+ */
 export interface StreamingQueryProgress {
   id: string;
   runId: string;
@@ -47,4 +50,16 @@ export interface StreamingQueryStatus {
   message: string;
   isDataAvailable: boolean;
   isTriggerActive: boolean;
+}
+
+/**
+ * Whether `p` is the progress of an executed batch (data or no-data) rather than of an idle trigger. An idle trigger
+ * records an entry too (at most once per `noDataProgressEventInterval`, as Spark's ProgressReporter), with the last
+ * executed batch's id and, as in Spark, no `addBatch` duration: nothing was added to the sink.
+ *
+ * @example
+ * const last = [...q.recentProgress].reverse().find(ranBatch); // the last batch this run executed, if any
+ */
+export function ranBatch(p: StreamingQueryProgress): boolean {
+  return p.durationMs['addBatch'] !== undefined;
 }

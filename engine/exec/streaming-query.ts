@@ -110,11 +110,11 @@ export class StreamingQuery {
   get name(): string | null {
     return this.manager.nameOf(this);
   }
-  /** The latest batch's progress. */
+  /** The latest trigger's progress: of a batch, or of an idle trigger (see `ranBatch`). */
   get lastProgress(): StreamingQueryProgress | null {
     return this.progress[this.progress.length - 1] ?? null;
   }
-  /** Progress of the last (up to 100) batches. */
+  /** Progress of the last (up to 100) triggers: executed batches, and idle triggers paced by noDataProgressEventInterval. */
   get recentProgress(): readonly StreamingQueryProgress[] {
     return [...this.progress];
   }

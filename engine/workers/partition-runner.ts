@@ -17,7 +17,8 @@
  * Checkpoints: each partition writes `state/<op>/<partition>/`; `commits/N` records how many partitions wrote the
  * state, and a restart with another `parallelism` re-partitions it (each new partition reads every old folder and
  * keeps its keys), then writes a full snapshot. Folders of partitions no longer written (after a move back, or a
- * restart with a lower `parallelism`) are removed once no retained commit (`minBatchesToRetain`) names them.
+ * restart with a lower `parallelism`) are removed once no retained commit (`minBatchesToRetain`) names them and the
+ * state's layout log (`state/<op>/_metadata/partitions/`) says no retained version was written by more partitions.
  *
  * @module
  */

@@ -95,6 +95,11 @@ describe('sluice run', () => {
     const progress = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { batchId: number; numInputRows: number; stateOperators: { numRowsDroppedByWatermark: number }[] });
     expect(progress).toMatchObject([{ batchId: 9, numInputRows: 5, sink: { numOutputRows: 0 } }]);
     expect(progress[0]!.stateOperators[0]!.numRowsDroppedByWatermark).toBeGreaterThan(0);
+    // Nothing new: the trigger records an idle progress entry (batch 9, the last committed), but no batch runs.
+    const idle = await runCli(['run', s.file, '--trigger', 'once'], { cwd: s.dir });
+    expect(idle.code, `${idle.stdout}\n${idle.stderr}`).toBe(0);
+    expect(idle.stdout).toContain('stopped: no batch ran (nothing new in the input)');
+    expect(idle.stdout).not.toContain('stopped after batch');
   });
 
   it('exits 1 when the query fails while running', async () => {

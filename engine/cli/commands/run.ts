@@ -102,8 +102,9 @@ export async function runCommand(file: string, o: RunOptions, out: Output): Prom
   const availableNow = trigger ? 'availableNow' in trigger : spec.trigger !== undefined && 'availableNow' in spec.trigger;
   let bar: Progress | null = null;
   const startLag = new Map<number, number>();
-  // The last batch that ran (lastProgress can be an idle trigger's entry, as in Spark).
-  const ran: { last: { readonly batchId: number } | null } = { last: null };
+  // The last batch this run executed (onQueryProgress is posted for executed batches only; an idle trigger's entry in
+  // recentProgress is not one, and a long idle spell can push the last batch out of recentProgress).
+  const ran: { last: StreamingQueryProgress | null } = { last: null };
   session.streams.addListener({
     onQueryProgress: ({ progress }) => {
       ran.last = progress;

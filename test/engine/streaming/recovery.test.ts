@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inspectCheckpoint } from '../../../engine/cli/status/checkpoint-inspector.js';
 import { CorruptCheckpointError, MemoryStream, Session, TruncatedLogEntryError, type StreamingQuery } from '../../../engine/index.js';
+import { executionHooks } from '../../../engine/exec/micro-batch-execution.js';
 
 const SCHEMA = { id: 'long', v: 'string' } as const;
 const rowsOf = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ id: from + i, v: `r${from + i}` }));
@@ -112,6 +113,36 @@ describe('A torn log entry', () => {
     expect([...again.entries()]).toEqual([[1, seen.get(1)]]);
   });
 
+  it('the newest commit while the next batch is planned: the advice names the batch that then runs again (the next one), and following it runs that batch once', async () => {
+    const { ckpt, data, seen } = await twoBatches();
+    const all = [...data, rowsOf(4, 3)];
+    // Batch 2 is planned (offsets/2) and the process dies before its commit.
+    executionHooks.at = (point, batch) => {
+      if (point === 'afterOffsets' && batch === 2) throw new Error('killed after offsets/2');
+    };
+    try {
+      const a = startOn(ckpt, all, new Map());
+      await failureOf(a.q);
+    } finally {
+      executionHooks.at = null;
+    }
+    tear(join(ckpt, 'commits', '1'));
+    const b = startOn(ckpt, all, new Map());
+    const err = await failureOf(b.q);
+    expect(err).toBeInstanceOf(TruncatedLogEntryError);
+    expect((err as Error).message).toContain('Delete it: batch 2 then runs again with the offsets it was planned with');
+    expect((err as Error).message).not.toContain('batch 1 then runs again');
+    rmSync(join(ckpt, 'commits', '1'));
+    const again = new Map<number, number[]>();
+    const c = startOn(ckpt, all, again);
+    await c.q.processAllAvailable();
+    await c.q.stop();
+    expect(c.q.exception).toBeNull();
+    // Batch 1 wrote its output before its commit: only batch 2 runs, with the rows after batch 1's end.
+    expect([...again.entries()]).toEqual([[2, [4, 5, 6]]]);
+    expect(seen.get(1)).toEqual([2, 3]);
+  });
+
   it('the newest offsets entry of a committed batch: no advice to delete it (that would not re-run anything)', async () => {
     const { ckpt, data } = await twoBatches();
     tear(join(ckpt, 'offsets', '1'));
@@ -128,6 +159,23 @@ describe('A torn log entry', () => {
     const b = startOn(ckpt, data, new Map());
     const err = await failureOf(b.q);
     expect((err as Error).message).toContain('Delete it: batch 2 is then planned again from the committed offsets of batch 1.');
+  });
+
+  it('a torn offsets/0 with no commit: deleting it plans batch 0 again from the start of the sources', async () => {
+    const ckpt = mkdtempSync(join(tmpdir(), 'sluice-torn0-'));
+    const a = startOn(ckpt, [rowsOf(0, 2)], new Map());
+    await a.q.processAllAvailable();
+    await a.q.stop();
+    rmSync(join(ckpt, 'commits', '0'));
+    tear(join(ckpt, 'offsets', '0'));
+    const err = await failureOf(startOn(ckpt, [rowsOf(0, 2)], new Map()).q);
+    expect((err as Error).message).toContain('Delete it: batch 0 is then planned again from the start of the sources.');
+    rmSync(join(ckpt, 'offsets', '0'));
+    const again = new Map<number, number[]>();
+    const c = startOn(ckpt, [rowsOf(0, 2)], again);
+    await c.q.processAllAvailable();
+    await c.q.stop();
+    expect([...again.entries()]).toEqual([[0, [0, 1]]]);
   });
 });
 

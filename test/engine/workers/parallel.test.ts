@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { col, count, first, last, max, MemoryStream, min, Session, sessionWindow, sum, window, type DataFrame, type OutputMode } from '../../../engine/index.js';
+import { col, CorruptCheckpointError, count, first, last, max, MemoryStream, min, Session, sessionWindow, sum, window, type DataFrame, type OutputMode } from '../../../engine/index.js';
 import { placementHooks } from '../../../engine/workers/partition-runner.js';
 import { workerFaults } from '../../../engine/workers/pool.js';
+import { executionHooks } from '../../../engine/exec/micro-batch-execution.js';
 import { normalizeRows } from '../../helpers/stream-test.js';
 
 /** Seeded PRNG (mulberry32). */
@@ -309,6 +310,125 @@ describe('Moving back from the workers when they cost more', () => {
     const restarted = await placements(true, 7, 'complete', 3);
     expect(restarted.rows).toEqual(golden);
     expect(existsSync(folder(restarted.ckpt, 1))).toBe(false);
+  });
+});
+
+describe('Partition folders and the state layout log', () => {
+  const input = batches(11, 5, 40);
+  const build = QUERIES['tumbling']!.build;
+
+  /**
+   * A checkpoint whose batches 0–3 ran on two workers (state versions 1–4 written by two partitions) and whose batch
+   * 4 died after its offsets; `startWith` starts the query on it with the first `k` inputs (complete mode: batch i
+   * is input i), its batches' rows in `out`.
+   */
+  async function plannedAfterWorkers() {
+    const ckpt = mkdtempSync(join(tmpdir(), 'sluice-layout-'));
+    const out: Record<string, unknown>[][] = [];
+    const startWith = (parallelism: number, k: number) => {
+      const session = new Session({ conf: { parallelism, parallelThresholdRows: 1, parallelMinRowNs: 0, minBatchesToRetain: 2 } });
+      const stream = new MemoryStream(session, SCHEMA);
+      for (let i = 0; i < k; i++) stream.addData(input[i]!);
+      const q = build(stream.toDF())
+        .writeStream.foreachBatch(async (df, id) => {
+          out[id] = await df.collect();
+        })
+        .outputMode('complete')
+        .option('checkpointLocation', ckpt)
+        .start();
+      return { q, stream };
+    };
+    const a = startWith(2, 0);
+    for (let i = 0; i < 4; i++) {
+      a.stream.addData(input[i]!);
+      await a.q.processAllAvailable();
+    }
+    executionHooks.at = (point, batch) => {
+      if (point === 'afterOffsets' && batch === 4) throw new Error('killed after offsets/4');
+    };
+    try {
+      a.stream.addData(input[4]!);
+      await a.q.awaitTermination().catch(() => {});
+    } finally {
+      executionHooks.at = null;
+    }
+    expect(readFileSync(join(ckpt, 'commits', '3'), 'utf8')).toContain('"statePartitions":{"0":2}');
+    return { ckpt, out, startWith };
+  }
+
+  it('a re-run from the layout log (its previous commit lost) keeps the partition folder that log names, so a second such re-run still restores every partition', async () => {
+    const golden = await run(build, 'complete', input, 1, Infinity);
+    const { ckpt, out, startWith } = await plannedAfterWorkers();
+    // commits/3 is lost: batch 4 re-runs inline, on version 4 as the layout log says two partitions wrote it.
+    rmSync(join(ckpt, 'commits', '3'));
+    const b = startWith(1, 5);
+    await b.q.processAllAvailable();
+    await b.q.stop();
+    expect(b.q.exception).toBeNull();
+    expect(normalizeRows(out[4]!)).toEqual(golden);
+    // Version 4 is retained (minBatchesToRetain 2 keeps batches 3 and 4) and two partitions wrote it.
+    expect(existsSync(join(ckpt, 'state', '0', '1'))).toBe(true);
+    // commits/4 lost too (torn, then deleted as its error advises): batch 4 runs once more on version 4, again as
+    // the layout log says.
+    rmSync(join(ckpt, 'commits', '4'));
+    out.length = 0;
+    const c = startWith(1, 5);
+    await c.q.processAllAvailable();
+    await c.q.stop();
+    expect(c.q.exception).toBeNull();
+    expect(normalizeRows(out[4]!)).toEqual(golden);
+  });
+
+  it('a torn commit whose next batch is planned is deleted on advice only when the layout log accounts for every partition folder of the version that batch restores', async () => {
+    const golden = await run(build, 'complete', input, 1, Infinity);
+    const tear = (file: string) => writeFileSync(file, readFileSync(file, 'utf8').slice(0, -2));
+    const failure = async (q: { awaitTermination(): Promise<unknown>; exception: Error | null }) => {
+      await q.awaitTermination().catch(() => {});
+      return ((q.exception?.cause ?? q.exception) as Error).message;
+    };
+    // With the layout log: deleting commits/3 re-runs batch 4 on version 4 from both partitions.
+    const withLog = await plannedAfterWorkers();
+    tear(join(withLog.ckpt, 'commits', '3'));
+    expect(await failure(withLog.startWith(2, 5).q)).toContain('Delete it: batch 4 then runs again');
+    rmSync(join(withLog.ckpt, 'commits', '3'));
+    const b = withLog.startWith(2, 5);
+    await b.q.processAllAvailable();
+    await b.q.stop();
+    expect(b.q.exception).toBeNull();
+    expect(normalizeRows(withLog.out[4]!)).toEqual(golden);
+    // A checkpoint written before the layout log: nothing says version 4 has two partitions, so deleting the commit
+    // would restore partition 0 alone; no advice to do so.
+    const legacy = await plannedAfterWorkers();
+    rmSync(join(legacy.ckpt, 'state', '0', '_metadata', 'partitions'), { recursive: true });
+    tear(join(legacy.ckpt, 'commits', '3'));
+    const message = await failure(legacy.startWith(2, 5).q);
+    expect(message).toContain(`${join(legacy.ckpt, 'commits', '3')} is truncated`);
+    expect(message).not.toContain('Delete it');
+    expect(message).toContain('Restore the checkpoint from a backup.');
+  });
+
+  it('a re-run whose previous commit is lost on a checkpoint written before the layout log is refused, naming the folder the log does not count; with the count written as told it restores every partition', async () => {
+    const golden = await run(build, 'complete', input, 1, Infinity);
+    const { ckpt, out, startWith } = await plannedAfterWorkers();
+    const layout = join(ckpt, 'state', '0', '_metadata', 'partitions');
+    rmSync(layout, { recursive: true });
+    rmSync(join(ckpt, 'commits', '3'));
+    const b = startWith(1, 5);
+    await b.q.processAllAvailable().catch(() => {});
+    await b.q.stop();
+    const err = (b.q.exception?.cause ?? b.q.exception) as Error;
+    expect(err).toBeInstanceOf(CorruptCheckpointError);
+    expect(err.message).toContain(`${join(ckpt, 'commits', '3')} is missing`);
+    expect(err.message).toContain(`but ${join(ckpt, 'state', '0', '1')} holds that version too`);
+    expect(err.message).toContain(`a newline to ${join(layout, '4')}`);
+    expect(out[4]).toBeUndefined();
+    mkdirSync(layout, { recursive: true });
+    writeFileSync(join(layout, '4'), '2\n');
+    const c = startWith(1, 5);
+    await c.q.processAllAvailable();
+    await c.q.stop();
+    expect(c.q.exception).toBeNull();
+    expect(normalizeRows(out[4]!)).toEqual(golden);
   });
 });
 

@@ -43,7 +43,7 @@ describe('DeltaSink', () => {
     await sink.addBatch(1, new Table([eventBatch([3], '2026-05-31')]), info('append'));
     // A restart re-runs batch 1: recognised and skipped.
     await sink.addBatch(1, new Table([eventBatch([3], '2026-05-31')]), info('append'));
-    expect(sink.metrics()).toEqual({ tableVersion: '1', batchesCommitted: '2', batchesSkipped: '1', filesAdded: '2' });
+    expect(sink.metrics()).toEqual({ tableVersion: '1', batchesCommitted: '2', batchesSkipped: '1', filesAdded: '2', compactions: '0', filesCompacted: '0' });
     const t = DeltaTable.forPath(path);
     expect((await readRows(t)).map((r) => r.id)).toEqual([1, 2, 3]);
     const v1 = await commitActions(path, 1);

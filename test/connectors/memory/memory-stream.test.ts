@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MemoryStream, Session } from '../../../engine/index.js';
+import { MemoryStream, ranBatch, Session } from '../../../engine/index.js';
 
 const schema = { v: 'int' } as const;
 let counter = 0;
@@ -84,7 +84,7 @@ describe('MemoryStream restarted behind its checkpoint', () => {
     expect(await b.rows()).toEqual([]);
     // one unit behind offset 3 is nothing new: no batch ran, the offsets did not go back to 1
     expect(readdirSync(join(checkpoint, 'offsets')).length).toBe(batchesBefore);
-    expect(b.q.recentProgress).toEqual([]);
+    expect(b.q.recentProgress.filter(ranBatch)).toEqual([]);
   });
 
   it('stays quiet when the same MemoryStream restarts its query, and reads on from the checkpoint', async () => {

@@ -22,7 +22,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConcurrentUpdateError, writeOnce } from '../../engine/checkpoint/atomic-file.js';
+import { ConcurrentUpdateError, listIfExists, writeOnce } from '../../engine/checkpoint/atomic-file.js';
 
 /** The folder of the log, inside the output folder. */
 export const SINK_METADATA_DIR = '_spark_metadata';
@@ -255,12 +255,7 @@ export class FileSinkLog {
   }
 
   private async names(): Promise<string[]> {
-    try {
-      return await fs.readdir(this.dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
+    return listIfExists(this.dir);
   }
 
   /** The id of the latest logged batch, -1 when none. */

@@ -1,7 +1,6 @@
-import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
-import { readIfExists, writeOnce } from '../../engine/checkpoint/atomic-file.js';
+import { listIfExists, readIfExists, writeOnce } from '../../engine/checkpoint/atomic-file.js';
 import type { Offset, ReadLimit, SourceContext, StreamSource } from '../../engine/io/source.js';
 import type { Schema } from '../../engine/types/data-type.js';
 import { ignoreCorruptFiles, skippingCorrupt, type CorruptFileCount } from './corrupt-files.js';
@@ -52,12 +51,7 @@ export class FileStreamSource implements StreamSource {
 
   async open(ctx: SourceContext): Promise<void> {
     this.dir = ctx.metadataDir;
-    let names: string[] = [];
-    try {
-      names = await fs.readdir(this.dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+    const names = await listIfExists(this.dir);
     for (const id of names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b)) {
       const text = (await readIfExists(join(this.dir, String(id))))!.toString('utf8');
       const files = JSON.parse(text) as string[];

@@ -11,7 +11,7 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { fsyncDir } from '../../engine/checkpoint/atomic-file.js';
+import { fsyncDir, listIfExists } from '../../engine/checkpoint/atomic-file.js';
 import { FileWriteError, fileStep, writeFileDurably } from '../../engine/io/file-write.js';
 import type { Schema } from '../../engine/types/data-type.js';
 import {
@@ -101,12 +101,7 @@ export class DeltaLog {
   }
 
   private async listLog(): Promise<string[]> {
-    try {
-      return await fs.readdir(this.logDir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
+    return listIfExists(this.logDir);
   }
 
 

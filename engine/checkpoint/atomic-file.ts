@@ -90,6 +90,21 @@ export async function writeReplace(path: string, data: FileData): Promise<void> 
   await fsyncDir(dirname(path));
 }
 
+/**
+ * The names in a folder, or none when the folder does not exist.
+ *
+ * @example
+ * await listIfExists('ckpt/commits'); // ['0', '1', '2'], or [] before the first commit
+ */
+export async function listIfExists(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
 /** Reads a file, or null when it does not exist. */
 export async function readIfExists(path: string): Promise<Buffer | null> {
   try {

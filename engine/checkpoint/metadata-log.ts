@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { CorruptCheckpointError, readIfExists, writeOnce } from './atomic-file.js';
+import { CorruptCheckpointError, listIfExists, readIfExists, writeOnce } from './atomic-file.js';
 
 /**
  * A folder of write-once, numbered entries (`<dir>/<batchId>`), as Spark's HDFSMetadataLog. It owns atomicity and
@@ -37,13 +37,7 @@ export abstract class MetadataLog<T> {
 
   /** Batch ids present, ascending. */
   async list(): Promise<number[]> {
-    let names: string[];
-    try {
-      names = await fs.readdir(this.dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
+    const names = await listIfExists(this.dir);
     return names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
   }
 

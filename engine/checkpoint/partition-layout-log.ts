@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { CorruptCheckpointError, readIfExists, writeReplace } from './atomic-file.js';
+import { CorruptCheckpointError, listIfExists, readIfExists, writeReplace } from './atomic-file.js';
 
 /**
  * How many partitions wrote each version of one stateful operator's state, kept beside the state itself
@@ -34,12 +34,7 @@ export class PartitionLayoutLog {
   private async load(): Promise<Map<number, number>> {
     if (this.entries) return this.entries;
     const entries = new Map<number, number>();
-    let names: string[] = [];
-    try {
-      names = await fs.readdir(this.dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+    const names = await listIfExists(this.dir);
     for (const n of names) {
       if (!/^\d+$/.test(n)) continue;
       const file = this.file(Number(n));

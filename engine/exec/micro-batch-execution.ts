@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { Table, type RecordBatch } from 'apache-arrow';
 import type { SessionConf } from '../api/conf.js';
 import { CheckpointPaths } from '../checkpoint/checkpoint-paths.js';
-import { CorruptCheckpointError, ConcurrentUpdateError, readIfExists, writeOnce } from '../checkpoint/atomic-file.js';
+import { CorruptCheckpointError, ConcurrentUpdateError, listIfExists, readIfExists, writeOnce } from '../checkpoint/atomic-file.js';
 import { fileStep, fileStepSync } from '../io/file-write.js';
 import { CommitLog, type CommitMetadata } from '../checkpoint/commit-log.js';
 import { TruncatedLogEntryError } from '../checkpoint/metadata-log.js';
@@ -429,10 +429,7 @@ export class MicroBatchExecution {
     if (await this.layoutOf(op).knows(version)) return null;
     const root = dirname(this.paths.stateDir(op.operatorId, 0));
     const written = await this.layoutOf(op).partitionsOf(version);
-    const names = await fs.readdir(root).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return [] as string[];
-      throw e;
-    });
+    const names = await listIfExists(root);
     for (const d of names) {
       if (!/^\d+$/.test(d) || Number(d) < written) continue;
       const files = await fs.readdir(join(root, d)).catch(() => [] as string[]);
@@ -716,13 +713,7 @@ export class MicroBatchExecution {
   private async purgeStalePartitions(op: StatefulOperator, n: number, threshold: number): Promise<void> {
     const P = op.statePartitions;
     const root = dirname(this.paths.stateDir(op.operatorId, 0));
-    let names: string[];
-    try {
-      names = await fs.readdir(root);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw e;
-    }
+    const names = await listIfExists(root);
     const stale = names.filter((d) => /^\d+$/.test(d) && Number(d) >= P);
     if (stale.length === 0) {
       this.widerUntil.delete(op.operatorId);

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { RecordBatch, RecordBatchStreamWriter, tableFromIPC, Table } from 'apache-arrow';
-import { CorruptCheckpointError, readIfExists, writeReplace } from '../checkpoint/atomic-file.js';
+import { CorruptCheckpointError, listIfExists, readIfExists, writeReplace } from '../checkpoint/atomic-file.js';
 import { field, schemaOf, type Schema } from '../types/data-type.js';
 import { batchFromVecs, columnVec, emptyBatch, jsonValueAt } from '../types/values.js';
 import { concatVecs, gatherVec } from '../kernels/select-kernel.js';
@@ -140,12 +140,7 @@ export class StateStore {
   }
 
   private async versions(): Promise<{ deltas: Set<number>; snapshots: number[] }> {
-    let names: string[] = [];
-    try {
-      names = await fs.readdir(this.dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+    const names = await listIfExists(this.dir);
     const deltas = new Set<number>();
     const snapshots: number[] = [];
     for (const n of names) {

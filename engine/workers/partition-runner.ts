@@ -53,12 +53,17 @@ export const placementHooks: {
   moveBack: ((inlineNsPerRow: number, workerNsPerRow: number) => boolean) | null;
   /** Fixes how big inputs reach the owners (see `PartitionRunner.route`), in place of the observed partial ratio. */
   route: 'map' | 'direct' | null;
-} = { moveBack: null, route: null };
+  /**
+   * Told each measured settle: the cheapest inline and worker batch costs per row, whether the two were over states of
+   * about the same size (else they are not compared), and the decision.
+   */
+  settled: ((s: { inlineNsPerRow: number; workerNsPerRow: number; comparable: boolean; moveBack: boolean }) => void) | null;
+} = { moveBack: null, route: null, settled: null };
 
 /** Worker batches timed (after the first) before a streaming operator settles: at least this many thresholds of rows. */
 const SETTLE_THRESHOLDS = 4;
 /** How much more per row the workers must cost than the calling thread did to move back (run-to-run noise is ±10 %). */
-const MOVE_BACK_RATIO = 1.1;
+export const MOVE_BACK_RATIO = 1.1;
 
 /** Placement timing: the batches each side is judged by (the cheapest of them). */
 const RECENT_BATCHES = 2;
@@ -307,8 +312,10 @@ export class PartitionRunner {
     if (a === null || b === null) return false;
     if (placementHooks.moveBack) return placementHooks.moveBack(a.ns, b.ns);
     const sizes = [Math.max(1, a.stateRows), Math.max(1, b.stateRows)];
-    if (Math.max(...sizes) > STATE_RATIO * Math.min(...sizes)) return false;
-    return b.ns >= a.ns * MOVE_BACK_RATIO;
+    const comparable = Math.max(...sizes) <= STATE_RATIO * Math.min(...sizes);
+    const moveBack = comparable && b.ns >= a.ns * MOVE_BACK_RATIO;
+    placementHooks.settled?.({ inlineNsPerRow: a.ns, workerNsPerRow: b.ns, comparable, moveBack });
+    return moveBack;
   }
 
   /** Brings every partition's state back to this thread (the next commit writes a full snapshot in partition 0). */

@@ -67,7 +67,12 @@ export const decoderThreads = { started: 0 };
 
 class DecoderThread {
   private readonly worker: Worker;
-  private waiting: { resolve(reply: DecodeReply): void; reject(e: unknown): void } | null = null;
+  /**
+   * The callers of every request not yet answered, oldest first: the thread answers each request once, in order,
+   * so a reply always belongs to the oldest. (With one slot, a `close` sent while a `next` was still unanswered
+   * took the `next`'s reply, and its own `closed` then answered the next file's `open`.)
+   */
+  private readonly waiting: { resolve(reply: DecodeReply): void; reject(e: unknown): void }[] = [];
   private started = false;
   crashed: unknown = null;
 
@@ -81,9 +86,7 @@ class DecoderThread {
         this.started = true;
         return;
       }
-      const w = this.waiting;
-      this.waiting = null;
-      w?.resolve(reply);
+      this.waiting.shift()?.resolve(reply);
     });
     this.worker.on('error', (e) => this.die(e));
     this.worker.on('exit', (code) => this.die(new Error(`the Parquet decoder thread exited with code ${code}`)));
@@ -93,15 +96,13 @@ class DecoderThread {
     this.crashed ??= this.started
       ? e
       : new DecoderStartError(`The Parquet decoder thread could not start: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    const w = this.waiting;
-    this.waiting = null;
-    w?.reject(this.crashed);
+    for (const w of this.waiting.splice(0)) w.reject(this.crashed);
   }
 
   request(request: DecodeRequest): Promise<DecodeReply> {
     if (this.crashed !== null) return Promise.reject(this.crashed);
     return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
+      this.waiting.push({ resolve, reject });
       this.worker.postMessage(request);
     });
   }

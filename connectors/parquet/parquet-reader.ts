@@ -153,23 +153,29 @@ async function* streamBatches(
 ): AsyncGenerator<RecordBatch, void, undefined> {
   const decoded = file.batches(batchSize, columns);
   let firstRow = 0;
-  for (;;) {
-    let next: IteratorResult<{ readonly ipc: Uint8Array; readonly rowGroup: number }, void>;
-    try {
-      next = await decoded.next();
-    } catch (e) {
-      const group = e instanceof DecodeFailure ? e.rowGroup : undefined;
-      const read = columns ?? fileSchema.fields.map((f) => f.name);
-      const column = group === undefined ? undefined : await damagedColumn(path, group, read);
-      throw corrupt(path, e, group, column);
+  try {
+    for (;;) {
+      let next: IteratorResult<{ readonly ipc: Uint8Array; readonly rowGroup: number }, void>;
+      try {
+        next = await decoded.next();
+      } catch (e) {
+        const group = e instanceof DecodeFailure ? e.rowGroup : undefined;
+        const read = columns ?? fileSchema.fields.map((f) => f.name);
+        const column = group === undefined ? undefined : await damagedColumn(path, group, read);
+        throw corrupt(path, e, group, column);
+      }
+      if (next.done) return;
+      const { ipc, rowGroup } = next.value;
+      const table = decodeSync(path, () => ipc, rowGroup);
+      for (const b of nonEmpty(table)) {
+        yield normalizeIn(b, path, columns, firstRow);
+        firstRow += b.numRows;
+      }
     }
-    if (next.done) return;
-    const { ipc, rowGroup } = next.value;
-    const table = decodeSync(path, () => ipc, rowGroup);
-    for (const b of nonEmpty(table)) {
-      yield normalizeIn(b, path, columns, firstRow);
-      firstRow += b.numRows;
-    }
+  } finally {
+    // A batch that failed here (or a caller that stopped early) leaves the next row group's request unanswered:
+    // wait for it before the file is closed.
+    await decoded.return(undefined).catch(() => undefined);
   }
 }
 

@@ -159,9 +159,11 @@ describeKafka('Kafka broker restarted mid-run', () => {
     const { q, rows } = start(input, output, { maxOffsetsPerTrigger: '40' });
     await waitFor('3,000 records through the query', () => (rows() >= all.length && bounces === plan.length && bouncing === null) || q.exception !== null, 200_000);
     await bouncing;
-    const metrics = await stopAndCheck(q, output, all);
+    await stopAndCheck(q, output, all);
     expect(bounces).toBe(2);
-    expect(Number(metrics['retries'])).toBeGreaterThan(0);
+    // Whether the sink's own loop retried here depends on timing: kafkajs's retries of one request may ride out a
+    // 3 s outage by themselves (CI saw both). The next test cuts the connection at chosen requests and checks the
+    // sink's retries; this one checks that a real restart at these two points loses and duplicates nothing.
   }, 300_000);
 
   it('retries coordinator lookups for the API timeout, and every step of a transaction when the broker goes away during it', async () => {

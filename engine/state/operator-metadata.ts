@@ -1,0 +1,88 @@
+/**
+ * What a stateful operator's state folder holds, for readers that do not run the query (the state data source,
+ * `sluice state`): `state/<op>/_metadata/operator.json`, written by the calling thread at the first commit of a run
+ * (replaced whole, atomically). Old checkpoints have none; their readers fall back to the schema inside the state
+ * files (Arrow IPC) and treat the partition folder as one table named `''`.
+ *
+ * @module
+ */
+import { join } from 'node:path';
+import { CorruptCheckpointError, readIfExists, writeReplace } from '../checkpoint/atomic-file.js';
+import type { Field } from '../types/data-type.js';
+import type { StateTable } from '../physical/partitions/keyed-operator.js';
+
+/** The file's format version. */
+export const OPERATOR_METADATA_VERSION = 1;
+
+/** The contents of `operator.json`. */
+export interface OperatorMetadata {
+  readonly version: number;
+  /** The operator's name in progress (`stateOperators[].operatorName`). */
+  readonly operatorName: string;
+  /** Its registered kind (`defineOperatorKind`). */
+  readonly kind: string;
+  /** How many partitions wrote the last version (the layout log has the history). */
+  readonly partitions: number;
+  readonly tables: readonly {
+    readonly name: string;
+    readonly keyCount: number;
+    readonly role: StateTable['role'];
+    readonly ttlMs: number | null;
+    readonly partitionKeyColumns: readonly number[];
+    readonly fields: readonly Field[];
+  }[];
+}
+
+/** `state/<op>/_metadata/operator.json`. */
+export function operatorMetadataPath(operatorDir: string): string {
+  return join(operatorDir, '_metadata', 'operator.json');
+}
+
+/**
+ * Writes an operator's metadata into its state folder (`state/<op>`).
+ *
+ * @example
+ * await writeOperatorMetadata('ckpt/state/0', { operatorName: 'transformWithState', kind: 'transformWithState', partitions: 2, tables });
+ */
+export async function writeOperatorMetadata(
+  operatorDir: string,
+  m: { operatorName: string; kind: string; partitions: number; tables: readonly StateTable[] },
+): Promise<void> {
+  const body: OperatorMetadata = {
+    version: OPERATOR_METADATA_VERSION,
+    operatorName: m.operatorName,
+    kind: m.kind,
+    partitions: m.partitions,
+    tables: m.tables.map((t) => ({
+      name: t.name,
+      keyCount: t.keyCount,
+      role: t.role,
+      ttlMs: t.ttlMs,
+      partitionKeyColumns: [...t.partitionKeyColumns],
+      fields: t.schema.fields,
+    })),
+  };
+  await writeReplace(operatorMetadataPath(operatorDir), JSON.stringify(body, null, 1) + '\n');
+}
+
+/**
+ * Reads an operator's metadata, or null when the folder has none (a checkpoint written before it).
+ *
+ * @example
+ * const m = await readOperatorMetadata('ckpt/state/0'); // m?.tables.map((t) => t.name)
+ */
+export async function readOperatorMetadata(operatorDir: string): Promise<OperatorMetadata | null> {
+  const path = operatorMetadataPath(operatorDir);
+  const buf = await readIfExists(path);
+  if (buf === null) return null;
+  let m: OperatorMetadata;
+  try {
+    m = JSON.parse(buf.toString('utf8')) as OperatorMetadata;
+  } catch (e) {
+    throw new CorruptCheckpointError(`${path} is not valid JSON (${(e as Error).message}). Delete it: the next run writes it again.`);
+  }
+  if (m.version !== OPERATOR_METADATA_VERSION) {
+    throw new CorruptCheckpointError(`${path} has format version ${m.version}; this sluice reads version ${OPERATOR_METADATA_VERSION}. Use a newer sluice.`);
+  }
+  return m;
+}

@@ -32,6 +32,7 @@ import { commitState, concatStateRows, keepPartition, loadState } from './worker
 import { columnVec } from '../types/values.js';
 import { evaluate } from '../kernels/expr-kernel.js';
 import type { Vec } from '../kernels/vec.js';
+import { initialPlacement, observeRoute, recordBatch, settle, settledPlacement, worthWorkers, type PlacementState, type RouteState } from './placement-policy.js';
 
 /** How a run parallelises: the pool is created on first use. */
 export interface WorkerContext {
@@ -60,36 +61,7 @@ export const placementHooks: {
   settled: ((s: { inlineNsPerRow: number; workerNsPerRow: number; comparable: boolean; moveBack: boolean }) => void) | null;
 } = { moveBack: null, route: null, settled: null };
 
-/** Worker batches timed (after the first) before a streaming operator settles: at least this many thresholds of rows. */
-const SETTLE_THRESHOLDS = 4;
-/** How much more per row the workers must cost than the calling thread did to move back (run-to-run noise is ±10 %). */
-export const MOVE_BACK_RATIO = 1.1;
-
-/** Placement timing: the batches each side is judged by (the cheapest of them). */
-const RECENT_BATCHES = 2;
-/** Placement timing: how much the state's size may differ between the batches compared. */
-const STATE_RATIO = 1.25;
-
-interface Timed {
-  readonly ns: number;
-  readonly stateRows: number;
-}
-function newCost(): { recent: Timed[]; rows: number; batches: number } {
-  return { recent: [], rows: 0, batches: 0 };
-}
-function cheapest(batches: readonly Timed[]): Timed | null {
-  let best: Timed | null = null;
-  for (const t of batches) if (best === null || t.ns < best.ns) best = t;
-  return best;
-}
-
-/**
- * Above this many partial rows per input row, big inputs stop being pre-aggregated (see `route`). Pre-aggregating
- * aggregates every row twice (per slice, then the partials at their owner); it pays when the partials are an order
- * of magnitude fewer than the rows (a max per window: ~0). At q5's ~0.2 (counts per auction in sliding windows),
- * splitting rows by key here was 4–11 % faster with 10 % less CPU.
- */
-const MAP_MAX_RATIO = 0.1;
+export { MOVE_BACK_RATIO } from './placement-policy.js';
 
 /**
  * The partitions of one operator.
@@ -111,8 +83,7 @@ export class PartitionRunner {
    * How big inputs reach the owners: `map` (pre-aggregate slices, send partials) pays off when a slice has far fewer
    * groups than rows; `direct` (split rows by key here) when it does not. Chosen by the partial/input ratio observed.
    */
-  private route: 'map' | 'direct';
-  private ratio = 0;
+  private route: RouteState;
   /** Per partition: the tasks submitted, in order; a failure is kept and rethrown. */
   private chains: Promise<void>[] = [];
   private inflight: Promise<void>[] = [];
@@ -124,13 +95,15 @@ export class PartitionRunner {
    */
   private batchT0 = 0;
   private stateRowsThisBatch = 0;
-  private readonly cost = { inline: newCost(), workers: newCost() };
-  private settled = false;
+  private placement: PlacementState = initialPlacement();
+  private get settled(): boolean {
+    return this.placement.settled;
+  }
 
   constructor(readonly spec: PartitionSpec) {
     this.local = makePartition(spec);
     this.narrow = projectSpec(spec);
-    this.route = spec.kind === 'aggregate' ? 'map' : 'direct';
+    this.route = { route: spec.kind === 'aggregate' ? 'map' : 'direct', ratio: 0 };
   }
 
   /** Only the columns the operator reads (zero copy). */
@@ -153,17 +126,9 @@ export class PartitionRunner {
     if (this.failure !== null) throw this.failure;
   }
 
-  /**
-   * Whether moving to the workers pays: with `minRowNs` > 0 the operator first runs here until its batches (the
-   * first aside) hold `SETTLE_THRESHOLDS` × `thresholdRows` rows, then moves only if its last batches cost at least
-   * `minRowNs` per row each, whole (absorb, finish and state commit: all of it runs on the workers after the move).
-   */
+  /** Whether moving to the workers pays (see `worthWorkers` in `placement-policy.ts`). */
   private worthWorkers(w: WorkerContext): boolean {
-    if (w.minRowNs <= 0) return true;
-    // Enough warm inline batches to compare the workers against later (see `settle`).
-    if (this.cost.inline.rows < w.thresholdRows * SETTLE_THRESHOLDS) return false;
-    const last = cheapest(this.cost.inline.recent);
-    return last !== null && last.ns >= w.minRowNs;
+    return worthWorkers(this.placement, w);
   }
 
   /** 1 while inline, else the number of worker partitions. */
@@ -226,7 +191,7 @@ export class PartitionRunner {
     const P = pool.size;
     const spec = this.narrow.spec;
     const shipped = this.shipped(batch);
-    const route = this.spec.kind === 'aggregate' ? (placementHooks.route ?? this.route) : this.route;
+    const route = this.spec.kind === 'aggregate' ? (placementHooks.route ?? this.route.route) : this.route.route;
     if (n >= w.thresholdRows && route === 'map') {
       // Map: one slice per worker, pre-aggregated there and split by owner.
       const step = Math.ceil(n / P);
@@ -244,9 +209,7 @@ export class PartitionRunner {
         // adds a second hash probe per row.
         let partialRows = 0;
         for (const r of results) if (r?.type === 'partials') for (const b of r.partials) if (b) partialRows += b.length;
-        const r = partialRows / n;
-        this.ratio = this.ratio === 0 ? r : 0.7 * this.ratio + 0.3 * r;
-        if (this.ratio > MAP_MAX_RATIO) this.route = 'direct';
+        this.route = observeRoute(this.route, partialRows, n);
       });
       // Merge: each owner takes the slices' partials in slice order (dedup keeps the earliest row that way).
       for (let p = 0; p < P; p++) {
@@ -286,36 +249,23 @@ export class PartitionRunner {
    */
   private timeBatch(): void {
     const w = this.workers;
-    if (this.settled || w === null || w.minRowNs <= 0 || this.rowsThisBatch < Math.max(1, w.thresholdRows)) return;
-    const c = this.pool ? this.cost.workers : this.cost.inline;
-    if (c.batches++ === 0) return;
-    c.recent.push({ ns: ((performance.now() - this.batchT0) * 1e6) / this.rowsThisBatch, stateRows: this.stateRowsThisBatch });
-    if (c.recent.length > RECENT_BATCHES) c.recent.shift();
-    c.rows += this.rowsThisBatch;
+    if (w === null) return;
+    const m = { side: this.pool ? 'workers' : 'inline', rows: this.rowsThisBatch, elapsedMs: performance.now() - this.batchT0, stateRows: this.stateRowsThisBatch } as const;
+    this.placement = recordBatch(this.placement, m, w);
   }
 
   /**
-   * Whether state on the workers should come back to this thread, once enough worker batches are timed: when they
-   * cost `MOVE_BACK_RATIO` times as much per row as the last inline batches did, or more (the hand-off outweighs the
-   * second core). Each side is judged by the cheaper of its last `RECENT_BATCHES` batches (one slow batch is noise).
-   * The two must be timed over states of about the same size (within `STATE_RATIO`): while a state grows (a stream's
-   * first windows, new keys) its batches cost more per row, and an inline batch over the smaller state earlier would
-   * make the workers look worse than they are; such a comparison keeps the workers. Either way the placement is
-   * settled for the run.
+   * Whether state on the workers should come back to this thread (see `settle` in `placement-policy.ts`); any answer
+   * but `wait` settles the placement for the run.
    */
   private settle(w: WorkerContext): boolean {
-    const { inline, workers } = this.cost;
-    if (workers.rows === 0 || workers.rows < w.thresholdRows * SETTLE_THRESHOLDS) return false;
-    this.settled = true;
-    const a = cheapest(inline.recent);
-    const b = cheapest(workers.recent);
-    if (a === null || b === null) return false;
-    if (placementHooks.moveBack) return placementHooks.moveBack(a.ns, b.ns);
-    const sizes = [Math.max(1, a.stateRows), Math.max(1, b.stateRows)];
-    const comparable = Math.max(...sizes) <= STATE_RATIO * Math.min(...sizes);
-    const moveBack = comparable && b.ns >= a.ns * MOVE_BACK_RATIO;
-    placementHooks.settled?.({ inlineNsPerRow: a.ns, workerNsPerRow: b.ns, comparable, moveBack });
-    return moveBack;
+    const d = settle(this.placement, w);
+    if (d.kind === 'wait') return false;
+    this.placement = settledPlacement(this.placement);
+    if (d.kind === 'unmeasured') return false;
+    if (placementHooks.moveBack) return placementHooks.moveBack(d.inlineNsPerRow, d.workerNsPerRow);
+    placementHooks.settled?.({ inlineNsPerRow: d.inlineNsPerRow, workerNsPerRow: d.workerNsPerRow, comparable: d.comparable, moveBack: d.moveBack });
+    return d.moveBack;
   }
 
   /** Brings every partition's state back to this thread (the next commit writes a full snapshot in partition 0). */

@@ -258,7 +258,7 @@ export class DataFrame {
    * df.explain(); // ProjectExec: … \n  FilterExec: (amount > 0) \n    ScanExec: …
    */
   explain(options: { print?: boolean } = {}): string {
-    const text = planPhysical(this.plan).toString();
+    const text = planPhysical(this.plan, { parallelism: this.session.conf.get('parallelism') }).toString();
     if (options.print !== false) console.log(text);
     return text;
   }

@@ -65,7 +65,7 @@ export async function* executeBatch(
 ): AsyncIterable<RecordBatch> {
   checkBatchPlan(plan);
   let pool = null as WorkerPool | null;
-  const root = planPhysical(plan);
+  const root = planPhysical(plan, { parallelism: parallel.parallelism });
   const deadLetters = new DeadLetters(null);
   const scanStats: ScanStats = { rows: 0, malformed: 0, dropped: 0 };
   let outputRows = 0;

@@ -196,7 +196,7 @@ export class MicroBatchExecution {
 
   /** The physical plan of this run (after start). */
   explain(): string {
-    return this.root ? this.root.toString() : planPhysical(this.o.plan).toString();
+    return this.root ? this.root.toString() : planPhysical(this.o.plan, { parallelism: this.o.conf.parallelism }).toString();
   }
 
   /**
@@ -287,7 +287,7 @@ export class MicroBatchExecution {
   async run(signal: AbortSignal): Promise<void> {
     try {
       if (!this.lockHeld) this.prepare();
-      this.root = planPhysical(this.o.plan);
+      this.root = planPhysical(this.o.plan, { parallelism: this.o.conf.parallelism });
       this.stateful = this.root.statefulOperators();
       this.stateful.forEach((op, i) => (op.operatorId = i));
       const leaves = streamingLeaves(this.o.plan);

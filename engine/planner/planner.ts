@@ -9,6 +9,7 @@ import { exprToString } from '../logical/expr.js';
 import { assertNever, type LogicalPlan, type RelationNode } from '../logical/plan.js';
 import { readColumnsOf, type ReadColumns } from './prune.js';
 import { DedupExec } from '../physical/dedup-exec.js';
+import { ExchangeExec } from '../physical/exchange-exec.js';
 import type { ExecNode } from '../physical/exec-node.js';
 import { FilterExec } from '../physical/filter-exec.js';
 import { LimitExec } from '../physical/limit-exec.js';
@@ -22,19 +23,26 @@ import { isStruct, typeEquals, WINDOW_TYPE } from '../types/data-type.js';
 import { EventTimeWatermarkExec } from '../physical/watermark-exec.js';
 import { WindowAggregateExec } from '../physical/window-aggregate-exec.js';
 
-/**
- * Builds the physical operator tree of a plan. A new tree holds fresh (empty) state.
- *
- * @example
- * const exec = planPhysical(df.plan);
- * console.log(exec.toString());
- */
-export function planPhysical(p: LogicalPlan): ExecNode {
-  return plan(p, readColumnsOf(p));
+/** What the planner knows of the run a plan is for. */
+export interface PlanOptions {
+  /** The run's `parallelism`: the partitions each exchange names (unknown: printed as `<parallelism>`). */
+  readonly parallelism?: number;
 }
 
-function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>): ExecNode {
-  const planPhysical = (c: LogicalPlan) => plan(c, read);
+/**
+ * Builds the physical operator tree of a plan. A new tree holds fresh (empty) state. Each stateful operator reads its
+ * input through an `ExchangeExec`: the partitioning of its rows by key.
+ *
+ * @example
+ * const exec = planPhysical(df.plan, { parallelism: 2 });
+ * console.log(exec.toString()); // … WindowAggregateExec: … \n  Exchange: hashpartitioning(user, 2) \n    …
+ */
+export function planPhysical(p: LogicalPlan, options: PlanOptions = {}): ExecNode {
+  return plan(p, readColumnsOf(p), options.parallelism ?? null);
+}
+
+function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>, partitions: number | null): ExecNode {
+  const planPhysical = (c: LogicalPlan) => plan(c, read, partitions);
   switch (p.kind) {
     case 'relation':
       return new LocalScanExec(p.schema, p.description, p.batches ?? null, p.scan ?? null, read.get(p) ?? 'all');
@@ -54,8 +62,8 @@ function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>): ExecNode {
       return new FilterExec(child, bound, exprToString(p.condition));
     }
     case 'aggregate': {
-      const child = planPhysical(p.child);
       const a = analyzeAggregate(p);
+      const child = new ExchangeExec(planPhysical(p.child), a.keys.map((k) => k.name), partitions);
       return a.window?.kind === 'session' ? new SessionWindowExec(child, a) : new WindowAggregateExec(child, a);
     }
     case 'sort': {
@@ -83,7 +91,8 @@ function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>): ExecNode {
           break;
         }
       }
-      return new DedupExec(child, keyOrdinals, watermark, p.withinWatermark);
+      const exchange = new ExchangeExec(child, keyOrdinals.map((o, i) => fields[o]?.name ?? p.keys![i]!), partitions);
+      return new DedupExec(exchange, keyOrdinals, watermark, p.withinWatermark);
     }
     case 'watermark': {
       const child = planPhysical(p.child);

@@ -61,7 +61,7 @@ function errorOf(fn: () => unknown): SpecError {
 }
 
 describe('Pipeline spec ⇄ logical plan', () => {
-  const session = new Session();
+  const session = new Session({ conf: { parallelism: 2 } });
 
   it('builds the same plan as the fluent query, and prints the same spec back', () => {
     const spec = parsePipelineSpec(KAFKA_SPEC);
@@ -80,10 +80,11 @@ describe('Pipeline spec ⇄ logical plan', () => {
     expect(fromSpec.explain({ print: false })).toMatchInlineSnapshot(`
       "ProjectExec: window, product_id, n, total, date
         WindowAggregateExec: window=tumbling(5 minutes) keys=[product_id] aggs=[n, total]
-          EventTimeWatermarkExec: event_time delay=10 minutes
-            ProjectExec: product_id, amount, event_time
-              ProjectExec: e
-                StreamScanExec: KafkaSource[Subscribe[orders]] [key, value, topic, partition, offset, timestamp, timestampType]"
+          Exchange: hashpartitioning(product_id, 2)
+            EventTimeWatermarkExec: event_time delay=10 minutes
+              ProjectExec: product_id, amount, event_time
+                ProjectExec: e
+                  StreamScanExec: KafkaSource[Subscribe[orders]] [key, value, topic, partition, offset, timestamp, timestampType]"
     `);
     expect(fluent.explain({ print: false })).toBe(fromSpec.explain({ print: false }));
     expect(fluent.toSpec(extrasOf(spec))).toEqual(KAFKA_SPEC);

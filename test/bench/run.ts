@@ -8,6 +8,7 @@
  *   kafka     broker → Arrow, source → sink, end to end, exactly-once sink, latency at a fixed rate
  *   lake      rows/s into a partitioned Delta table, per-commit overhead
  *   parquet   parquet-wasm write/read rows/s vs DuckDB
+ *   stateful  failed-login detector (transformWithState) over 10M logins, parallelism 1 and 2, vs a hand-written Map loop
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,6 +24,7 @@ const benches: { name: string; file: string; full: string[]; quick: string[]; en
   { name: 'kafka', file: 'kafka-bench.ts', full: ['1000000'], quick: ['200000'], env: quick ? { SECONDS: '5' } : {} },
   { name: 'lake', file: 'lake-bench.ts', full: ['2000000'], quick: ['300000'] },
   { name: 'parquet', file: 'parquet-bench.ts', full: ['1000000'], quick: ['200000'] },
+  { name: 'stateful', file: 'stateful-bench.ts', full: [], quick: ['--quick'] },
 ];
 
 const started = Date.now();

@@ -252,10 +252,13 @@ export class DataFrame {
   }
 
   /**
-   * The physical plan, one operator per line (printed and returned).
+   * The physical plan, one operator per line (printed and returned). Each stateful operator (aggregation,
+   * deduplication) reads its input through an `Exchange: hashpartitioning(<keys>, <parallelism>)`: the partitioning of
+   * its rows by key across the session's `parallelism` (see `ExchangeExec`).
    *
    * @example
    * df.explain(); // ProjectExec: … \n  FilterExec: (amount > 0) \n    ScanExec: …
+   * df.groupBy('user').count().explain(); // WindowAggregateExec: … keys=[user] … \n  Exchange: hashpartitioning(user, 2) \n    ScanExec: …
    */
   explain(options: { print?: boolean } = {}): string {
     const text = planPhysical(this.plan, { parallelism: this.session.conf.get('parallelism') }).toString();

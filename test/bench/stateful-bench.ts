@@ -4,6 +4,8 @@
  *
  *   floor      the same logic by hand: a plain Node loop over the Arrow columns of those files (read with the
  *              project's Parquet reader) with a `Map<string, number>`: the floor for user code in JS
+ *   operator   the `transformWithState` operator's partition alone, inline, fed the same Arrow batches (one batch
+ *              per file; no stream, no checkpoint): what the processor layer costs
  *   sluice p1  `groupByKey(col('user')).transformWithState(FailedLoginDetector, …)`, a streaming query over the
  *   sluice p2  Parquet folder (`availableNow`, one file per batch), parallelism 1 and 2 (the processor loaded on the
  *              worker threads by module reference)
@@ -13,10 +15,10 @@
  * the bytes each costs: RSS and V8 heap + external memory measured with the keys held and again once they are dropped
  * (`global.gc()` both times), the difference over the keys. Both sides must raise the same number of alerts.
  *
- * The sluice part needs `groupByKey` / `transformWithState`; in a build without them it prints that and the floor
- * still runs.
+ * The sluice parts need the `transformWithState` operator kind (operator) and `groupByKey` (p1, p2); in a build
+ * without them they print that and the floor still runs.
  *
- * Not a test: `npx tsx test/bench/stateful-bench.ts [--quick] [--rows N] [--users U] [--only floor,p1,p2]`.
+ * Not a test: `npx tsx test/bench/stateful-bench.ts [--quick] [--rows N] [--users U] [--only floor,operator,p1,p2]`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -29,6 +31,8 @@ import { col, Session, type DataFrame, type StreamingSink } from '../../engine/i
 import type { StatefulProcessorClass, TransformWithStateOptions } from '../../engine/api/stateful-processor.js';
 import { scanParquetFile, writeParquetFile } from '../../connectors/parquet/index.js';
 import { prng } from '../helpers/prng.js';
+import { operatorKind, type KeyedOperator, type KeyedOperatorSpec } from '../../engine/physical/partitions/keyed-operator.js';
+import { schemaOf } from '../../engine/types/data-type.js';
 import { FailedLoginDetector } from './failed-login-detector.js';
 
 const args = process.argv.slice(2);
@@ -43,7 +47,7 @@ const FAILURE_RATE = 0.3;
 const FILES = 10;
 const BATCH = 65_536;
 const T0 = Date.UTC(2026, 0, 1);
-const ONLY = (arg('--only') ?? 'floor,p1,p2').split(',');
+const ONLY = (arg('--only') ?? 'floor,operator,p1,p2').split(',');
 
 /** One file's logins: (user, success, ts), one login per ms, users uniform, failures at `FAILURE_RATE`. */
 function generateFile(file: number, rows: number, first: number): RecordBatch[] {
@@ -220,6 +224,74 @@ async function floor(dir: string): Promise<Result> {
   };
 }
 
+/** Where the `transformWithState` operator kind is defined (absent from builds before it). */
+const TWS_MODULE = '../../engine/physical/partitions/transform-with-state-partition.js';
+
+/**
+ * The `transformWithState` partition alone, built from its registered kind as a worker thread would, fed each file's
+ * row groups as one batch (absorb…, finish), inline: the operator's cost without the stream around it.
+ */
+async function operatorOnly(dir: string): Promise<Result> {
+  const notRun = (why: string): Result => ({ run: 'operator', rows: 0, alerts: 0, ms: 0, loopMs: 0, cpuMs: 0, peakRss: 0, liveKeys: 0, rssPerKey: 0, heapPerKey: 0, note: `not run: ${why}` });
+  try {
+    await import(TWS_MODULE);
+  } catch (e) {
+    return notRun(`this build has no transformWithState operator (${(e as Error).message.split('\n')[0]})`);
+  }
+  const inputSchema = schemaOf({ user: 'string', success: 'boolean', ts: 'timestamp' });
+  const spec = {
+    kind: 'transformWithState',
+    inputSchemas: [inputSchema],
+    keyOrdinals: [0],
+    keyNames: ['user'],
+    outputSchema: schemaOf({ user: 'string', reason: 'string', at: 'timestamp' }),
+    timeMode: 'none',
+    outputMode: 'append',
+    eventTimeOrdinal: null,
+    processor: { module: new URL('./failed-login-detector.ts', import.meta.url).href, export: 'FailedLoginDetector' },
+    queryId: 'stateful-bench',
+    runId: 'stateful-bench',
+  } as KeyedOperatorSpec;
+  let op: KeyedOperator | null = await operatorKind(spec).create(spec);
+  const sampler = rssSampler();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let rows = 0;
+  let alerts = 0;
+  let liveKeys = 0;
+  let batchId = 0;
+  for (const file of parquetFiles(dir)) {
+    const info = { batchId, streaming: true, outputMode: 'append', lateWatermarkMs: 0, evictionWatermarkMs: 0, batchTimestampMs: T0 + batchId } as const;
+    op.startBatch?.(info);
+    for await (const batch of scanParquetFile(file)) {
+      op.absorb(batch, batchId * 2 ** 30 + rows, info, 0);
+      rows += batch.numRows;
+    }
+    const { output, metrics } = op.finish(info);
+    alerts += output?.numRows ?? 0;
+    liveKeys = metrics.numRowsTotal;
+    batchId++;
+  }
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const peakRss = sampler.stop();
+  const held = settledMemory();
+  op = null;
+  const dropped = settledMemory();
+  return {
+    run: 'operator',
+    rows,
+    alerts,
+    ms,
+    loopMs: 0,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    peakRss,
+    liveKeys,
+    rssPerKey: (held.rss - dropped.rss) / Math.max(1, liveKeys),
+    heapPerKey: (held.heap - dropped.heap) / Math.max(1, liveKeys),
+  };
+}
+
 class CountingSink implements StreamingSink {
   readonly description = 'CountingSink';
   rows = 0;
@@ -284,7 +356,7 @@ async function sluice(dir: string, parallelism: number): Promise<Result> {
 }
 
 async function child(which: string, dir: string): Promise<void> {
-  const r = which === 'floor' ? await floor(dir) : await sluice(dir, Number(which.slice(1)));
+  const r = which === 'floor' ? await floor(dir) : which === 'operator' ? await operatorOnly(dir) : await sluice(dir, Number(which.slice(1)));
   console.log(JSON.stringify(r));
 }
 
@@ -298,7 +370,7 @@ async function main(): Promise<void> {
   const mb = parquetFiles(dir).reduce((s, f) => s + statSync(f).size, 0) / 1e6;
   console.log(`${ROWS.toLocaleString('en')} logins, ${USERS.toLocaleString('en')} users, ${FAILURE_RATE * 100} % failures; ${FILES} Parquet files, ${mb.toFixed(0)} MB`);
   const results: Result[] = [];
-  for (const which of ['floor', 'p1', 'p2']) {
+  for (const which of ['floor', 'operator', 'p1', 'p2']) {
     if (!ONLY.includes(which)) continue;
     const r = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', which, dir, '--rows', String(ROWS), '--users', String(USERS)], {
       encoding: 'utf8',

@@ -355,7 +355,8 @@ export function planStateRead(checkpoint: string, o: { operatorId?: number; batc
   }
   const readable = () => {
     const ids = readableBatches(info, op, table);
-    return ids.length === 0 ? 'no batch can be read' : `batch${ids.length === 1 ? '' : 'es'} ${ranges(ids)} can be read`;
+    const whose = `operator ${operatorId}'s table ${tableLabel(table.name)}`;
+    return ids.length === 0 ? `no batch of ${whose} can be read` : `${whose} can be read at batch${ids.length === 1 ? '' : 'es'} ${ranges(ids)}`;
   };
   if (info.lastCommittedBatch === null) {
     throw new StateBatchNotAvailableError(`${checkpoint} has no committed batch yet (commits/ is empty): there is no state to read. Run the query until a batch commits.`);
@@ -367,7 +368,7 @@ export function planStateRead(checkpoint: string, o: { operatorId?: number; batc
       batchId > info.lastCommittedBatch
         ? `is not committed (the last committed batch is ${info.lastCommittedBatch})`
         : `was purged from commits/ (the checkpoint keeps commits ${ranges(info.committedBatches)})`;
-    throw new StateBatchNotAvailableError(`Batch ${batchId} of ${checkpoint} ${why}; ${readable()} of operator ${operatorId}. Set .option('batchId', …) to one of them.`);
+    throw new StateBatchNotAvailableError(`Batch ${batchId} of ${checkpoint} ${why}; ${readable()}. Set .option('batchId', …) to one of them.`);
   }
   const version = batchId + 1;
   const partitions = partitionsOf(commit, operatorId);
@@ -377,7 +378,7 @@ export function planStateRead(checkpoint: string, o: { operatorId?: number; batc
     const kept = readable();
     throw new StateBatchNotAvailableError(
       `The state of batch ${batchId} (version ${version}) of operator ${operatorId}, table ${tableLabel(table.name)}, is no longer in ${missing}: ` +
-        `it was purged (or never written). ${kept[0]!.toUpperCase()}${kept.slice(1)}; set .option('batchId', …) to one of them.`,
+        `it was purged (or never written); ${kept}. Set .option('batchId', …) to one of them.`,
     );
   }
   return { checkpoint, operator: op, table, batchId, version, dirs };

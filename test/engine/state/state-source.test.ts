@@ -1,28 +1,20 @@
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   col,
   count,
-  MemoryStream,
   Session,
   StateBatchNotAvailableError,
   StateCheckpointNotFoundError,
   StateOperatorNotFoundError,
   StateSourceOptionError,
   StateTableNotFoundError,
-  window,
   type Row,
-  type StreamingQueryProgress,
 } from '../../../engine/index.js';
-import { deltaSchema, OP_DELETE, OP_PUT, StateStore } from '../../../engine/state/state-store.js';
-import { writeOperatorMetadata } from '../../../engine/state/operator-metadata.js';
-import { CommitLog } from '../../../engine/checkpoint/commit-log.js';
-import { field, schemaOf } from '../../../engine/types/data-type.js';
-import { batchFromRows } from '../../../engine/types/values.js';
 import { inspectStateCheckpoint } from '../../../engine/state/state-reader.js';
+import { expectedDedup, expectedWindows, runStateQuery as runQuery, writeNamedTableCheckpoint } from '../../helpers/state-checkpoint.js';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -32,67 +24,6 @@ const tmp = () => {
 };
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-const SCHEMA = { id: 'long', user: 'string', ts: 'timestamp' } as const;
-type In = { id: number; user: string; ts: number };
-const WINDOW_MS = 10_000;
-
-/** Steps of input: each step's rows arrive together (one data batch, maybe followed by a no-data batch). */
-function steps(): In[][] {
-  const out: In[][] = [];
-  let id = 0;
-  for (let s = 0; s < 5; s++) {
-    const rows: In[] = [];
-    for (let u = 0; u < 12; u++) {
-      // each user twice per step (the second a duplicate of the first: same id and time), times moving forward
-      const r = { id: id++, user: `u${u}`, ts: 1_000 + s * 7_000 + u * 300 }; // none at 0: the first batch's watermark
-      rows.push(r, { ...r });
-    }
-    out.push(rows);
-  }
-  return out;
-}
-
-/** What each batch saw: the input so far and the watermark it ran with. */
-interface BatchSeen {
-  readonly batchId: number;
-  readonly rows: readonly In[];
-  readonly watermarkMs: number;
-  readonly progress: StreamingQueryProgress;
-}
-
-/** Runs dedup → windowed count over the steps into `ckpt`; returns what each batch saw. */
-async function runQuery(ckpt: string, conf: Record<string, number>): Promise<BatchSeen[]> {
-  const session = new Session({ conf });
-  const stream = new MemoryStream(session, SCHEMA);
-  const q = stream
-    .toDF()
-    .withWatermark('ts', '5 seconds')
-    .dropDuplicates(['id', 'ts'])
-    .groupBy(window(col('ts'), '10 seconds'), col('user'))
-    .agg(count('*').as('n'))
-    .writeStream.format('memory')
-    .queryName(`state_src_${Math.random().toString(36).slice(2)}`)
-    .outputMode('append')
-    .option('checkpointLocation', ckpt)
-    .start();
-  const seen: BatchSeen[] = [];
-  const so_far: In[] = [];
-  let last = -1;
-  for (const rows of steps()) {
-    stream.addData(rows);
-    so_far.push(...rows);
-    await q.processAllAvailable();
-    for (const p of q.recentProgress) {
-      if (p.batchId <= last) continue;
-      last = p.batchId;
-      seen.push({ batchId: p.batchId, rows: [...so_far], watermarkMs: Date.parse(p.eventTime['watermark'] ?? '1970-01-01T00:00:00Z'), progress: p });
-    }
-  }
-  await q.stop();
-  if (q.exception) throw q.exception;
-  return seen;
-}
-
 function readState(session: Session, ckpt: string, o: Record<string, string | number>): Promise<Row[]> {
   let r = session.read.format('state');
   for (const [k, v] of Object.entries(o)) r = r.option(k, v);
@@ -100,26 +31,6 @@ function readState(session: Session, ckpt: string, o: Record<string, string | nu
 }
 
 const key = (r: Row, cols: readonly string[]) => JSON.stringify(cols.map((c) => (r[c] instanceof Date ? (r[c] as Date).getTime() : r[c])));
-
-/** Dedup keys live after a batch that ran with watermark `wm`: (id, ts) of rows with ts > wm. */
-function expectedDedup(b: BatchSeen): string[] {
-  const keys = new Set<string>();
-  for (const r of b.rows) if (r.ts > b.watermarkMs) keys.add(JSON.stringify([r.id, r.ts]));
-  return [...keys].sort();
-}
-
-/** Windowed counts live after a batch: (window start, user) → distinct rows, for windows ending after the watermark. */
-function expectedWindows(b: BatchSeen): string[] {
-  const n = new Map<string, Set<number>>();
-  for (const r of b.rows) {
-    const start = Math.floor(r.ts / WINDOW_MS) * WINDOW_MS;
-    if (start + WINDOW_MS <= b.watermarkMs) continue;
-    const k = JSON.stringify([start, r.user]);
-    if (!n.has(k)) n.set(k, new Set());
-    n.get(k)!.add(r.id);
-  }
-  return [...n.entries()].map(([k, ids]) => JSON.stringify([...JSON.parse(k), ids.size])).sort();
-}
 
 describe("session.read.format('state')", () => {
   for (const [label, conf, partitions] of [
@@ -181,32 +92,7 @@ describe("session.read.format('state')", () => {
 
   it('reads a named table by stateVarName (alias storeName) from state/<op>/<p>/<name>/, with operator.json', async () => {
     const ckpt = tmp();
-    mkdirSync(join(ckpt, 'commits'), { recursive: true });
-    writeFileSync(join(ckpt, 'metadata'), '{"id":"q"}\n');
-    const fails = schemaOf([field('user', 'string'), field('n', 'int')]);
-    const timers = schemaOf([field('user', 'string'), field('at', 'timestamp')]);
-    const tables = [
-      { name: 'fails', schema: fails, keyCount: 1, partitionKeyColumns: [0], ttlMs: 3_600_000, role: 'value' as const },
-      { name: '$timers', schema: timers, keyCount: 2, partitionKeyColumns: [0], ttlMs: null, role: 'timers' as const },
-    ];
-    await writeOperatorMetadata(join(ckpt, 'state', '0'), { operatorName: 'transformWithState', kind: 'transformWithState', partitions: 2, tables });
-    const put = (rows: Record<string, unknown>[], schema = fails) => batchFromRows(rows, deltaSchema(schema));
-    // two partitions; batch 0 writes version 1, batch 1 version 2 (b deleted, a updated)
-    const s0 = new StateStore(join(ckpt, 'state/0/0/fails'), fails, 1);
-    const s1 = new StateStore(join(ckpt, 'state/0/1/fails'), fails, 1);
-    const t0 = new StateStore(join(ckpt, 'state/0/0/$timers'), timers, 2);
-    const t1 = new StateStore(join(ckpt, 'state/0/1/$timers'), timers, 2);
-    await s0.commit(1, put([{ __op: OP_PUT, user: 'a', n: 1 }, { __op: OP_PUT, user: 'c', n: 2 }]));
-    await s1.commit(1, put([{ __op: OP_PUT, user: 'b', n: 1 }]));
-    await t0.commit(1, put([{ __op: OP_PUT, user: 'a', at: 60_000 }], timers));
-    await t1.commit(1, null);
-    const commits = new CommitLog(join(ckpt, 'commits'));
-    await commits.add(0, { nextBatchWatermarkMs: 0, statePartitions: { '0': 2 } });
-    await s0.commit(2, put([{ __op: OP_PUT, user: 'a', n: 2 }]));
-    await s1.commit(2, put([{ __op: OP_DELETE, user: 'b', n: null }]));
-    await t0.commit(2, null);
-    await t1.commit(2, null);
-    await commits.add(1, { nextBatchWatermarkMs: 0, statePartitions: { '0': 2 } });
+    await writeNamedTableCheckpoint(ckpt);
     const session = new Session();
     const at = (batchId: number, o: Record<string, string>) => readState(session, ckpt, { batchId, ...o });
     const rows = (rs: Row[]) => rs.map((r) => JSON.stringify(r)).sort();
@@ -241,17 +127,17 @@ describe("session.read.format('state')", () => {
     expect(read(ckpt, { operatorId: 5 })).toThrow(StateOperatorNotFoundError);
     expect(read(ckpt, { operatorId: 5 })).toThrow(/has no stateful operator 5\. Its operators: 0 \(stateStoreSave\), 1 \(dedupe\)\. Set \.option\('operatorId', …\)/);
     expect(read(ckpt, { batchId: last + 3 })).toThrow(StateBatchNotAvailableError);
-    expect(read(ckpt, { batchId: last + 3 })).toThrow(new RegExp(`Batch ${last + 3} of .* is not committed \\(the last committed batch is ${last}\\); batches [0-9.]+${last} can be read`));
+    expect(read(ckpt, { batchId: last + 3 })).toThrow(new RegExp(`Batch ${last + 3} of .* is not committed \\(the last committed batch is ${last}\\); operator 0's table '' \\(the operator's own table\\) can be read at batches [0-9.]+${last}\\. Set`));
     // the commits and state of early batches were purged (minBatchesToRetain 2)
     expect(read(ckpt, { batchId: 0 })).toThrow(StateBatchNotAvailableError);
-    expect(read(ckpt, { batchId: 0 })).toThrow(new RegExp(`Batch 0 of .* was purged from commits/ \\(the checkpoint keeps commits ${last - 1}..${last}\\); batches ${last - 1}..${last} can be read`));
+    expect(read(ckpt, { batchId: 0 })).toThrow(new RegExp(`Batch 0 of .* was purged from commits/ \\(the checkpoint keeps commits ${last - 1}..${last}\\); operator 0's table '' \\(the operator's own table\\) can be read at batches ${last - 1}..${last}\\.`));
     expect(await read(ckpt, { batchId: last - 1 })().collect()).toBeDefined();
     // a commit whose state files were lost: the message names the folder and the batches still readable
     unlinkSync(join(ckpt, 'state/0/0', `${last + 1}.delta`));
     expect(read(ckpt, { batchId: last })).toThrow(
       new RegExp(
         `The state of batch ${last} \\(version ${last + 1}\\) of operator 0, table '' \\(the operator's own table\\), is no longer in .*state/0/0: ` +
-          `it was purged \\(or never written\\)\\. Batch ${last - 1} can be read; set \\.option\\('batchId', …\\)`,
+          `it was purged \\(or never written\\); operator 0's table '' \\(the operator's own table\\) can be read at batch ${last - 1}\\. Set \\.option\\('batchId', …\\)`,
       ),
     );
     expect(read(ckpt, { batchId: 'x' })).toThrow(StateSourceOptionError);

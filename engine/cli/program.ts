@@ -71,6 +71,7 @@ Examples:
   $ sluice run pipelines/sales.json
   $ sluice backfill pipelines/sales.json --from 2026-05-28 --to 2026-05-30 --dry-run
   $ sluice status checkpoints/sales
+  $ sluice state checkpoints/sales
   $ sluice kafka start
 
 ${EXIT_CODES_HELP}

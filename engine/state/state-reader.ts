@@ -31,7 +31,7 @@ import { field, schemaOf, type Schema } from '../types/data-type.js';
 import { batchFromVecs, columnVec } from '../types/values.js';
 import type { Vec } from '../kernels/vec.js';
 import { readOperatorMetadataSync } from './operator-metadata.js';
-import { stateFileSchema, StateStore, stateVersions } from './state-store.js';
+import { MissingStateError, stateFileSchema, StateStore, stateVersions } from './state-store.js';
 
 /** A checkpoint's state cannot be read as asked; the message names what exists and what to ask for instead. */
 export class StateReadError extends Error {
@@ -400,7 +400,17 @@ export async function* readStateRows(plan: StateReadPlan): AsyncIterable<RecordB
   const { table } = plan;
   const out = stateRowSchema(table);
   for (let p = 0; p < plan.dirs.length; p++) {
-    const rows = await new StateStore(plan.dirs[p]!, table.schema, table.keyCount).load(plan.version);
+    let rows: RecordBatch | null;
+    try {
+      rows = await new StateStore(plan.dirs[p]!, table.schema, table.keyCount).load(plan.version);
+    } catch (e) {
+      if (!(e instanceof MissingStateError)) throw e;
+      // The running query purged the version between load() and the read.
+      throw new StateBatchNotAvailableError(
+        `The state of batch ${plan.batchId} of operator ${plan.operator.operatorId} was purged while it was being read (${e.message}) ` +
+          `Read a later batch: its query keeps the newest minBatchesToRetain batches.`,
+      );
+    }
     if (rows === null || rows.numRows === 0) continue;
     const n = rows.numRows;
     const vecs: Vec[] = table.schema.fields.map((_, i) => columnVec(rows, table.schema, i));

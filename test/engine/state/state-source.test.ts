@@ -100,6 +100,9 @@ describe("session.read.format('state')", () => {
     expect(rows(await at(1, { storeName: 'fails' }))).toEqual(rows([{ user: 'a', n: 2, partition_id: 0 }, { user: 'c', n: 2, partition_id: 0 }]));
     // the default table is the first one operator.json lists
     expect(rows(await readState(session, ckpt, {}))).toEqual(rows(await at(1, { stateVarName: 'fails' })));
+    // show() prints the table (showString is what it prints)
+    const shown = await session.read.format('state').option('stateVarName', 'fails').load(ckpt).orderBy(col('user')).showString();
+    expect(shown.split('\n').filter((l) => l.startsWith('|'))).toEqual(['|user|n|partition_id|', '|   a|2|           0|', '|   c|2|           0|']);
     const t = await at(0, { stateVarName: '$timers' });
     expect(t.map((r) => [r['user'], (r['at'] as Date).getTime(), r['partition_id']])).toEqual([['a', 60_000, 0]]);
     // no such table: the tables are listed

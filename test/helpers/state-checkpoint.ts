@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { col, count, MemoryStream, Session, window, type StreamingQueryProgress } from '../../engine/index.js';
+import { col, count, MemoryStream, Session, window, type DataFrame, type StreamingQueryProgress } from '../../engine/index.js';
 import { CommitLog } from '../../engine/checkpoint/commit-log.js';
 import { writeOperatorMetadata } from '../../engine/state/operator-metadata.js';
 import { deltaSchema, OP_DELETE, OP_PUT, StateStore } from '../../engine/state/state-store.js';
@@ -43,16 +43,15 @@ export interface BatchSeen {
   readonly progress: StreamingQueryProgress;
 }
 
-/** Runs dedup → windowed count over the steps into `ckpt`; returns what each batch saw. */
-export async function runStateQuery(ckpt: string, conf: Record<string, number>): Promise<BatchSeen[]> {
+/** The query of `runStateQuery`: dedup, then a 10-second windowed count per user (state operators 1 and 0). */
+export const DEDUP_THEN_WINDOW = (df: DataFrame): DataFrame =>
+  df.withWatermark('ts', '5 seconds').dropDuplicates(['id', 'ts']).groupBy(window(col('ts'), '10 seconds'), col('user')).agg(count('*').as('n'));
+
+/** Runs `build` (default: `DEDUP_THEN_WINDOW`) over the steps into `ckpt`; returns what each batch saw. */
+export async function runStateQuery(ckpt: string, conf: Record<string, number>, build: (df: DataFrame) => DataFrame = DEDUP_THEN_WINDOW): Promise<BatchSeen[]> {
   const session = new Session({ conf });
   const stream = new MemoryStream(session, SCHEMA);
-  const q = stream
-    .toDF()
-    .withWatermark('ts', '5 seconds')
-    .dropDuplicates(['id', 'ts'])
-    .groupBy(window(col('ts'), '10 seconds'), col('user'))
-    .agg(count('*').as('n'))
+  const q = build(stream.toDF())
     .writeStream.format('memory')
     .queryName(`state_src_${Math.random().toString(36).slice(2)}`)
     .outputMode('append')

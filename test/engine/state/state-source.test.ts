@@ -11,6 +11,8 @@ import {
   StateOperatorNotFoundError,
   StateSourceOptionError,
   StateTableNotFoundError,
+  sessionWindow,
+  type DataFrame,
   type Row,
 } from '../../../engine/index.js';
 import { inspectStateCheckpoint } from '../../../engine/state/state-reader.js';
@@ -88,6 +90,28 @@ describe("session.read.format('state')", () => {
     const b = seen[2]!;
     const rows = await new Session().read.format('state').option('operatorId', agg.operatorId).option('batchId', b.batchId).option('stateVarName', '').load(ckpt).collect();
     expect(rows.map((r) => key(r, ['__window_start', 'user', 'a0_count'])).sort()).toEqual(expectedWindows(b));
+  });
+
+  it('reads old checkpoints of session windows and dropDuplicatesWithinWatermark: their keys, as many rows as progress counts', async () => {
+    const kinds = [
+      ['sessionWindowStateStoreSaveExec', (df: DataFrame) => df.withWatermark('ts', '5 seconds').groupBy(sessionWindow(col('ts'), '2 seconds'), col('user')).agg(count('*').as('n')), ['user', '__session_start']],
+      ['dedupeWithinWatermark', (df: DataFrame) => df.withWatermark('ts', '5 seconds').dropDuplicatesWithinWatermark(['user']), ['user']],
+    ] as const;
+    for (const [name, build, keys] of kinds) {
+      const ckpt = tmp();
+      const seen = await runQuery(ckpt, { parallelism: 1 }, build);
+      const op = inspectStateCheckpoint(ckpt).operators[0]!;
+      expect(op.operatorName).toBe(name);
+      expect(op.tables[0]!.schema.fields.slice(0, op.tables[0]!.keyCount).map((f) => f.name)).toEqual(keys);
+      let rows = 0;
+      for (const b of seen) {
+        const state = await readState(new Session(), ckpt, { batchId: b.batchId });
+        expect(state.length, `${name} after batch ${b.batchId}`).toBe(b.progress.stateOperators[0]!.numRowsTotal);
+        expect(new Set(state.map((r) => key(r, keys))).size).toBe(state.length);
+        rows += state.length;
+      }
+      expect(rows).toBeGreaterThan(0);
+    }
   });
 
   it('reads a named table by stateVarName (alias storeName) from state/<op>/<p>/<name>/, with operator.json', async () => {

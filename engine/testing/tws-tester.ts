@@ -90,7 +90,7 @@ export class TwsTester<K = unknown, I = Record<string, unknown>, O = Record<stri
       outputMode: options.outputMode ?? 'append',
       eventTimeOrdinal,
       hasWatermark: timeMode === 'eventTime',
-      processor: { localId: registerLocalProcessor(processor as StatefulProcessorClass<never, never, never>) },
+      processor: { localId: registerLocalProcessor(processor) },
       queryId: 'tws-tester',
       runId: 'tws-tester',
     };

@@ -139,7 +139,7 @@ let localSeq = 0;
  * @example
  * const spec = { …, processor: { localId: registerLocalProcessor(FailedLoginDetector) } };
  */
-export function registerLocalProcessor(cls: StatefulProcessorClass<never, never, never>): string {
+export function registerLocalProcessor<K, I, O>(cls: StatefulProcessorClass<K, I, O>): string {
   const c = cls as unknown as StatefulProcessorClass;
   let id = localIds.get(c);
   if (id === undefined) {

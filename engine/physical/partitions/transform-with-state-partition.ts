@@ -242,6 +242,52 @@ function readerOf(v: Vec): Reader {
   return (i) => valueAt(v, i);
 }
 
+/**
+ * Builds the row objects of one absorbed chunk, shaped like `collect()`'s rows: key columns from the key's value
+ * (decoded once per key), the other columns read from the chunk's vectors.
+ */
+class RowSource {
+  private readonly names: string[];
+  private readonly readers: (Reader | null)[];
+  /** For each column, its place in the key (−1: not a key column). */
+  private readonly keyPos: number[];
+  private readonly keyNames: string[];
+  private readonly single: boolean;
+
+  constructor(
+    batch: RecordBatch,
+    schema: Schema,
+    keyOrdinals: readonly number[],
+    keyFields: readonly Field[],
+    private readonly keyVals: unknown[],
+  ) {
+    this.names = schema.fields.map((f) => f.name);
+    this.keyPos = schema.fields.map((_, c) => keyOrdinals.indexOf(c));
+    this.readers = schema.fields.map((_, c) => (this.keyPos[c]! >= 0 ? null : readerOf(columnVec(batch, schema, c))));
+    this.keyNames = keyFields.map((f) => f.name);
+    this.single = keyFields.length === 1;
+  }
+
+  /** Row `r` of the chunk, of key id `g`. */
+  make(r: number, g: number): Record<string, unknown> {
+    const o: Record<string, unknown> = {};
+    const names = this.names;
+    const readers = this.readers;
+    for (let c = 0; c < names.length; c++) {
+      const rd = readers[c]!;
+      if (rd !== null) o[names[c]!] = rd(r);
+      else o[names[c]!] = this.single ? this.keyVals[g] : (this.keyVals[g] as Record<string, unknown>)[this.keyNames[this.keyPos[c]!]!];
+    }
+    return o;
+  }
+}
+
+function grow(a: Int32Array, cap: number, used: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(cap);
+  b.set(a.subarray(0, used));
+  return b;
+}
+
 /** The public handle a processor's `init` gets, and the state operations behind it. */
 class Handle implements StatefulProcessorHandle {
   constructor(private readonly p: TransformWithStatePartition) {}
@@ -319,8 +365,11 @@ export class TransformWithStatePartition implements KeyedOperator {
   // The batch in progress.
   private open = false;
   private info: BatchInfo | null = null;
-  private pendRows: unknown[] = [];
+  /** The batch's absorbed chunks, and per pending row its key id, row and chunk. */
+  private chunks: RowSource[] = [];
   private pendGids = new Int32Array(1024);
+  private pendRow = new Int32Array(1024);
+  private pendChunk = new Int32Array(1024);
   private pendN = 0;
   private initRows: unknown[] = [];
   private initGids: number[] = [];
@@ -584,34 +633,25 @@ export class TransformWithStatePartition implements KeyedOperator {
     }
     const keyCols = this.spec.keyOrdinals.map((o) => columnVec(batch, schema, o));
     const gids = this.gidsOf(keyCols, sel, m);
-    // Row objects: key columns from the key's value (decoded once per key), the rest read per row.
-    const fields = schema.fields;
-    const nc = fields.length;
-    const names = fields.map((f) => f.name);
-    const keyPos = fields.map((_, c) => this.spec.keyOrdinals.indexOf(c));
-    const readers: (Reader | null)[] = fields.map((_, c) => (keyPos[c]! >= 0 ? null : readerOf(columnVec(batch, schema, c))));
-    const single = this.keyFields.length === 1;
-    const keyVals = this.keyVals;
-    const keyNames = this.keyFields.map((f) => f.name);
-    if (this.pendGids.length < this.pendN + m) {
-      const g = new Int32Array(Math.max(this.pendN + m, this.pendGids.length * 2));
-      g.set(this.pendGids.subarray(0, this.pendN));
-      this.pendGids = g;
+    // Rows become objects only in `finish`, key by key, so they die young instead of surviving the batch.
+    const src = new RowSource(batch, schema, this.spec.keyOrdinals, this.keyFields, this.keyVals);
+    const chunk = this.chunks.length;
+    this.chunks.push(src);
+    const need = this.pendN + m;
+    if (this.pendGids.length < need) {
+      const cap = Math.max(need, this.pendGids.length * 2);
+      this.pendGids = grow(this.pendGids, cap, this.pendN);
+      this.pendRow = grow(this.pendRow, cap, this.pendN);
+      this.pendChunk = grow(this.pendChunk, cap, this.pendN);
     }
     const pg = this.pendGids;
-    const pr = this.pendRows;
+    const pr = this.pendRow;
+    const pc = this.pendChunk;
     let w = this.pendN;
     for (let i = 0; i < m; i++) {
-      const r = sel === null ? i : sel[i]!;
-      const g = gids[i]!;
-      const o: Record<string, unknown> = {};
-      for (let c = 0; c < nc; c++) {
-        const rd = readers[c];
-        if (rd !== null) o[names[c]!] = rd!(r);
-        else o[names[c]!] = single ? keyVals[g] : (keyVals[g] as Record<string, unknown>)[keyNames[keyPos[c]!]!];
-      }
-      pg[w] = g;
-      pr[w++] = o;
+      pg[w] = gids[i]!;
+      pr[w] = sel === null ? i : sel[i]!;
+      pc[w++] = chunk;
     }
     this.pendN = w;
   }
@@ -656,10 +696,13 @@ export class TransformWithStatePartition implements KeyedOperator {
     }
   }
 
+  private where(handler: string, g: number): string {
+    return `(${handler}, key ${this.describeKey(g)}, batch ${this.ctx.batchId})`;
+  }
+
   private emit(o: unknown, g: number, handler: string): void {
-    const where = () => `(${handler}, key ${this.describeKey(g)}, batch ${this.ctx.batchId})`;
     if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-      throw new TransformWithStateOutputError(`An output row must be a plain object matching outputSchema, got ${JSON.stringify(o) ?? String(o)} ${where()}.`);
+      throw new TransformWithStateOutputError(`An output row must be a plain object matching outputSchema, got ${JSON.stringify(o) ?? String(o)} ${this.where(handler, g)}.`);
     }
     const row = o as Record<string, unknown>;
     const fs = this.outputSchema.fields;
@@ -669,12 +712,12 @@ export class TransformWithStatePartition implements KeyedOperator {
       const v = row[f.name];
       if ((v === null || v === undefined) && !f.nullable) {
         this.truncate(c);
-        throw new TransformWithStateOutputError(`Output column '${f.name}' is not nullable but the row has no value ${where()}. Set it in every row.`);
+        throw new TransformWithStateOutputError(`Output column '${f.name}' is not nullable but the row has no value ${this.where(handler, g)}. Set it in every row.`);
       }
       if (!bs[c]!.append(v)) {
         this.truncate(c);
         throw new TransformWithStateOutputError(
-          `Output column '${f.name}': ${JSON.stringify(v) ?? String(v)} is not a ${typeToString(f.type)} ${where()}. Emit values of the outputSchema's types.`,
+          `Output column '${f.name}': ${JSON.stringify(v) ?? String(v)} is not a ${typeToString(f.type)} ${this.where(handler, g)}. Emit values of the outputSchema's types.`,
         );
       }
     }
@@ -682,7 +725,7 @@ export class TransformWithStatePartition implements KeyedOperator {
       if (!this.outNames.has(k)) {
         this.truncate(fs.length);
         throw new TransformWithStateOutputError(
-          `Output row has a column '${k}' that outputSchema does not declare (${[...this.outNames].join(', ')}) ${where()}. Add it to outputSchema or leave it out.`,
+          `Output row has a column '${k}' that outputSchema does not declare (${[...this.outNames].join(', ')}) ${this.where(handler, g)}. Add it to outputSchema or leave it out.`,
         );
       }
     }
@@ -727,7 +770,7 @@ export class TransformWithStatePartition implements KeyedOperator {
       this.compactKeys();
       return { output, metrics: this.metrics(timerMs, performance.now() - started) };
     } finally {
-      this.pendRows = [];
+      this.chunks = [];
       this.pendN = 0;
       this.builders = this.newBuilders();
       this.outRows = 0;
@@ -741,7 +784,10 @@ export class TransformWithStatePartition implements KeyedOperator {
     const n = this.pendN;
     if (n === 0) return;
     const gids = this.pendGids;
-    const rows = this.pendRows;
+    const rowOf = this.pendRow;
+    const chunkOf = this.pendChunk;
+    const chunks = this.chunks;
+    const one = chunks.length === 1 ? chunks[0]! : null;
     if (this.scratch.length < this.keyTable.size) this.scratch = new Int32Array(Math.max(this.keyTable.size, this.scratch.length * 2));
     const cnt = this.scratch;
     const order: number[] = [];
@@ -750,9 +796,12 @@ export class TransformWithStatePartition implements KeyedOperator {
       if (cnt[g]++ === 0) order.push(g);
     }
     if (order.length === n) {
-      // Every key has one row: no reordering needed.
-      for (let k = 0; k < order.length; k++) cnt[order[k]!] = 0;
-      for (let i = 0; i < n; i++) this.run('handleInputRows', gids[i]!, [rows[i]], tv);
+      // Every key has one row: arrival order is key order.
+      for (let k = 0; k < n; k++) cnt[order[k]!] = 0;
+      for (let i = 0; i < n; i++) {
+        const g = gids[i]!;
+        this.run('handleInputRows', g, [(one ?? chunks[chunkOf[i]!]!).make(rowOf[i]!, g)], tv);
+      }
       return;
     }
     let pos = 0;
@@ -762,15 +811,20 @@ export class TransformWithStatePartition implements KeyedOperator {
       cnt[g] = pos;
       pos += c;
     }
-    const sorted = new Array<unknown>(n);
-    for (let i = 0; i < n; i++) sorted[cnt[gids[i]!]!++] = rows[i];
+    const sorted = new Int32Array(n);
+    for (let i = 0; i < n; i++) sorted[cnt[gids[i]!]!++] = i;
     let start = 0;
     try {
       for (let k = 0; k < order.length; k++) {
         const g = order[k]!;
         const end = cnt[g]!;
         cnt[g] = 0;
-        this.run('handleInputRows', g, end - start === 1 ? [sorted[start]] : sorted.slice(start, end), tv);
+        const rows = new Array<unknown>(end - start);
+        for (let j = start; j < end; j++) {
+          const i = sorted[j]!;
+          rows[j - start] = (one ?? chunks[chunkOf[i]!]!).make(rowOf[i]!, g);
+        }
+        this.run('handleInputRows', g, rows, tv);
         start = end;
       }
     } finally {

@@ -675,7 +675,11 @@ export class TransformWithStatePartition implements KeyedOperator {
     }
   }
 
-  /** Runs one handler for key `g`, collecting its rows; a user error is wrapped, the engine's pass through. */
+  /**
+   * Runs one handler for key `g` with its two other arguments (rows and timer values; timer values and the expired
+   * timer; the initial-state row and timer values), collecting its rows; a user error is wrapped, the engine's pass
+   * through.
+   */
   private run(handler: 'handleInputRows' | 'handleExpiredTimer' | 'handleInitialState', g: number, a: unknown, b: unknown): void {
     const p = this.proc as unknown as Record<string, (k: unknown, x: unknown, y: unknown) => Iterable<unknown> | void>;
     const fn = p[handler];
@@ -683,7 +687,7 @@ export class TransformWithStatePartition implements KeyedOperator {
     this.ctx.gid = g;
     try {
       const key = this.keyVals[g];
-      const out = handler === 'handleExpiredTimer' ? fn.call(this.proc, key, a, b) : fn.call(this.proc, key, a, b);
+      const out = fn.call(this.proc, key, a, b);
       if (out !== undefined && out !== null) {
         if (Array.isArray(out)) for (let i = 0; i < out.length; i++) this.emit(out[i], g, handler);
         else for (const o of out as Iterable<unknown>) this.emit(o, g, handler);
@@ -1042,7 +1046,11 @@ export async function createTransformWithStatePartition(spec: TransformWithState
 
 /**
  * The `transformWithState` operator kind. `create` is synchronous for a locally registered class and imports the
- * module otherwise; only module specs can move to worker threads.
+ * module otherwise; only module specs can move to worker threads. Input 1, when the spec has
+ * `initialStateKeyOrdinals`, is the initial state (its rows go to `handleInitialState`).
+ *
+ * @example
+ * const p = await operatorKind(spec).create(spec); // spec.kind === 'transformWithState'
  */
 export const TRANSFORM_WITH_STATE_KIND = defineOperatorKind<TransformWithStateSpec>({
   kind: 'transformWithState',

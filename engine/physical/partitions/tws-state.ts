@@ -92,7 +92,14 @@ export function stateDataType(t: StateType): DataType {
   return structType(schemaOf(t as Record<string, DataType>).fields);
 }
 
-/** Converts a JS value to the canonical JS value of `type` (what reading it back from a table gives), or null. */
+/**
+ * Converts a JS value to the canonical JS value of `type` (what reading it back from a table gives, a copy), or
+ * undefined when it is not of the type.
+ *
+ * @example
+ * normalizerOf('timestamp')(1000); // Date(1970-01-01T00:00:01.000Z)
+ * normalizerOf('int')('x'); // undefined
+ */
 export function normalizerOf(type: DataType): (v: unknown) => unknown {
   const slow = (v: unknown): unknown => {
     const b = new ColumnBuilder(type, 1);
@@ -117,7 +124,12 @@ export function normalizerOf(type: DataType): (v: unknown) => unknown {
   }
 }
 
-/** Picks a state column name that no grouping column has. */
+/**
+ * Picks a state column name that no grouping column has.
+ *
+ * @example
+ * freeName('value', ['user', 'value']); // '_value'
+ */
 export function freeName(base: string, taken: readonly string[]): string {
   let n = base;
   while (taken.includes(n)) n = `_${n}`;
@@ -135,7 +147,12 @@ function opVec(ops: number[]): NumVec {
   return numVec('int', Float64Array.from(ops));
 }
 
-/** One state variable or the timers: its table, its rows by key id, its delta and snapshot. */
+/**
+ * One state variable or the timers: its table, its rows by key id, its delta and snapshot.
+ *
+ * @example
+ * const delta = variable.takeDelta(keyVecs); // `__op`, keys, values of the keys changed since the last call
+ */
 export abstract class StateVar {
   /** The key ids changed since the last `takeDelta`. */
   protected readonly dirty = new Set<number>();
@@ -907,7 +924,12 @@ export class MapVar<K = unknown, V = unknown> extends StateVar {
   }
 }
 
-/** The timers: a set of expiry times per key (ascending), indexed by a heap across keys. */
+/**
+ * The timers: a set of expiry times per key (ascending), indexed by a heap across keys.
+ *
+ * @example
+ * timers.add(keyId, 60_000, true); timers.list(keyId); // [60000]
+ */
 export class TimerVar extends StateVar {
   private sets: (number[] | undefined)[] = [];
   private changed = new Map<number, Set<number>>();
@@ -1047,7 +1069,12 @@ function remapSet(s: Set<number>, remap: Int32Array): void {
   for (const g of old) if (remap[g]! >= 0) s.add(remap[g]!);
 }
 
-/** What kind a checkpoint table holds, from its columns. */
+/**
+ * What kind a checkpoint table holds, from its columns.
+ *
+ * @example
+ * tableKind(snapshotOfFails, ['user']); // 'value'
+ */
 export function tableKind(batch: RecordBatch, keyNames: readonly string[]): 'value' | 'list' | 'map' | 'timers' | 'unknown' {
   const names = fromArrowSchema(batch.schema).fields.map((f) => f.name);
   if (names.includes(freeName('expiryMs', keyNames))) return 'timers';

@@ -321,3 +321,83 @@ describe('loading the processor', () => {
     expect(() => operatorKind(elsewhere).create(elsewhere)).toThrow(/export: 'FailedLoginDetector'/);
   });
 });
+
+describe('initial state (input 1)', () => {
+  it('handleInitialState runs once per initial row, before input rows, and may register timers', async () => {
+    class Seeded extends StatefulProcessor<string> {
+      private h!: StatefulProcessorHandle;
+      private n!: import('../../../engine/api/stateful-processor.js').ValueState<number>;
+      init(h: StatefulProcessorHandle): void {
+        this.h = h;
+        this.n = h.getValueState('n', 'int');
+      }
+      override handleInitialState(k: string, row: Record<string, unknown>): Record<string, unknown>[] {
+        this.n.update((this.n.get() ?? 0) + (row.n as number));
+        this.h.registerTimer(5);
+        return [{ k, what: `init ${row.n as number}` }];
+      }
+      handleInputRows(k: string): Record<string, unknown>[] {
+        return [{ k, what: `input ${this.n.get() ?? 0}` }];
+      }
+      override handleExpiredTimer(k: string): Record<string, unknown>[] {
+        return [{ k, what: 'timer' }];
+      }
+    }
+    const input = schemaOf({ k: 'string' });
+    const init = schemaOf({ n: 'int', key: 'string' });
+    const spec: TransformWithStateSpec = {
+      kind: 'transformWithState',
+      inputSchemas: [input, init],
+      keyOrdinals: [0],
+      keyNames: ['k'],
+      outputSchema: schemaOf({ k: 'string', what: 'string' }),
+      timeMode: 'processingTime',
+      outputMode: 'append',
+      eventTimeOrdinal: null,
+      processor: { localId: registerLocalProcessor(Seeded) },
+      queryId: 'q',
+      runId: 'r',
+      initialStateKeyOrdinals: [1],
+    };
+    const kind = operatorKind(spec);
+    const p = await kind.create(spec);
+    const info = infoOf(0, 10, 0);
+    const initBatch = batchFromRows([{ n: 2, key: 'a' }, { n: 3, key: 'a' }, { n: 1, key: 'b' }], init);
+    expect(kind.inputKeys(spec, initBatch, 1, info).map((v) => v.length)).toEqual([3]);
+    p.absorb(batchFromRows([{ k: 'a' }], input), 0, info, 0);
+    p.absorb(initBatch, 0, info, 1);
+    expect(rowsFromBatch(p.finish(info).output!, p.outputSchema)).toEqual([
+      { k: 'a', what: 'init 2' },
+      { k: 'a', what: 'init 3' },
+      { k: 'b', what: 'init 1' },
+      { k: 'a', what: 'input 5' },
+      { k: 'a', what: 'timer' },
+      { k: 'b', what: 'timer' },
+    ]);
+  });
+});
+
+describe('metrics', () => {
+  it("rows total, updated, removed and the custom metrics of Spark's names", async () => {
+    const c = CASES[1]!;
+    const p = await createTransformWithStatePartition(specOf(c));
+    const input = schemaOf(c.input);
+    const go = (rows: Record<string, unknown>[], wm: number, i: number) => {
+      const info = infoOf(i, T0, wm);
+      if (rows.length > 0) p.absorb(batchFromRows(rows, input), 0, info, 0);
+      return p.finish(info).metrics;
+    };
+    const f = (u: string, t: number) => ({ user: u, success: false, ts: new Date(T0 + t) });
+    let m = go([f('a', 1), f('a', 2), f('a', 3), f('b', 4)], 0, 0);
+    // a: fails 1, 2, 3 and lockedAt; b: fails 1.
+    expect([m.numRowsTotal, m.numRowsUpdated, m.numRowsRemoved]).toEqual([3, 5, 0]);
+    expect(m.custom).toMatchObject({ numValueStateVars: 2, numListStateVars: 0, numMapStateVars: 0, numRegisteredTimers: 1, numExpiredTimers: 0 });
+    expect(m.nextWatermarkDueMs).toBe(T0 + 3 + LOCKOUT_MS);
+    expect(m.nextDueMs).toBeNull();
+    m = go([], T0 + 3 + LOCKOUT_MS, 1);
+    // The timer clears a's two values.
+    expect([m.numRowsTotal, m.numRowsUpdated, m.numRowsRemoved]).toEqual([1, 0, 2]);
+    expect(m.custom).toMatchObject({ numExpiredTimers: 1, numRegisteredTimers: 0 });
+    expect(m.nextWatermarkDueMs).toBeNull();
+  });
+});

@@ -154,3 +154,25 @@ describe('top-3 per key (map state)', () => {
     expect(t.lastMetrics?.custom?.numMapStateVars).toBe(1);
   });
 });
+
+describe('TwsTester with a key of two columns', () => {
+  it('test(key, rows) fills both key columns and peeks by { col: value }', async () => {
+    const { StatefulProcessor } = await import('../../../engine/api/stateful-processor.js');
+    class PerPair extends StatefulProcessor<{ a: string; b: number }, { a: string; b: number; x: number }> {
+      private sum!: import('../../../engine/api/stateful-processor.js').ValueState<number>;
+      init(h: import('../../../engine/api/stateful-processor.js').StatefulProcessorHandle): void {
+        this.sum = h.getValueState('sum', 'double');
+      }
+      handleInputRows(key: { a: string; b: number }, rows: Iterable<{ a: string; b: number; x: number }>): Record<string, unknown>[] {
+        let s = this.sum.get() ?? 0;
+        for (const r of rows) s += r.x;
+        this.sum.update(s);
+        return [{ a: key.a, b: key.b, sum: s }];
+      }
+    }
+    const t = new TwsTester(PerPair, { inputSchema: { a: 'string', b: 'int', x: 'double' }, keyColumns: ['a', 'b'], outputSchema: { a: 'string', b: 'int', sum: 'double' } });
+    expect(t.test({ a: 'p', b: 1 }, [{ x: 1.5 }, { x: 2 }])).toEqual([{ a: 'p', b: 1, sum: 3.5 }]);
+    expect(t.peekValueState('sum', { a: 'p', b: 1 })).toBe(3.5);
+    expect(t.peekValueState('sum', { a: 'p', b: 2 })).toBeUndefined();
+  });
+});

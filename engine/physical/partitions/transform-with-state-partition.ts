@@ -259,7 +259,6 @@ class RowSource {
     schema: Schema,
     keyOrdinals: readonly number[],
     keyFields: readonly Field[],
-    private readonly keyVals: unknown[],
   ) {
     this.names = schema.fields.map((f) => f.name);
     this.keyPos = schema.fields.map((_, c) => keyOrdinals.indexOf(c));
@@ -268,15 +267,15 @@ class RowSource {
     this.single = keyFields.length === 1;
   }
 
-  /** Row `r` of the chunk, of key id `g`. */
-  make(r: number, g: number): Record<string, unknown> {
+  /** Row `r` of the chunk, whose key is `key` (the key's user value). */
+  make(r: number, key: unknown): Record<string, unknown> {
     const o: Record<string, unknown> = {};
     const names = this.names;
     const readers = this.readers;
     for (let c = 0; c < names.length; c++) {
       const rd = readers[c]!;
       if (rd !== null) o[names[c]!] = rd(r);
-      else o[names[c]!] = this.single ? this.keyVals[g] : (this.keyVals[g] as Record<string, unknown>)[this.keyNames[this.keyPos[c]!]!];
+      else o[names[c]!] = this.single ? key : (key as Record<string, unknown>)[this.keyNames[this.keyPos[c]!]!];
     }
     return o;
   }
@@ -360,7 +359,6 @@ export class TransformWithStatePartition implements KeyedOperator {
   // Keys: encoded, then dense ids; the user's value of each key (a column value, or { col: value }).
   private codec: KeyCodec;
   private keyTable: GroupTable;
-  private keyVals: unknown[] = [];
 
   // The batch in progress.
   private open = false;
@@ -546,7 +544,7 @@ export class TransformWithStatePartition implements KeyedOperator {
   /** The key of id `g` as messages show it. */
   describeKey(g: number): string {
     if (g < 0) return '(none)';
-    const k = this.keyVals[g];
+    const k = this.keyValues(Int32Array.of(g))[0];
     try {
       return k instanceof Date ? k.toISOString() : (JSON.stringify(k, (_n, x) => (typeof x === 'bigint' ? `${x}n` : x)) ?? String(k));
     } catch {
@@ -573,32 +571,32 @@ export class TransformWithStatePartition implements KeyedOperator {
     this.begin(info);
   }
 
-  /** Key ids of `m` rows (`sel[i]` or `i`) of key columns `cols`; new keys get their user value. */
+  /** Key ids of `m` rows (`sel[i]` or `i`) of key columns `cols`, new keys added. */
   private gidsOf(cols: Vec[], sel: Int32Array | null, m: number): Int32Array {
-    const before = this.keyTable.size;
     const out = new Int32Array(m);
     this.keyTable.findOrInsert(this.codec.encode(cols, sel, m), m, out);
     this.codec.release();
-    const after = this.keyTable.size;
-    if (after > before) {
-      const fresh = new Int32Array(after - before);
-      for (let i = 0; i < fresh.length; i++) fresh[i] = before + i;
-      this.setKeyValues(fresh);
-    }
     return out;
   }
 
-  private setKeyValues(gids: Int32Array): void {
-    const kv = this.keyFields.map((_, c) => this.codec.decode(this.keyTable.keys, gids, c));
-    const single = this.keyFields.length === 1;
-    for (let i = 0; i < gids.length; i++) {
-      if (single) this.keyVals[gids[i]!] = valueAt(kv[0]!, i);
-      else {
-        const o: Record<string, unknown> = {};
-        for (let c = 0; c < kv.length; c++) o[this.keyFields[c]!.name] = valueAt(kv[c]!, i);
-        this.keyVals[gids[i]!] = o;
-      }
+  /**
+   * The user values of keys (a column value, or `{ col: value }`), decoded from the key index when needed rather
+   * than kept per key: the index already holds every key once.
+   */
+  private keyValues(gids: Int32Array): unknown[] {
+    const kv = this.keyVecs(gids);
+    const out = new Array<unknown>(gids.length);
+    if (kv.length === 1) {
+      const rd = readerOf(kv[0]!);
+      for (let i = 0; i < gids.length; i++) out[i] = rd(i);
+      return out;
     }
+    for (let i = 0; i < gids.length; i++) {
+      const o: Record<string, unknown> = {};
+      for (let c = 0; c < kv.length; c++) o[this.keyFields[c]!.name] = valueAt(kv[c]!, i);
+      out[i] = o;
+    }
+    return out;
   }
 
   /** Key columns of key ids (for state rows). */
@@ -634,7 +632,7 @@ export class TransformWithStatePartition implements KeyedOperator {
     const keyCols = this.spec.keyOrdinals.map((o) => columnVec(batch, schema, o));
     const gids = this.gidsOf(keyCols, sel, m);
     // Rows become objects only in `finish`, key by key, so they die young instead of surviving the batch.
-    const src = new RowSource(batch, schema, this.spec.keyOrdinals, this.keyFields, this.keyVals);
+    const src = new RowSource(batch, schema, this.spec.keyOrdinals, this.keyFields);
     const chunk = this.chunks.length;
     this.chunks.push(src);
     const need = this.pendN + m;
@@ -680,13 +678,12 @@ export class TransformWithStatePartition implements KeyedOperator {
    * timer; the initial-state row and timer values), collecting its rows; a user error is wrapped, the engine's pass
    * through.
    */
-  private run(handler: 'handleInputRows' | 'handleExpiredTimer' | 'handleInitialState', g: number, a: unknown, b: unknown): void {
+  private run(handler: 'handleInputRows' | 'handleExpiredTimer' | 'handleInitialState', g: number, key: unknown, a: unknown, b: unknown): void {
     const p = this.proc as unknown as Record<string, (k: unknown, x: unknown, y: unknown) => Iterable<unknown> | void>;
     const fn = p[handler];
     if (typeof fn !== 'function') return;
     this.ctx.gid = g;
     try {
-      const key = this.keyVals[g];
       const out = fn.call(this.proc, key, a, b);
       if (out !== undefined && out !== null) {
         if (Array.isArray(out)) for (let i = 0; i < out.length; i++) this.emit(out[i], g, handler);
@@ -750,7 +747,10 @@ export class TransformWithStatePartition implements KeyedOperator {
     const started = performance.now();
     try {
       // 1. Initial state rows (batch 0).
-      for (let i = 0; i < this.initRows.length; i++) this.run('handleInitialState', this.initGids[i]!, this.initRows[i], tv);
+      if (this.initRows.length > 0) {
+        const keys = this.keyValues(Int32Array.from(this.initGids));
+        for (let i = 0; i < this.initRows.length; i++) this.run('handleInitialState', this.initGids[i]!, keys[i], this.initRows[i], tv);
+      }
       this.initRows = [];
       this.initGids = [];
       // 2. Input rows, grouped by key.
@@ -802,10 +802,8 @@ export class TransformWithStatePartition implements KeyedOperator {
     if (order.length === n) {
       // Every key has one row: arrival order is key order.
       for (let k = 0; k < n; k++) cnt[order[k]!] = 0;
-      for (let i = 0; i < n; i++) {
-        const g = gids[i]!;
-        this.run('handleInputRows', g, [(one ?? chunks[chunkOf[i]!]!).make(rowOf[i]!, g)], tv);
-      }
+      const keys = this.keyValues(gids.subarray(0, n));
+      for (let i = 0; i < n; i++) this.run('handleInputRows', gids[i]!, keys[i], [(one ?? chunks[chunkOf[i]!]!).make(rowOf[i]!, keys[i])], tv);
       return;
     }
     let pos = 0;
@@ -817,18 +815,20 @@ export class TransformWithStatePartition implements KeyedOperator {
     }
     const sorted = new Int32Array(n);
     for (let i = 0; i < n; i++) sorted[cnt[gids[i]!]!++] = i;
+    const keys = this.keyValues(Int32Array.from(order));
     let start = 0;
     try {
       for (let k = 0; k < order.length; k++) {
         const g = order[k]!;
+        const key = keys[k];
         const end = cnt[g]!;
         cnt[g] = 0;
         const rows = new Array<unknown>(end - start);
         for (let j = start; j < end; j++) {
           const i = sorted[j]!;
-          rows[j - start] = (one ?? chunks[chunkOf[i]!]!).make(rowOf[i]!, g);
+          rows[j - start] = (one ?? chunks[chunkOf[i]!]!).make(rowOf[i]!, key);
         }
-        this.run('handleInputRows', g, rows, tv);
+        this.run('handleInputRows', g, key, rows, tv);
         start = end;
       }
     } finally {
@@ -855,7 +855,7 @@ export class TransformWithStatePartition implements KeyedOperator {
         const g = heap.lastGid;
         if (!timers.remove(g, t)) continue;
         this.expiredTimers++;
-        this.run('handleExpiredTimer', g, tv, new Expired(t));
+        this.run('handleExpiredTimer', g, this.keyValues(Int32Array.of(g))[0], tv, new Expired(t));
       }
     } finally {
       this.firing = false;
@@ -944,7 +944,6 @@ export class TransformWithStatePartition implements KeyedOperator {
     for (let g = 0; g < size; g++) if (keep[g]) keptIds.push(g);
     const kept = Int32Array.from(keptIds);
     const cols = this.keyVecs(kept);
-    const keyVals = this.keyVals;
     // A new codec and index: the old string dictionaries only grow.
     this.codec = new KeyCodec(this.keyFields.map((f) => f.type));
     this.keyTable = new GroupTable(this.codec.width, Math.max(1024, live * 2));
@@ -952,12 +951,7 @@ export class TransformWithStatePartition implements KeyedOperator {
     this.keyTable.findOrInsert(this.codec.encode(cols, null, kept.length), kept.length, ids);
     this.codec.release();
     const remap = new Int32Array(size).fill(-1);
-    const vals: unknown[] = new Array(kept.length);
-    for (let i = 0; i < kept.length; i++) {
-      remap[kept[i]!] = ids[i]!;
-      vals[ids[i]!] = keyVals[kept[i]!];
-    }
-    this.keyVals = vals;
+    for (let i = 0; i < kept.length; i++) remap[kept[i]!] = ids[i]!;
     for (const v of all) v.remap(remap);
     this.timerHeap.rebuild(() => true, remap);
     this.ctx.ttlHeap.rebuild(() => true, remap);
@@ -1009,7 +1003,6 @@ export class TransformWithStatePartition implements KeyedOperator {
   restore(tables: ReadonlyMap<string, RecordBatch | null>): void {
     this.codec = new KeyCodec(this.keyFields.map((f) => f.type));
     this.keyTable = new GroupTable(this.codec.width);
-    this.keyVals = [];
     this.timerHeap.clear();
     this.ctx.ttlHeap.clear();
     for (const v of this.vars) v.reset();

@@ -240,7 +240,7 @@ abstract class RowPerKeyVar extends StateVar {
   /** Its expiry (a number, or one per list element) with a TTL. */
   protected exps: unknown[] = [];
   /** The expiry each key has in the TTL heap (undefined: none). */
-  protected sched: (number | undefined)[] = [];
+  protected readonly sched = new NumSlots();
   protected n = 0;
 
   constructor(
@@ -262,7 +262,7 @@ abstract class RowPerKeyVar extends StateVar {
     return this.items[g] !== undefined;
   }
   override scheduled(g: number, time: number): boolean {
-    return this.sched[g] === time && this.items[g] !== undefined;
+    return this.sched.get(g) === time && this.items[g] !== undefined;
   }
 
   clear(): void {
@@ -273,17 +273,22 @@ abstract class RowPerKeyVar extends StateVar {
   protected drop(g: number): void {
     if (this.items[g] === undefined) return;
     this.items[g] = undefined;
-    this.exps[g] = undefined;
+    if (g < this.exps.length) this.exps[g] = undefined;
     this.n--;
     this.ctx.counters.removed++;
     this.dirty.add(g);
   }
 
+  /** Key `g`'s expiry as its table column holds it. */
+  protected expiryOf(g: number): unknown {
+    return this.exps[g];
+  }
+
   /** Puts key `g`'s expiry `e` in the TTL heap unless an earlier entry is there (it re-schedules when popped). */
   protected schedule(g: number, e: number): void {
-    const s = this.sched[g];
-    if (s === undefined || e < s) {
-      this.sched[g] = e;
+    const s = this.sched.get(g);
+    if (!(s <= e)) {
+      this.sched.set(g, e);
       this.ctx.ttlHeap.push(e, g, this.slot);
     }
   }
@@ -295,7 +300,7 @@ abstract class RowPerKeyVar extends StateVar {
     for (let i = 0; i < gids.length; i++) {
       const v = this.items[gids[i]!];
       vb.append(v === undefined ? null : v);
-      if (eb) eb.append(v === undefined ? null : this.exps[gids[i]!]);
+      if (eb) eb.append(v === undefined ? null : this.expiryOf(gids[i]!));
     }
     const vecs = [...keys(gids), vecOf(vb, this.colType)];
     if (eb) vecs.push(vecOf(eb, this.expType));
@@ -322,14 +327,14 @@ abstract class RowPerKeyVar extends StateVar {
   remap(remap: Int32Array): void {
     this.items = remapArray(this.items, remap);
     this.exps = remapArray(this.exps, remap);
-    this.sched = remapArray(this.sched, remap);
+    this.sched.remap(remap);
     remapSet(this.dirty, remap);
   }
 
   reset(): void {
     this.items = [];
     this.exps = [];
-    this.sched = [];
+    this.sched.reset();
     this.n = 0;
     this.dirty.clear();
   }
@@ -343,6 +348,8 @@ abstract class RowPerKeyVar extends StateVar {
  * fails.update((fails.get() ?? 0) + 1);
  */
 export class ValueVar<V = unknown> extends RowPerKeyVar implements ValueStateLike<V> {
+  /** Each key's expiry (with a TTL), as doubles: no boxed number per key. */
+  private readonly expAt = new NumSlots();
   private readonly norm: (v: unknown) => unknown;
   private readonly valueCol: string;
   private readonly expCol: string;
@@ -370,7 +377,7 @@ export class ValueVar<V = unknown> extends RowPerKeyVar implements ValueStateLik
     const g = this.need('get');
     const v = this.items[g];
     if (v === undefined) return undefined;
-    if (this.ttlMs !== null && (this.exps[g] as number) <= this.ctx.nowMs) return undefined;
+    if (this.ttlMs !== null && this.expAt.get(g) <= this.ctx.nowMs) return undefined;
     return v as V;
   }
 
@@ -384,21 +391,21 @@ export class ValueVar<V = unknown> extends RowPerKeyVar implements ValueStateLik
     this.dirty.add(g);
     if (this.ttlMs !== null) {
       const e = this.ctx.nowMs + this.ttlMs;
-      this.exps[g] = e;
+      this.expAt.set(g, e);
       this.schedule(g, e);
     }
   }
 
   override expire(g: number, time: number): void {
-    if (this.sched[g] !== time) return;
-    this.sched[g] = undefined;
+    if (this.sched.get(g) !== time) return;
+    this.sched.set(g, NaN);
     if (this.items[g] === undefined) return;
-    const e = this.exps[g] as number;
+    const e = this.expAt.get(g);
     if (e <= this.ctx.nowMs) {
       this.drop(g);
       this.ctx.counters.ttlRemoved++;
     } else {
-      this.sched[g] = e;
+      this.sched.set(g, e);
       this.ctx.ttlHeap.push(e, g, this.slot);
     }
   }
@@ -406,7 +413,7 @@ export class ValueVar<V = unknown> extends RowPerKeyVar implements ValueStateLik
   /** The stored value of key `g` as it reads now (test kit). */
   peek(g: number): V | undefined {
     const v = this.items[g];
-    if (v === undefined || (this.ttlMs !== null && (this.exps[g] as number) <= this.ctx.nowMs)) return undefined;
+    if (v === undefined || (this.ttlMs !== null && this.expAt.get(g) <= this.ctx.nowMs)) return undefined;
     return v as V;
   }
 
@@ -425,13 +432,27 @@ export class ValueVar<V = unknown> extends RowPerKeyVar implements ValueStateLik
       // A value written without a TTL keeps none until it is written again.
       if (this.ttlMs !== null) {
         const e = ec !== null && ec.valid?.[i] !== 0 ? (ec as NumVec).values[i]! : Number.POSITIVE_INFINITY;
-        this.exps[g] = e;
+        this.expAt.set(g, e);
         if (e !== Number.POSITIVE_INFINITY) {
-          this.sched[g] = e;
+          this.sched.set(g, e);
           this.ctx.ttlHeap.push(e, g, this.slot);
         }
       }
     }
+  }
+
+  protected override expiryOf(g: number): unknown {
+    return this.expAt.get(g);
+  }
+
+  override remap(remap: Int32Array): void {
+    super.remap(remap);
+    this.expAt.remap(remap);
+  }
+
+  override reset(): void {
+    super.reset();
+    this.expAt.reset();
   }
 
   /** Writes key `g`'s value from outside a handler (test kit). */
@@ -570,8 +591,8 @@ export class ListVar<V = unknown> extends RowPerKeyVar {
   }
 
   override expire(g: number, time: number): void {
-    if (this.sched[g] !== time) return;
-    this.sched[g] = undefined;
+    if (this.sched.get(g) !== time) return;
+    this.sched.set(g, NaN);
     const l = this.items[g] as unknown[] | undefined;
     if (l === undefined) return;
     const e = this.exps[g] as number[];
@@ -598,7 +619,7 @@ export class ListVar<V = unknown> extends RowPerKeyVar {
       this.dirty.add(g);
     }
     if (next !== Number.POSITIVE_INFINITY) {
-      this.sched[g] = next;
+      this.sched.set(g, next);
       this.ctx.ttlHeap.push(next, g, this.slot);
     }
   }
@@ -624,7 +645,7 @@ export class ListVar<V = unknown> extends RowPerKeyVar {
         this.exps[g] = e;
         const next = Math.min(...e);
         if (next !== Number.POSITIVE_INFINITY) {
-          this.sched[g] = next;
+          this.sched.set(g, next);
           this.ctx.ttlHeap.push(next, g, this.slot);
         }
       }
@@ -655,7 +676,7 @@ function mapKeyId(k: unknown): unknown {
  */
 export class MapVar<K = unknown, V = unknown> extends StateVar {
   private maps: (Map<unknown, Entry> | undefined)[] = [];
-  private sched: (number | undefined)[] = [];
+  private readonly sched = new NumSlots();
   /** Changed map keys per key id (id → stored user key), for the delta's puts and deletes. */
   private changed = new Map<number, Map<unknown, unknown>>();
   private n = 0;
@@ -744,9 +765,9 @@ export class MapVar<K = unknown, V = unknown> extends StateVar {
     this.ctx.counters.updated++;
     this.mark(g, id, k);
     if (this.ttlMs !== null) {
-      const s = this.sched[g];
-      if (s === undefined || e < s) {
-        this.sched[g] = e;
+      const s = this.sched.get(g);
+      if (!(s <= e)) {
+        this.sched.set(g, e);
         this.ctx.ttlHeap.push(e, g, this.slot);
       }
     }
@@ -802,12 +823,12 @@ export class MapVar<K = unknown, V = unknown> extends StateVar {
   }
 
   override scheduled(g: number, time: number): boolean {
-    return this.sched[g] === time && this.maps[g] !== undefined;
+    return this.sched.get(g) === time && this.maps[g] !== undefined;
   }
 
   override expire(g: number, time: number): void {
-    if (this.sched[g] !== time) return;
-    this.sched[g] = undefined;
+    if (this.sched.get(g) !== time) return;
+    this.sched.set(g, NaN);
     const m = this.maps[g];
     if (m === undefined) return;
     const now = this.ctx.nowMs;
@@ -819,7 +840,7 @@ export class MapVar<K = unknown, V = unknown> extends StateVar {
       } else if (e.e < next) next = e.e;
     }
     if (next !== Number.POSITIVE_INFINITY) {
-      this.sched[g] = next;
+      this.sched.set(g, next);
       this.ctx.ttlHeap.push(next, g, this.slot);
     }
   }
@@ -899,9 +920,9 @@ export class MapVar<K = unknown, V = unknown> extends StateVar {
       if (!m.has(id)) this.n++;
       m.set(id, { k, v, e });
       if (this.ttlMs !== null && e !== Number.POSITIVE_INFINITY) {
-        const s = this.sched[g];
-        if (s === undefined || e < s) {
-          this.sched[g] = e;
+        const s = this.sched.get(g);
+        if (!(s <= e)) {
+          this.sched.set(g, e);
           this.ctx.ttlHeap.push(e, g, this.slot);
         }
       }
@@ -910,7 +931,7 @@ export class MapVar<K = unknown, V = unknown> extends StateVar {
 
   remap(remap: Int32Array): void {
     this.maps = remapArray(this.maps, remap);
-    this.sched = remapArray(this.sched, remap);
+    this.sched.remap(remap);
     const c = new Map<number, Map<unknown, unknown>>();
     for (const [g, v] of this.changed) if (remap[g]! >= 0) c.set(remap[g]!, v);
     this.changed = c;
@@ -918,7 +939,7 @@ export class MapVar<K = unknown, V = unknown> extends StateVar {
 
   reset(): void {
     this.maps = [];
-    this.sched = [];
+    this.sched.reset();
     this.changed.clear();
     this.n = 0;
   }
@@ -1051,6 +1072,40 @@ export class TimerVar extends StateVar {
     this.sets = [];
     this.changed.clear();
     this.n = 0;
+  }
+}
+
+/**
+ * A number per key id in a growable `Float64Array` (NaN: none), so that a million keys' expiries are not a million
+ * boxed numbers.
+ *
+ * @example
+ * const s = new NumSlots(); s.set(7, 1000); s.get(7); // 1000; s.get(8) is NaN
+ */
+export class NumSlots {
+  private a = new Float64Array(0);
+
+  get(g: number): number {
+    return g < this.a.length ? this.a[g]! : NaN;
+  }
+
+  set(g: number, v: number): void {
+    if (g >= this.a.length) {
+      const b = new Float64Array(Math.max(g + 1, this.a.length * 2, 64)).fill(NaN);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[g] = v;
+  }
+
+  remap(remap: Int32Array): void {
+    const b = new Float64Array(Math.max(64, this.a.length)).fill(NaN);
+    for (let g = 0; g < this.a.length && g < remap.length; g++) if (remap[g]! >= 0) b[remap[g]!] = this.a[g]!;
+    this.a = b;
+  }
+
+  reset(): void {
+    this.a = new Float64Array(0);
   }
 }
 

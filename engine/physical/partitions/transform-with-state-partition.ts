@@ -40,8 +40,7 @@ import type {
 } from '../../api/stateful-processor.js';
 import { GroupTable } from '../../kernels/hash-kernel.js';
 import { KeyCodec } from '../../kernels/key-codec.js';
-import type { NumVec, Vec } from '../../kernels/vec.js';
-import { strAt, vecFromData } from '../../kernels/vec.js';
+import { strAt, vecFromData, windowEnds, type NumVec, type Vec } from '../../kernels/vec.js';
 import { parseDuration } from '../../types/duration.js';
 import { typeToString, type Field, type Schema } from '../../types/data-type.js';
 import { batchFromColumns, ColumnBuilder, columnVec, timestampInRange, valueAt } from '../../types/values.js';
@@ -615,7 +614,9 @@ export class TransformWithStatePartition implements KeyedOperator {
     let m = n;
     const et = this.spec.eventTimeOrdinal;
     if (this.spec.timeMode === 'eventTime' && et !== null && info.streaming) {
-      const tv = columnVec(batch, schema, et) as NumVec;
+      // A window column's time is its end (as for the other stateful operators).
+      const col = columnVec(batch, schema, et);
+      const tv = col.kind === 'struct' ? windowEnds(col) : (col as NumVec);
       const wm = info.lateWatermarkMs;
       const vals = tv.values;
       const valid = tv.valid;

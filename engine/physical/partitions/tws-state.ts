@@ -643,7 +643,8 @@ export class ListVar<V = unknown> extends RowPerKeyVar {
         const es = ec !== null && ec.kind === 'list' ? (valueAt(ec, i) as (Date | null)[] | null) : null;
         const e = vs.map((_, k) => (es && es[k] ? es[k]!.getTime() : Number.POSITIVE_INFINITY));
         this.exps[g] = e;
-        const next = Math.min(...e);
+        let next = Number.POSITIVE_INFINITY;
+        for (const x of e) if (x < next) next = x;
         if (next !== Number.POSITIVE_INFINITY) {
           this.sched.set(g, next);
           this.ctx.ttlHeap.push(next, g, this.slot);

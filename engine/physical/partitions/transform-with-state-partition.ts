@@ -46,6 +46,7 @@ import { typeToString, type Field, type Schema } from '../../types/data-type.js'
 import { batchFromColumns, ColumnBuilder, columnVec, timestampInRange, valueAt } from '../../types/values.js';
 import { defineOperatorKind, type BatchInfo, type KeyedOperator, type KeyedOperatorSpec, type PartitionMetrics, type StateTable } from './keyed-operator.js';
 import { TimeHeap } from './tws-heap.js';
+import { importUserModule, moduleUrl } from '../../workers/load-module.js';
 import {
   InvalidHandleStateError,
   InvalidTimeModeError,
@@ -64,8 +65,11 @@ import {
 
 export { InvalidHandleStateError, InvalidTimeModeError, StateValueError, StateVariableKindChangedError } from './tws-state.js';
 
-/** Where the partition gets its processor class: a module (loadable anywhere) or this thread's local registry. */
-export type ProcessorSource = { readonly module: string; readonly export: string } | { readonly localId: string };
+/**
+ * Where the partition gets its processor class: a module (loadable in any thread; `export` defaults to `default`) or
+ * this thread's local registry.
+ */
+export type ProcessorSource = { readonly module: string; readonly export?: string } | { readonly localId: string };
 
 /** How a `transformWithState` partition is set up (plain data: it crosses to worker threads). */
 export interface TransformWithStateSpec extends KeyedOperatorSpec {
@@ -81,6 +85,7 @@ export interface TransformWithStateSpec extends KeyedOperatorSpec {
   /** Whether the input has a watermark (else `getCurrentWatermarkInMs()` reads −1). Default: `timeMode === 'eventTime'`. */
   readonly hasWatermark?: boolean;
   readonly processor: ProcessorSource;
+  /** The query's ids for `getQueryInfo()` (a batch's `queryId`/`runId` in its `BatchInfo` take precedence). */
   readonly queryId: string;
   readonly runId: string;
   /** The key columns of input 1, the initial state (`inputSchemas[1]`), when there is one. */
@@ -163,20 +168,21 @@ function isProcessorClass(x: unknown): x is StatefulProcessorClass {
  */
 export async function loadProcessorClass(src: ProcessorSource): Promise<StatefulProcessorClass> {
   if ('localId' in src) return localProcessorClass(src.localId);
+  const name = src.export ?? 'default';
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(src.module)) as Record<string, unknown>;
+    mod = await importUserModule(moduleUrl(src.module));
   } catch (e) {
     throw new ProcessorNotLoadableError(
-      `The processor module '${src.module}' cannot be imported (${e instanceof Error ? e.message : String(e)}). Pass an absolute file URL, ` +
-        `e.g. module: { module: new URL('./detector.ts', import.meta.url).href, export: '${src.export}' }.`,
+      `The processor module '${src.module}' cannot be loaded (${e instanceof Error ? e.message : String(e)}). Pass an absolute file URL, ` +
+        `e.g. module: { module: new URL('./detector.ts', import.meta.url).href, export: '${name}' }.`,
       { cause: e },
     );
   }
-  const cls = mod[src.export];
+  const cls = mod[name];
   if (!isProcessorClass(cls)) {
     throw new ProcessorNotLoadableError(
-      `The module '${src.module}' ${cls === undefined ? `has no export '${src.export}'` : `exports '${src.export}', but it is not a StatefulProcessor class (init and handleInputRows methods)`}` +
+      `The module '${src.module}' ${cls === undefined ? `has no export '${name}'` : `exports '${name}', but it is not a StatefulProcessor class (init and handleInputRows methods)`}` +
         ` (its exports: ${Object.keys(mod).join(', ') || 'none'}). Name the exported class of your processor.`,
     );
   }
@@ -309,7 +315,7 @@ class Handle implements StatefulProcessorHandle {
   }
   getQueryInfo(): QueryInfo {
     const p = this.p;
-    return { getQueryId: () => p.spec.queryId, getRunId: () => p.spec.runId, getBatchId: () => p.ctx.batchId };
+    return { getQueryId: () => p.queryId, getRunId: () => p.runId, getBatchId: () => p.ctx.batchId };
   }
 }
 
@@ -343,6 +349,9 @@ const ROW_BYTES = 64;
 export class TransformWithStatePartition implements KeyedOperator {
   readonly tables: StateTable[] = [];
   readonly outputSchema: Schema;
+  /** The query's id and run id (`getQueryInfo()`): the spec's, or the batch's when it carries them. */
+  queryId: string;
+  runId: string;
   /** Batch-level facts the state variables read. */
   readonly ctx: StateContext;
   private readonly proc: StatefulProcessor<unknown, unknown, unknown>;
@@ -389,6 +398,8 @@ export class TransformWithStatePartition implements KeyedOperator {
     cls: StatefulProcessorClass,
   ) {
     this.inputSchema = spec.inputSchemas[0]!;
+    this.queryId = spec.queryId;
+    this.runId = spec.runId;
     this.keyFields = spec.keyOrdinals.map((o, i) => ({ ...this.inputSchema.fields[o]!, name: spec.keyNames[i] ?? this.inputSchema.fields[o]!.name }));
     this.outputSchema = spec.outputSchema;
     this.outNames = new Set(spec.outputSchema.fields.map((f) => f.name));
@@ -555,6 +566,8 @@ export class TransformWithStatePartition implements KeyedOperator {
     if (this.open) return;
     this.open = true;
     this.info = info;
+    if (info.queryId !== undefined) this.queryId = info.queryId;
+    if (info.runId !== undefined) this.runId = info.runId;
     this.ctx.batchId = info.batchId;
     this.ctx.nowMs = info.batchTimestampMs;
     this.late = 0;

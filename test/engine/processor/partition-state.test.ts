@@ -401,3 +401,39 @@ describe('metrics', () => {
     expect(m.nextWatermarkDueMs).toBeNull();
   });
 });
+
+describe('getQueryInfo', () => {
+  it("names the query and run of the batch (else the spec's) and the batch id", async () => {
+    class Info extends StatefulProcessor<string> {
+      private h!: StatefulProcessorHandle;
+      init(h: StatefulProcessorHandle): void {
+        this.h = h;
+      }
+      handleInputRows(k: string): Record<string, unknown>[] {
+        const q = this.h.getQueryInfo();
+        return [{ k, info: `${q.getQueryId()}/${q.getRunId()}/${q.getBatchId()}` }];
+      }
+    }
+    const input = schemaOf({ k: 'string' });
+    const spec: TransformWithStateSpec = {
+      kind: 'transformWithState',
+      inputSchemas: [input],
+      keyOrdinals: [0],
+      keyNames: ['k'],
+      outputSchema: schemaOf({ k: 'string', info: 'string' }),
+      timeMode: 'none',
+      outputMode: 'append',
+      eventTimeOrdinal: null,
+      processor: { localId: registerLocalProcessor(Info) },
+      queryId: 'spec-q',
+      runId: 'spec-r',
+    };
+    const p = await createTransformWithStatePartition(spec);
+    const go = (info: BatchInfo) => {
+      p.absorb(batchFromRows([{ k: 'a' }], input), 0, info, 0);
+      return rowsFromBatch(p.finish(info).output!, spec.outputSchema)[0]!.info;
+    };
+    expect(go(infoOf(3, 0, 0))).toBe('spec-q/spec-r/3');
+    expect(go({ ...infoOf(4, 0, 0), queryId: 'q1', runId: 'r2' })).toBe('q1/r2/4');
+  });
+});

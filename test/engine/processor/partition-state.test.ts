@@ -437,3 +437,40 @@ describe('getQueryInfo', () => {
     expect(go({ ...infoOf(4, 0, 0), queryId: 'q1', runId: 'r2' })).toBe('q1/r2/4');
   });
 });
+
+describe('forgetting keys keeps the others whole', () => {
+  it('timers and TTL values of the surviving keys stay with their keys after the key index is rebuilt', async () => {
+    const { TwsTester } = await import('../../../engine/testing/tws-tester.js');
+    class Mixed extends StatefulProcessor<string, { k: string }> {
+      private h!: StatefulProcessorHandle;
+      private v!: import('../../../engine/api/stateful-processor.js').ValueState<string>;
+      init(h: StatefulProcessorHandle): void {
+        this.h = h;
+        this.v = h.getValueState('v', 'string', { ttl: 1_000 });
+      }
+      handleInputRows(k: string): void {
+        if (k.startsWith('t')) this.h.registerTimer(500 + Number(k.slice(1)));
+        if (k.startsWith('v')) this.v.update(`value of ${k}`);
+      }
+      override handleExpiredTimer(k: string, _tv: unknown, info: import('../../../engine/api/stateful-processor.js').ExpiredTimerInfo): Record<string, unknown>[] {
+        return [{ k, t: info.getExpiryTimeInMs() }];
+      }
+    }
+    const t = new TwsTester(Mixed, { inputSchema: { k: 'string' }, outputSchema: { k: 'string', t: 'long' }, timeMode: 'processingTime' });
+    // Keys without state first, so the kept keys move to new ids when the index is rebuilt.
+    t.testRows([...Array.from({ length: 10_000 }, (_, i) => ({ k: `x${i}` })), { k: 't2' }, { k: 't1' }, { k: 'v1' }, { k: 'v2' }]);
+    // 10 004 keys were seen; 4 hold state.
+    expect(t.partition.keyCount).toBe(4);
+    expect(t.peekValueState('v', 'v2')).toBe('value of v2');
+    expect(t.listTimers('t1')).toEqual([501]);
+    t.setProcessingTime(600);
+    expect(t.fireTimers()).toEqual([
+      { k: 't1', t: 501 },
+      { k: 't2', t: 502 },
+    ]);
+    t.setProcessingTime(1_000);
+    t.fireTimers();
+    expect(t.lastMetrics?.custom?.numValuesRemovedDueToTTLExpiry).toBe(2);
+    expect(t.lastMetrics?.numRowsTotal).toBe(0);
+  });
+});

@@ -9,7 +9,7 @@
  *   TTL — one row per key, the whole list (a changed list is written whole);
  * - map state `name`: keys, `mapKey`, `value`, and `expiresAt` when it has a TTL — one row per map entry
  *   (`keyCount` = keys + 1);
- * - `$timers`: keys, `expiryMs` (long) — one row per timer (`keyCount` = keys + 1).
+ * - `$timers` (not in `timeMode: 'none'`): keys, `expiryMs` (long) — one row per timer (`keyCount` = keys + 1).
  * A grouping column already called `value`, `values`, `mapKey`, `expiresAt` or `expiryMs` pushes the state column to
  * `_value`, `__value`, … The column names also tell the kinds apart when a checkpoint is restored.
  *

@@ -125,6 +125,20 @@ export function normalizerOf(type: DataType): (v: unknown) => unknown {
 }
 
 /**
+ * Copies a stored value of `type` for a reader, so that changing what `get()` returned does not change the state
+ * without a write (Spark's reads deserialize a fresh value): null for types whose JS values are immutable.
+ *
+ * @example
+ * copierOf('timestamp')!(d) !== d; // a new Date
+ * copierOf('int'); // null
+ */
+export function copierOf(type: DataType): ((v: unknown) => unknown) | null {
+  if (type === 'timestamp') return (v) => new Date((v as Date).getTime());
+  if (typeof type === 'string' && type !== 'binary') return null;
+  return (v) => structuredClone(v);
+}
+
+/**
  * Picks a state column name that no grouping column has.
  *
  * @example
@@ -351,12 +365,14 @@ export class ValueVar<V = unknown> extends RowPerKeyVar implements ValueStateLik
   /** Each key's expiry (with a TTL), as doubles: no boxed number per key. */
   private readonly expAt = new NumSlots();
   private readonly norm: (v: unknown) => unknown;
+  private readonly copy: ((v: unknown) => unknown) | null;
   private readonly valueCol: string;
   private readonly expCol: string;
 
   constructor(name: string, table: StateTable, ctx: StateContext, readonly type: DataType, ttlMs: number | null, keyNames: readonly string[]) {
     super(name, 'value', table, ctx, ttlMs, type, 'timestamp');
     this.norm = normalizerOf(type);
+    this.copy = copierOf(type);
     this.valueCol = freeName('value', keyNames);
     this.expCol = freeName('expiresAt', keyNames);
   }
@@ -378,7 +394,7 @@ export class ValueVar<V = unknown> extends RowPerKeyVar implements ValueStateLik
     const v = this.items[g];
     if (v === undefined) return undefined;
     if (this.ttlMs !== null && this.expAt.get(g) <= this.ctx.nowMs) return undefined;
-    return v as V;
+    return (this.copy === null ? v : this.copy(v)) as V;
   }
 
   update(value: V): void {
@@ -414,7 +430,7 @@ export class ValueVar<V = unknown> extends RowPerKeyVar implements ValueStateLik
   peek(g: number): V | undefined {
     const v = this.items[g];
     if (v === undefined || (this.ttlMs !== null && this.expAt.get(g) <= this.ctx.nowMs)) return undefined;
-    return v as V;
+    return (this.copy === null ? v : this.copy(v)) as V;
   }
 
   restore(batch: RecordBatch, gids: Int32Array): void {
@@ -485,12 +501,14 @@ interface ValueStateLike<V> {
  */
 export class ListVar<V = unknown> extends RowPerKeyVar {
   private readonly norm: (v: unknown) => unknown;
+  private readonly copy: ((v: unknown) => unknown) | null;
   private readonly valuesCol: string;
   private readonly expCol: string;
 
   constructor(name: string, table: StateTable, ctx: StateContext, readonly type: DataType, ttlMs: number | null, keyNames: readonly string[]) {
     super(name, 'list', table, ctx, ttlMs, { kind: 'array', element: type }, { kind: 'array', element: 'timestamp' });
     this.norm = normalizerOf(type);
+    this.copy = copierOf(type);
     this.valuesCol = freeName('values', keyNames);
     this.expCol = freeName('expiresAt', keyNames);
   }
@@ -512,11 +530,11 @@ export class ListVar<V = unknown> extends RowPerKeyVar {
   private live(g: number): V[] {
     const l = this.items[g] as unknown[] | undefined;
     if (l === undefined) return [];
-    if (this.ttlMs === null) return l.slice() as V[];
-    const e = this.exps[g] as number[];
+    const e = this.ttlMs === null ? null : (this.exps[g] as number[]);
     const now = this.ctx.nowMs;
+    const copy = this.copy;
     const out: V[] = [];
-    for (let i = 0; i < l.length; i++) if (e[i]! > now) out.push(l[i] as V);
+    for (let i = 0; i < l.length; i++) if (e === null || e[i]! > now) out.push((copy === null ? l[i] : copy(l[i])) as V);
     return out;
   }
 
@@ -682,6 +700,8 @@ export class MapVar<K = unknown, V = unknown> extends StateVar {
   private changed = new Map<number, Map<unknown, unknown>>();
   private n = 0;
   private readonly normK: (v: unknown) => unknown;
+  private readonly copyK: ((v: unknown) => unknown) | null;
+  private readonly copyV: ((v: unknown) => unknown) | null;
   private readonly normV: (v: unknown) => unknown;
   private readonly cols: { mapKey: string; value: string; exp: string };
 
@@ -697,6 +717,8 @@ export class MapVar<K = unknown, V = unknown> extends StateVar {
     super(name, 'map', table, ctx);
     this.normK = normalizerOf(keyType);
     this.normV = normalizerOf(type);
+    this.copyK = copierOf(keyType);
+    this.copyV = copierOf(type);
     this.cols = { mapKey: freeName('mapKey', keyNames), value: freeName('value', keyNames), exp: freeName('expiresAt', keyNames) };
   }
 
@@ -739,7 +761,7 @@ export class MapVar<K = unknown, V = unknown> extends StateVar {
     const m = this.maps[this.need('getValue')];
     if (m === undefined) return undefined;
     const e = m.get(mapKeyId(this.userKey('getValue', key)));
-    return e !== undefined && this.alive(e) ? (e.v as V) : undefined;
+    return e !== undefined && this.alive(e) ? ((this.copyV === null ? e.v : this.copyV(e.v)) as V) : undefined;
   }
 
   containsKey(key: K): boolean {
@@ -785,7 +807,9 @@ export class MapVar<K = unknown, V = unknown> extends StateVar {
     const m = this.maps[g];
     const out: [K, V][] = [];
     if (m === undefined) return out;
-    for (const e of m.values()) if (this.alive(e)) out.push([e.k as K, e.v as V]);
+    const ck = this.copyK;
+    const cv = this.copyV;
+    for (const e of m.values()) if (this.alive(e)) out.push([(ck === null ? e.k : ck(e.k)) as K, (cv === null ? e.v : cv(e.v)) as V]);
     return out;
   }
 

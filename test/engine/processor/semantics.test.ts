@@ -290,3 +290,40 @@ describe('refusals', () => {
     expect(() => t2.test('a', [{}])).toThrow(/column 'extra' that outputSchema does not declare/);
   });
 });
+
+describe('state values are copies', () => {
+  it('changing an object after update(), or one that get() returned, does not change the state', () => {
+    class Mutates extends StatefulProcessor<string, { k: string }> {
+      private s!: ValueState<{ n: number; at: Date }>;
+      private l!: import('../../../engine/api/stateful-processor.js').ListState<{ n: number }>;
+      private m!: import('../../../engine/api/stateful-processor.js').MapState<string, Date>;
+      init(h: StatefulProcessorHandle): void {
+        this.s = h.getValueState('s', { n: 'int', at: 'timestamp' });
+        this.l = h.getListState('l', { n: 'int' });
+        this.m = h.getMapState('m', 'string', 'timestamp');
+      }
+      handleInputRows(k: string): Record<string, unknown>[] {
+        const cur = this.s.get();
+        if (cur === undefined) {
+          const v = { n: 1, at: new Date(5) };
+          this.s.update(v);
+          this.l.appendValue(v);
+          this.m.updateValue('x', v.at);
+          v.n = 99;
+          v.at.setTime(99);
+          return [];
+        }
+        const seen = `${cur.n} ${cur.at.getTime()} ${[...this.l.get()][0]!.n} ${this.m.getValue('x')!.getTime()}`;
+        cur.n = 42;
+        cur.at.setTime(42);
+        [...this.l.get()][0]!.n = 42;
+        this.m.getValue('x')!.setTime(42);
+        return [{ k, seen }];
+      }
+    }
+    const t = new TwsTester(Mutates, { inputSchema: { k: 'string' }, outputSchema: { k: 'string', seen: 'string' } });
+    t.test('a', [{}]);
+    expect(t.test('a', [{}])).toEqual([{ k: 'a', seen: '1 5 1 5' }]);
+    expect(t.test('a', [{}])).toEqual([{ k: 'a', seen: '1 5 1 5' }]);
+  });
+});

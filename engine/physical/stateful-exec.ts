@@ -5,8 +5,8 @@
  * @module
  */
 import type { RecordBatch } from 'apache-arrow';
-import type { PartitionSpec } from './partitions/index.js';
-import type { BatchInfo } from './partitions/partition-operator.js';
+import './partitions/index.js';
+import type { BatchInfo, KeyedOperatorSpec } from './partitions/keyed-operator.js';
 import { PartitionRunner } from '../workers/partition-runner.js';
 import { typeToString, type Schema } from '../types/data-type.js';
 import type { Bound } from '../logical/bound-expr.js';
@@ -52,7 +52,7 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
 
   constructor(
     readonly child: ExecNode,
-    spec: PartitionSpec,
+    spec: KeyedOperatorSpec,
   ) {
     super();
     this.runner = new PartitionRunner(spec);

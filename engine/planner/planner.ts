@@ -103,7 +103,7 @@ function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>, partitions: 
       return new EventTimeWatermarkExec(child, r.ordinal, p.delayMs);
     }
     case 'transformWithState':
-      return planTransformWithState(p, planPhysical);
+      return planTransformWithState(p, planPhysical, partitions);
     default:
       return assertNever(p);
   }
@@ -114,8 +114,8 @@ function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>, partitions: 
  * watermark: late rows in event-time mode are judged by it), and the processor as a module reference (loadable on
  * worker threads) or, for a class given without one, a reference valid in this thread only.
  */
-function planTransformWithState(p: TransformWithStateNode, planChild: (c: LogicalPlan) => ExecNode): ExecNode {
-  const child = planChild(p.child);
+function planTransformWithState(p: TransformWithStateNode, planChild: (c: LogicalPlan) => ExecNode, partitions: number | null): ExecNode {
+  const child = new ExchangeExec(planChild(p.child), [...p.keys], partitions);
   const info = analyze(p.child);
   const fields = child.schema.fields;
   let eventTimeOrdinal: number | null = null;

@@ -3,6 +3,7 @@ import { col, count, max, MemoryStream, Session, sessionWindow, sum, window } fr
 import { planPhysical } from '../../../engine/planner/planner.js';
 import { ExchangeExec } from '../../../engine/physical/exchange-exec.js';
 import { collectBatches, type ExecContext } from '../../../engine/physical/exec-node.js';
+import { FailedLoginDetector } from '../processor/processors.js';
 
 const schema = { user: 'string', region: 'string', amount: 'double', ts: 'timestamp' } as const;
 const rows = [
@@ -34,6 +35,18 @@ describe('The exchange in explain()', () => {
     ]);
     // Every column when no column is named.
     expect(df().distinct().explain({ print: false }).split('\n')[1]).toBe('  Exchange: hashpartitioning(user, region, amount, ts, 3)');
+  });
+
+  it('is there for groupByKey(...).transformWithState(...), naming the grouping columns', () => {
+    const text = df()
+      .groupByKey(col('user'), col('region'))
+      .transformWithState(FailedLoginDetector, { outputSchema: { user: 'string', reason: 'string', at: 'timestamp' } })
+      .explain({ print: false });
+    expect(text.split('\n').slice(0, 3)).toEqual([
+      'TransformWithStateExec: keys=[user, region] processor=FailedLoginDetector timeMode=none outputMode=append',
+      '  Exchange: hashpartitioning(user, region, 3)',
+      '    ScanExec: LocalRelation (3 rows) [user, region, amount, ts]',
+    ]);
   });
 
   it('is one partition for an aggregation without keys', () => {

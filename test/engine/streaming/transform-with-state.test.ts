@@ -35,6 +35,7 @@ import {
   SCORE_SCHEMA,
   SESSION_GAP_MS,
   SESSION_SCHEMA,
+  SeededDetector,
   Sessionizer,
   ThrowingDetector,
   TimerEveryRow,
@@ -116,6 +117,25 @@ describe('transformWithState: the failed-login detector', () => {
       // alice was cleared at the alert: two more failures are not three
       addData(input, [fail('alice', '00:04'), fail('alice', '00:05')]),
       checkNewAnswer([]),
+    ]);
+  });
+
+  it('initialState seeds the state in batch 0 only: a restart does not read it again', async () => {
+    const session = new Session();
+    const input = new MemoryStream(session, LOGIN_SCHEMA);
+    const counts = session.createDataFrame([{ user: 'alice', fails: 2 }, { user: 'bob', fails: 1 }], { user: 'string', fails: 'int' });
+    const df = input
+      .toDF()
+      .groupByKey(col('user'))
+      .transformWithState(SeededDetector, { outputSchema: ALERT_SCHEMA, initialState: counts.groupByKey(col('user')) });
+    await testStream(df, { outputMode: 'append' }, [
+      addData(input, [fail('alice', '00:01'), fail('bob', '00:02')]),
+      checkNewAnswer([alert('alice', THREE, at('00:01'))]),
+      assertProgress('bob at 2', (p) => expect(op(p).numRowsTotal).toBe(1)),
+      stopStream(),
+      startStream(),
+      addData(input, [fail('bob', '00:03')]), // 2 + 1 (the seed of 1 is not applied again)
+      checkNewAnswer([alert('bob', THREE, at('00:03'))]),
     ]);
   });
 });

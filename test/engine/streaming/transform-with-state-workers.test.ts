@@ -3,6 +3,9 @@
  * with the same results as on one thread; a class without a module still runs (on the calling thread); a reference
  * that does not load is refused by name.
  */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { col, MemoryStream, Session, type StreamingQueryProgress } from '../../../engine/index.js';
 import { addData, assertProgress, checkNewAnswer, expectFailure, normalizeRows, processAllAvailable, startStream, stopStream, testStream } from '../../helpers/stream-test.js';
@@ -83,6 +86,33 @@ describe('transformWithState on worker threads', () => {
       expect(normalizeRows(sink.allRows())).toEqual(normalizeRows(golden));
     });
   }
+
+  it('restarts that change the parallelism (1 → 2 → 1 → 2) keep the state: the alerts are the hand-computed ones', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-tws-parallelism-'));
+    const [input, output, checkpoint] = ['in', 'out', 'checkpoint'].map((d) => join(root, d)) as [string, string, string];
+    mkdirSync(input);
+    const seen: number[] = [];
+    for (const [i, rows] of data.entries()) {
+      writeFileSync(join(input, `part-${i}.jsonl`), rows.map((r) => JSON.stringify({ ...r, ts: new Date(r.ts).toISOString() })).join('\n') + '\n');
+      const conf = PARALLELISMS[i % 2]![1];
+      const q = new Session({ conf })
+        .readStream.format('jsonl')
+        .schema(LOGIN_SCHEMA)
+        .load(input)
+        .groupByKey(col('user'))
+        .transformWithState(FailedLoginDetector, { outputSchema: ALERT_SCHEMA, module: ref('FailedLoginDetector') })
+        .writeStream.format('jsonl')
+        .option('path', output)
+        .option('checkpointLocation', checkpoint)
+        .trigger({ availableNow: true })
+        .start();
+      await q.awaitTermination();
+      seen.push(...q.recentProgress.filter((p: StreamingQueryProgress) => p.numInputRows > 0).map(instances));
+    }
+    expect(seen).toEqual([1, 2, 1, 2]);
+    const rows = await new Session().read.format('jsonl').schema(ALERT_SCHEMA).load(output).collect();
+    expect(normalizeRows(rows)).toEqual(normalizeRows(golden));
+  });
 
   it('the lockout timers and the top-3 give the same rows on 1 and 2 threads (processor given as a module reference only)', async () => {
     const run = async (conf: (typeof PARALLELISMS)[number][1]) => {

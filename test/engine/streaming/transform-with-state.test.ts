@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { col, count, ManualClock, MemoryStream, Session, window, type StreamingQueryProgress } from '../../../engine/index.js';
+import { col, count, ManualClock, MemoryStream, Session, UnsupportedOperationError, window, type StreamingQueryProgress } from '../../../engine/index.js';
 import type { StatefulProcessorClass, TransformWithStateOptions } from '../../../engine/api/stateful-processor.js';
 import {
   addData,
@@ -31,6 +31,7 @@ import {
   LOCKOUT_MS,
   LockoutAlerter,
   LOGIN_SCHEMA,
+  ProcessingTimeLockoutAlerter,
   RANKED_SCHEMA,
   SCORE_SCHEMA,
   SESSION_GAP_MS,
@@ -170,6 +171,26 @@ describe('transformWithState: an event-time lockout timer', () => {
       ]);
     });
   }
+
+  it('a processing-time timer fires in a batch without data once the clock reaches it', async () => {
+    const clock = new ManualClock(T0);
+    const { input, df } = loginQuery(ProcessingTimeLockoutAlerter, { timeMode: 'processingTime' }, { clock });
+    await testStream(df, { outputMode: 'update', clock }, [
+      addData(input, [fail('alice', '00:00'), fail('alice', '00:01'), fail('alice', '00:02')]), // batch at T0: until T0 + 10 min
+      checkNewAnswer([alert('alice', THREE, at('00:02'))]),
+      advanceClock(LOCKOUT_MS - 1000),
+      addData(input, [fail('bob', '09:59')]), // a batch 1 s before the timer: it does not fire
+      checkNewAnswer([]),
+      advanceClock(1000),
+      processAllAvailable(),
+      checkNewAnswer([alert('alice', LOCKED, T0 + LOCKOUT_MS)]),
+      assertProgress('fired by a no-data batch at the timer', (p) => {
+        expect(p.numInputRows).toBe(0);
+        expect(p.timestamp).toBe(new Date(T0 + LOCKOUT_MS).toISOString());
+        expect(custom(p)['numExpiredTimers']).toBe(1);
+      }),
+    ]);
+  });
 
   it('a timer registered before a restart fires after it, and the state restored with it', async () => {
     const { input, df } = loginQuery(LockoutAlerter, { timeMode: 'eventTime' }, { watermark: '1 minute' });
@@ -346,9 +367,9 @@ describe('transformWithState: refusals', () => {
   it('complete mode is refused at start, as Spark (no aggregation)', () => {
     const { input, df } = loginQuery(FailedLoginDetector);
     const dir = mkdtempSync(join(tmpdir(), 'sluice-tws-'));
-    expect(() => df.writeStream.format('memory').queryName('tws_complete').outputMode('complete').option('checkpointLocation', dir).start()).toThrow(
-      /[Cc]omplete output mode not supported/,
-    );
+    const start = () => df.writeStream.format('memory').queryName('tws_complete').outputMode('complete').option('checkpointLocation', dir).start();
+    expect(start).toThrow(UnsupportedOperationError);
+    expect(start).toThrow(/Complete output mode is not supported with transformWithState/);
   });
 
   it('a processor that throws fails the query with the key, the batch and the handler, and commits nothing for that batch', async () => {
@@ -391,6 +412,6 @@ describe('transformWithState: refusals', () => {
         .queryName('tws_no_wm')
         .option('checkpointLocation', dir)
         .start();
-    expect(start).toThrow(/watermark/i);
+    expect(start).toThrow(/needs a watermark on (its|the) input[\s\S]*withWatermark\(column, delay\) before groupByKey\(\)/);
   });
 });

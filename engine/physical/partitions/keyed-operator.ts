@@ -88,6 +88,12 @@ export interface PartialResult {
 export interface MapSide {
   /** The rows `partial` sends each owner; late keys are the first table's key columns. */
   readonly partialSchema: Schema;
+  /**
+   * How big inputs on worker threads reach the owners until the observed partial ratio says otherwise: `map`
+   * (default) pre-aggregates from the start; `direct` splits rows by key on the calling thread and leaves this map
+   * side unused (sessions and dedup: their partials are about as many rows as their input).
+   */
+  readonly firstRoute?: 'map' | 'direct';
   partial(batch: RecordBatch, seqBase: number, info: BatchInfo, partitions: number): PartialResult;
   absorbPartial(partial: RecordBatch | null, lateKeys: RecordBatch | null, lateRows: number, info: BatchInfo, panes: boolean): void;
 }
@@ -145,6 +151,8 @@ export interface OperatorKind<S extends KeyedOperatorSpec = KeyedOperatorSpec> {
   describeKeys(spec: S): string[];
   /** Whether a spec of this kind can be built on a worker thread (false: the operator stays on the calling thread). */
   movable?(spec: S): boolean;
+  /** Why a spec that is not `movable` stays on the calling thread, and how to change that (for the query's log). */
+  pinnedBecause?(spec: S): string;
 }
 
 const kinds = new Map<string, OperatorKind<never>>();

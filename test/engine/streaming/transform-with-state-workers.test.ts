@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { col, MemoryStream, Session, type StreamingQueryProgress } from '../../../engine/index.js';
 import { addData, assertProgress, checkNewAnswer, expectFailure, normalizeRows, processAllAvailable, startStream, stopStream, testStream } from '../../helpers/stream-test.js';
 import { prng } from '../../helpers/prng.js';
@@ -110,7 +110,7 @@ describe('transformWithState on worker threads', () => {
       seen.push(...q.recentProgress.filter((p: StreamingQueryProgress) => p.numInputRows > 0).map(instances));
     }
     expect(seen).toEqual([1, 2, 1, 2]);
-    const rows = await new Session().read.format('jsonl').schema(ALERT_SCHEMA).load(output).collect();
+    const rows = await new Session().read.format('jsonl').schema(ALERT_SCHEMA).option('mode', 'failFast').load(output).collect();
     expect(normalizeRows(rows)).toEqual(normalizeRows(golden));
   });
 
@@ -147,8 +147,19 @@ describe('transformWithState on worker threads', () => {
     const session = new Session({ conf: PARALLELISMS[1][1] });
     const input = new MemoryStream(session, LOGIN_SCHEMA);
     const df = input.toDF().groupByKey(col('user')).transformWithState(LocalDetector, { outputSchema: ALERT_SCHEMA });
-    const sink = await testStream(df, { outputMode: 'append' }, data.flatMap((b) => [addData(input, b), processAllAvailable()]));
-    expect(normalizeRows(sink.allRows())).toEqual(normalizeRows(golden));
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const sink = await testStream(df, { outputMode: 'append' }, [
+        ...data.flatMap((b) => [addData(input, b), processAllAvailable()]),
+        assertProgress('the note in progress', (p) => expect(p.stateOperators[0]!.placementNote).toMatch(/given without a module reference.*module: \{ module: new URL/)),
+      ]);
+      expect(normalizeRows(sink.allRows())).toEqual(normalizeRows(golden));
+      const notes = warn.mock.calls.map((c) => String(c[0])).filter((m) => /stays on the calling thread/.test(m));
+      expect(notes).toHaveLength(1); // one line in the log, not one per batch
+      expect(notes[0]).toMatch(/^sluice: .*stays on the calling thread: the processor class was given without a module reference/);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('a module reference that does not load on the workers is refused, naming the module and the export', async () => {

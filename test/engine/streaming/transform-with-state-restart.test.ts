@@ -15,7 +15,7 @@ import { normalizeRows } from '../../helpers/stream-test.js';
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'tws-file-query.ts');
 const T0 = Date.parse('2026-05-30T10:00:00Z');
 
-/** `files` files of 30 logins of 6 users, 20 s apart on average (10 minutes a file), 70 % failures. */
+/** `files` files of 30 logins of 8 users, 20 s apart on average (10 minutes a file), 80 % failures. */
 function writeLogins(dir: string, files: number, seed: number): void {
   mkdirSync(dir, { recursive: true });
   const r = prng(seed);
@@ -24,7 +24,7 @@ function writeLogins(dir: string, files: number, seed: number): void {
     const lines: string[] = [];
     for (let i = 0; i < 30; i++) {
       ts += 10_000 + Math.floor(r() * 20_000);
-      lines.push(JSON.stringify({ user: `u${Math.floor(r() * 6)}`, success: r() < 0.3, ts: new Date(ts).toISOString() }));
+      lines.push(JSON.stringify({ user: `u${Math.floor(r() * 8)}`, success: r() < 0.2, ts: new Date(ts).toISOString() }));
     }
     const p = join(dir, `part-${String(f).padStart(3, '0')}.jsonl`);
     writeFileSync(p, lines.join('\n') + '\n');
@@ -56,6 +56,8 @@ describe('transformWithState restart equivalence (child processes, Delta sink)',
         const out = join(root, `golden-${parallelism}`);
         const r = runChild(input, out, join(root, `golden-${parallelism}-ckpt`), { PARALLELISM: parallelism });
         if (r.status !== 0) throw new Error(`the straight run failed: ${r.stderr}`);
+        const { instances } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { instances: number };
+        if (instances !== Number(parallelism)) throw new Error(`the straight run kept its state in ${instances} partitions, not ${parallelism}`);
         return readTable(out);
       })());
     }

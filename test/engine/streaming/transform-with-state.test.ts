@@ -361,6 +361,19 @@ describe('transformWithState: TTL on a ManualClock', () => {
       assertProgress('alice holds one fresh failure', (p) => expect(op(p).numRowsTotal).toBe(1)),
     ]);
   });
+
+  it('in eventTime mode a TTL still counts in processing time (a departure from Spark, which refuses it there)', async () => {
+    const clock = new ManualClock(T0);
+    const { input, df } = loginQuery(ExpiringFailedLoginDetector, { timeMode: 'eventTime' }, { clock, watermark: '1 minute' });
+    await testStream(df, { outputMode: 'append', clock }, [
+      addData(input, [fail('alice', '00:00'), fail('alice', '00:01')]),
+      checkNewAnswer([]),
+      advanceClock(HOUR), // event time stands still: only the batch timestamp moves
+      addData(input, [fail('alice', '00:02')]),
+      checkNewAnswer([]),
+      assertProgress('alice holds one fresh failure', (p) => expect(op(p).numRowsTotal).toBe(1)),
+    ]);
+  });
 });
 
 describe('transformWithState: refusals', () => {

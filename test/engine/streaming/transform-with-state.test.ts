@@ -25,6 +25,7 @@ import {
 } from '../../helpers/stream-test.js';
 import {
   ALERT_SCHEMA,
+  BackdatedAlerter,
   CLICK_SCHEMA,
   ExpiringFailedLoginDetector,
   FailedLoginDetector,
@@ -118,6 +119,17 @@ describe('transformWithState: the failed-login detector', () => {
       // alice was cleared at the alert: two more failures are not three
       addData(input, [fail('alice', '00:04'), fail('alice', '00:05')]),
       checkNewAnswer([]),
+    ]);
+  });
+
+  it('in processingTime mode input rows behind the watermark are not late: none is dropped (Spark)', async () => {
+    const { input, df } = loginQuery(FailedLoginDetector, { timeMode: 'processingTime' }, { watermark: '1 minute' });
+    await testStream(df, { outputMode: 'append' }, [
+      addData(input, [fail('bob', '10:00')]), // the watermark moves to 10:09
+      checkNewAnswer([]),
+      addData(input, [fail('alice', '00:01'), fail('alice', '00:02'), fail('alice', '00:03')]),
+      checkNewAnswer([alert('alice', THREE, at('00:03'))]),
+      assertProgress('nothing dropped', (_p, all) => expect(sumOf(all, (p) => op(p).numRowsDroppedByWatermark)).toBe(0)),
     ]);
   });
 
@@ -414,6 +426,16 @@ describe('transformWithState: refusals', () => {
     await testStream(df, { outputMode: 'append' }, [
       addData(input, [fail('alice', '00:01')]),
       expectFailure(/(?=[\s\S]*[Tt][Tt][Ll])(?=[\s\S]*none)/),
+    ]);
+  });
+
+  it('a row emitted behind the watermark in its eventTimeColumnName fails the query (EMITTING_ROWS_OLDER_THAN_WATERMARK_NOT_ALLOWED)', async () => {
+    const { input, df } = loginQuery(BackdatedAlerter, { timeMode: 'eventTime', eventTimeColumnName: 'at' }, { watermark: '1 minute' });
+    await testStream(df, { outputMode: 'append' }, [
+      addData(input, [fail('alice', '90:00')]), // at 10:30: above the watermark (none yet)
+      checkNewAnswer([alert('alice', 'backdated', at('30:00'))]),
+      addData(input, [fail('bob', '91:00')]), // at 10:31, behind the watermark of 11:29
+      expectFailure(/EMITTING_ROWS_OLDER_THAN_WATERMARK_NOT_ALLOWED/),
     ]);
   });
 

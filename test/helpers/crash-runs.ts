@@ -28,11 +28,30 @@ export function writeEventFiles(dir: string, files: number, o: { seed: number; b
   }
 }
 
-/** Runs a fixture script with tsx, killed at `kill` (`<point>:<batch>`) when given. */
-export function runFixture(fixture: string, args: readonly string[], kill?: string): SpawnSyncReturns<string> {
+/** Runs a fixture script with tsx, killed at `kill` (`<point>:<batch>`) when given, with `env` added to the environment. */
+export function runFixture(fixture: string, args: readonly string[], kill?: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, ['--import', 'tsx', fixture, ...args], {
-    env: { ...process.env, ...(kill ? { KILL_AT: kill } : {}) },
+    env: { ...process.env, ...env, ...(kill ? { KILL_AT: kill } : {}) },
     encoding: 'utf8',
     timeout: 120_000,
   });
+}
+
+/**
+ * Runs a crash fixture once per kill point in `kills` (each run must end in a SIGKILL: the next one restarts from the
+ * checkpoint and reaches the next point), then once more to the end (exit 0). `run(kill, i)` starts run i. Returns
+ * the report of every run; throws with it when a run was not killed or the last one failed.
+ *
+ * @example
+ * const report = runKillChain((kill) => runFixture(FIXTURE, args, kill), ['afterOffsets:1', 'afterSink:4']);
+ */
+export function runKillChain(run: (kill: string | undefined, i: number) => SpawnSyncReturns<string>, kills: readonly string[]): string {
+  const report: string[] = [];
+  for (const [i, kill] of [...kills, undefined].entries()) {
+    const r = run(kill, i);
+    report.push(`${kill ?? 'to the end'} → ${r.signal ?? `exit ${r.status}`}`);
+    const ok = kill ? r.signal === 'SIGKILL' : r.status === 0;
+    if (!ok) throw new Error(`${kill ? `expected a SIGKILL at ${kill}` : 'the last run failed'}:\n${report.join('\n')}\n${r.stderr.slice(-3000)}`);
+  }
+  return report.join('\n');
 }

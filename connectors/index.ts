@@ -1,5 +1,5 @@
 /**
- * Every built-in connector; importing this module registers their formats with the default registry.
+ * Every built-in connector (and the `state` format, which reads checkpoints); importing this module registers their formats with the default registry.
  *
  * @module
  */
@@ -9,3 +9,4 @@ export * from './console/index.js';
 export * from './parquet/index.js';
 export * from './lakehouse/index.js';
 export * from './kafka/index.js';
+export * from './state/index.js';

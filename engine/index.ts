@@ -65,6 +65,14 @@ export { CorruptCheckpointError, ConcurrentUpdateError } from './checkpoint/atom
 export { TruncatedLogEntryError } from './checkpoint/metadata-log.js';
 export { FileWriteError, type FileOperation } from './io/file-write.js';
 export { MissingStateError } from './state/state-store.js';
+export {
+  StateReadError,
+  StateCheckpointNotFoundError,
+  StateOperatorNotFoundError,
+  StateTableNotFoundError,
+  StateBatchNotAvailableError,
+} from './state/state-reader.js';
+export { StateSourceOptionError } from '../connectors/state/index.js';
 export { AnalysisError } from './logical/resolve-expr.js';
 export { UnsupportedOperationError, UnsupportedOutputModeError } from './logical/unsupported-operations.js';
 export { SinkOptionError } from './io/sink-options.js';

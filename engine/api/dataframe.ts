@@ -11,7 +11,8 @@ import { isStreamingPlan, plans, type LogicalPlan } from '../logical/plan.js';
 import { AnalysisError, unknownColumn } from '../logical/resolve-expr.js';
 import { planPhysical } from '../planner/planner.js';
 import { executeBatch, type BatchQueryMetrics } from '../exec/batch-execution.js';
-import { schemaToString, typeToString, type Schema } from '../types/data-type.js';
+import { schemaOf, schemaToString, typeToString, type Schema, type SchemaSpec } from '../types/data-type.js';
+import { StatefulProcessor, type ProcessorModuleRef, type StatefulProcessorClass, type TransformWithStateOptions } from './stateful-processor.js';
 import { parseDuration, type Duration } from '../types/duration.js';
 import { rowsFromBatch } from '../types/values.js';
 import { appendAll } from '../types/arrays.js';
@@ -120,6 +121,36 @@ export class DataFrame {
   /** Groups rows for `agg`. Keys are columns or a `window()`/`sessionWindow()`. @example df.groupBy(window('ts', '1 minute'), 'user') */
   groupBy(...cols: (ColumnLike | Column)[]): GroupedData {
     return new GroupedData(this, cols.map(toColumnExpr));
+  }
+
+  /**
+   * Groups rows by key for `transformWithState` (arbitrary keyed state). Keys are columns, or expressions: an
+   * expression is added as a column named after it (`.as('…')` names it), which the rows then carry.
+   *
+   * @example
+   * logins.groupByKey(col('user')).transformWithState(FailedLoginDetector, { outputSchema: { user: 'string', at: 'timestamp' } });
+   */
+  groupByKey(...cols: (ColumnLike | Column)[]): KeyValueGroupedDataFrame {
+    if (cols.length === 0) throw new AnalysisError("groupByKey() needs at least one key column, e.g. groupByKey(col('user')).");
+    const keyExprs = cols.map(toColumnExpr);
+    const names: string[] = [];
+    const added: Expr[] = [];
+    keyExprs.forEach((e) => {
+      const body = unalias(e);
+      if (body === e && body.kind === 'column' && this.columns.includes(body.name)) {
+        names.push(body.name);
+        return;
+      }
+      const name = exprName(e);
+      if (this.columns.includes(name) && body.kind === 'column') {
+        names.push(name);
+        return;
+      }
+      added.push(e);
+      names.push(name);
+    });
+    const df = added.length === 0 ? this : this.select(...this.columns.map((n) => new Column(exprs.column(quote(n)))), ...added.map((e) => new Column(e)));
+    return new KeyValueGroupedDataFrame(df, names);
   }
 
   /** Aggregates the whole DataFrame (one row). @example df.agg(count('*').as('n')) */
@@ -297,6 +328,68 @@ export class DataFrame {
 /** Quotes a column name so dots in it are not read as struct access. */
 export function quote(name: string): string {
   return /[.`]/.test(name) ? `\`${name.replace(/`/g, '``')}\`` : name;
+}
+
+/**
+ * The result of `groupByKey`: call `transformWithState` to run a keyed stateful processor over each key's rows.
+ *
+ * @example
+ * df.groupByKey(col('user')).transformWithState(FailedLoginDetector, { outputSchema: { user: 'string', reason: 'string' }, timeMode: 'processingTime' });
+ */
+export class KeyValueGroupedDataFrame {
+  constructor(
+    readonly df: DataFrame,
+    /** The grouping columns' names. */
+    readonly keys: readonly string[],
+  ) {}
+
+  /**
+   * Runs `processor` over each key's rows with its own state, timers and TTL (Spark 4's transformWithState). Pass
+   * the class; for worker threads and pipeline specs also say where it can be imported from (`options.module`), or
+   * pass only that module reference. Without a module the processor runs on the calling thread.
+   *
+   * @example
+   * logins.groupByKey(col('user')).transformWithState(FailedLoginDetector, {
+   *   outputSchema: { user: 'string', reason: 'string', at: 'timestamp' },
+   *   timeMode: 'processingTime',
+   *   module: { module: new URL('./detector.ts', import.meta.url).href, export: 'FailedLoginDetector' },
+   * });
+   */
+  transformWithState<K, I, O>(processor: StatefulProcessorClass<K, I, O> | ProcessorModuleRef, options: TransformWithStateOptions): DataFrame {
+    if (options === undefined || options === null || typeof options !== 'object' || options.outputSchema === undefined) {
+      throw new AnalysisError("transformWithState() needs options with an outputSchema, e.g. { outputSchema: { user: 'string', at: 'timestamp' } }.");
+    }
+    const cls = typeof processor === 'function' ? (processor as unknown as StatefulProcessorClass) : null;
+    const moduleRef = typeof processor === 'function' ? (options.module ?? null) : processor;
+    if (cls === null && (moduleRef === null || typeof moduleRef.module !== 'string')) {
+      throw new AnalysisError('transformWithState() needs a StatefulProcessor class or a module reference { module: url, export: name }.');
+    }
+    if (cls !== null && !(cls.prototype instanceof StatefulProcessor)) {
+      throw new AnalysisError(`transformWithState(): ${cls.name || 'the class'} does not extend StatefulProcessor. Declare it as 'class ${cls.name || 'P'} extends StatefulProcessor<…>'.`);
+    }
+    const outputSchema = 'fields' in options.outputSchema && Array.isArray((options.outputSchema as Schema).fields) ? (options.outputSchema as Schema) : schemaOf(options.outputSchema as SchemaSpec);
+    let initialState: { plan: LogicalPlan; keys: readonly string[] } | null = null;
+    if (options.initialState !== undefined && options.initialState !== null) {
+      const init = options.initialState;
+      if (!(init instanceof KeyValueGroupedDataFrame)) {
+        throw new AnalysisError("transformWithState initialState must be a grouped DataFrame: initialState: stateDf.groupByKey(col('user')).");
+      }
+      initialState = { plan: init.df.plan, keys: init.keys };
+    }
+    const timeMode = options.timeMode ?? (options.eventTimeColumnName !== undefined ? 'eventTime' : 'none');
+    const plan = plans.transformWithState({
+      child: this.df.plan,
+      keys: this.keys,
+      processor: { cls, module: moduleRef },
+      outputSchema,
+      timeMode,
+      outputMode: options.outputMode ?? null,
+      eventTimeColumnName: options.eventTimeColumnName ?? null,
+      initialState,
+    });
+    analyze(plan);
+    return new DataFrame(this.df.session, plan);
+  }
 }
 
 /**

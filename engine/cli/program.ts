@@ -1,5 +1,5 @@
 /**
- * The `sluice` command line (commander): `run`, `batch`, `backfill`, `schedule`, `status`, `diff`, `optimize`, `vacuum`, `history`, `kafka`. `main(argv)`
+ * The `sluice` command line (commander): `run`, `batch`, `backfill`, `schedule`, `status`, `state`, `diff`, `optimize`, `vacuum`, `history`, `kafka`. `main(argv)`
  * resolves with the exit code; errors become a message on stderr and a documented code, never a stack trace (set
  * `SLUICE_DEBUG=1` for one).
  *
@@ -71,6 +71,7 @@ Examples:
   $ sluice run pipelines/sales.json
   $ sluice backfill pipelines/sales.json --from 2026-05-28 --to 2026-05-30 --dry-run
   $ sluice status checkpoints/sales
+  $ sluice state checkpoints/sales
   $ sluice kafka start
 
 ${EXIT_CODES_HELP}
@@ -201,6 +202,26 @@ ${EXIT_CODES_HELP}`,
       else out.line(formatCheckpointStatus(s));
       done(ExitCode.ok);
     });
+
+  program
+    .command('state')
+    .description('list a checkpoint\'s state: each operator, its tables (keys, values, TTL), partitions, rows and bytes')
+    .argument('<checkpoint>', 'the checkpoint folder')
+    .option('-b, --batch <n>', 'the state after this committed batch (default: the last committed)')
+    .addOption(json())
+    .addHelpText(
+      'after',
+      `
+The rows themselves: session.read.format('state').option('operatorId', 0).option('batchId', N).load(checkpoint).
+
+Example:
+  $ sluice state checkpoints/sales
+  operator 0  stateStoreSave (aggregate)  2 partition(s)
+    table ''  internal  12 row(s), 3.4 KiB in 4 file(s)  ttl none
+
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (dir: string, o) => done(await (await import('./commands/state.js')).stateCommand(dir, o, out)));
 
   program
     .command('diff')

@@ -459,7 +459,11 @@ export class MicroBatchExecution {
   }
 
   private needsNoDataBatch(): boolean {
-    if (!this.o.conf.noDataMicroBatches || !this.lastBatchRan) return false;
+    if (!this.o.conf.noDataMicroBatches) return false;
+    // Processing-time timers and TTL fall due with the clock, also after idle triggers.
+    const now = this.o.clock.now();
+    if (this.stateful.some((op) => op.dueByProcessingTime?.(now) === true)) return true;
+    if (!this.lastBatchRan) return false;
     const wm = this.tracker.current;
     return this.stateful.some((op) => op.needsNoDataBatch(wm));
   }
@@ -556,6 +560,7 @@ export class MicroBatchExecution {
       inputs,
       deadLetters: this.deadLetters,
       workers: this.workers,
+      query: { id: this.id, runId: this.runId },
     };
     const outBatches: RecordBatch[] = [];
     const tExec = performance.now();

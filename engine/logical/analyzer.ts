@@ -28,7 +28,7 @@ import {
   type SortOrder,
   type TimeWindowExpr,
 } from './expr.js';
-import { assertNever, type AggregateNode, type LogicalPlan } from './plan.js';
+import { assertNever, type AggregateNode, type LogicalPlan, type TransformWithStateNode } from './plan.js';
 import { AnalysisError, bindExpr, bindNamed, resolveColumn, unknownColumn } from './resolve-expr.js';
 
 export { AnalysisError };
@@ -222,14 +222,79 @@ function analyzeNode(p: LogicalPlan): NodeInfo {
       wm.set(r.name, p.delayMs);
       return { schema: child.schema, watermarkColumns: wm, streaming: child.streaming };
     }
+    case 'transformWithState':
+      return analyzeTransformWithState(p);
     default:
       return assertNever(p);
   }
 }
 
+/**
+ * `transformWithState`: the grouping columns exist, the modes are known, and `eventTimeColumnName` (which implies
+ * `timeMode: 'eventTime'`) names a timestamp column of the output and has a watermark upstream to carry (Spark's
+ * CANNOT_ASSIGN_EVENT_TIME_COLUMN_WITHOUT_WATERMARK). The output carries a watermark only on that column.
+ */
+function analyzeTransformWithState(p: TransformWithStateNode): NodeInfo {
+  const child = analyze(p.child);
+  const what = 'groupByKey(…).transformWithState()';
+  if (p.keys.length === 0) throw new AnalysisError(`${what} needs at least one grouping column: groupByKey(col('user')).`);
+  for (const k of p.keys) if (!child.schema.fields.some((f) => f.name === k)) throw unknownColumn(k, child.schema, 'groupByKey()');
+  if (!['none', 'processingTime', 'eventTime'].includes(p.timeMode)) {
+    throw new AnalysisError(`${what}: timeMode '${p.timeMode}' is not one of 'none', 'processingTime', 'eventTime'.`);
+  }
+  if (p.outputMode !== null && p.outputMode !== 'append' && p.outputMode !== 'update') {
+    throw new AnalysisError(`${what}: outputMode '${String(p.outputMode)}' is not 'append' or 'update' (complete needs an aggregation).`);
+  }
+  if (p.outputSchema.fields.length === 0) throw new AnalysisError(`${what} needs an outputSchema with at least one column, e.g. { user: 'string', at: 'timestamp' }.`);
+  checkDuplicateNames(p.outputSchema.fields.map((f) => f.name), 'transformWithState outputSchema');
+  if (child.streaming && p.timeMode === 'eventTime' && child.watermarkColumns.size === 0) {
+    throw new AnalysisError(
+      `${what} with timeMode 'eventTime' needs a watermark on its input: call withWatermark(column, delay) before groupByKey(), ` +
+        `or use timeMode 'processingTime'.`,
+    );
+  }
+  const wm = new Map<string, number>();
+  if (p.eventTimeColumnName !== null) {
+    const name = p.eventTimeColumnName;
+    const f = p.outputSchema.fields.find((x) => x.name === name);
+    if (!f) throw unknownColumn(name, p.outputSchema, 'eventTimeColumnName of transformWithState');
+    if (f.type !== 'timestamp') {
+      throw new AnalysisError(`eventTimeColumnName '${name}' must be a timestamp column of the outputSchema, but it is ${typeToString(f.type)}.`);
+    }
+    if (p.timeMode !== 'eventTime') {
+      throw new AnalysisError(`eventTimeColumnName needs timeMode 'eventTime' (got '${p.timeMode}'): the output's event time follows the input's watermark.`);
+    }
+    if (child.watermarkColumns.size === 0) {
+      throw new AnalysisError(
+        `[CANNOT_ASSIGN_EVENT_TIME_COLUMN_WITHOUT_WATERMARK] eventTimeColumnName '${name}' needs a watermark on the input of transformWithState: ` +
+          `call withWatermark(column, delay) before groupByKey().`,
+      );
+    }
+    wm.set(name, Math.min(...child.watermarkColumns.values()));
+  }
+  if (p.initialState !== null) {
+    const init = analyze(p.initialState.plan);
+    if (init.streaming) throw new AnalysisError('transformWithState initialState must be a batch DataFrame (read with session.read, not readStream).');
+    if (p.initialState.keys.length !== p.keys.length) {
+      throw new AnalysisError(
+        `transformWithState initialState is grouped by ${p.initialState.keys.length} column(s) but the input by ${p.keys.length}: group both by the same key.`,
+      );
+    }
+    p.initialState.keys.forEach((k, i) => {
+      const f = init.schema.fields.find((x) => x.name === k);
+      if (!f) throw unknownColumn(k, init.schema, 'groupByKey() of initialState');
+      const want = child.schema.fields.find((x) => x.name === p.keys[i])!;
+      if (!typeEquals(f.type, want.type)) {
+        throw new AnalysisError(`initialState key '${k}' is ${typeToString(f.type)} but the input key '${want.name}' is ${typeToString(want.type)}. Cast one of them.`);
+      }
+    });
+  }
+  return { schema: p.outputSchema, watermarkColumns: wm, streaming: child.streaming };
+}
+
 function hasWatermarkNode(p: LogicalPlan): boolean {
   if (p.kind === 'watermark') return true;
-  if (p.kind === 'aggregate' || p.kind === 'union') return false;
+  if (p.kind === 'aggregate' || p.kind === 'union' || p.kind === 'transformWithState') return false;
   return p.kind === 'relation' || p.kind === 'streamingRelation' ? false : hasWatermarkNode(p.child);
 }
 

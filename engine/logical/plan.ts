@@ -9,6 +9,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { BatchScan, StreamSource } from '../io/source.js';
 import type { Schema } from '../types/data-type.js';
 import type { Expr, SortOrder } from './expr.js';
+import type { ProcessorModuleRef, StatefulProcessorClass, TimeMode } from '../api/stateful-processor.js';
 
 /** A bounded input: batches in memory, or a scan of files/tables. */
 export interface RelationNode {
@@ -87,6 +88,23 @@ export interface WatermarkNode {
   readonly delayMs: number;
 }
 
+/** `groupByKey(keys).transformWithState(processor, options)`: user code over keyed state, timers and TTL. */
+export interface TransformWithStateNode {
+  readonly kind: 'transformWithState';
+  readonly child: LogicalPlan;
+  /** The grouping columns' names. */
+  readonly keys: readonly string[];
+  /** The processor class (code) and/or the module it can be loaded from (workers, pipeline specs). */
+  readonly processor: { readonly cls: StatefulProcessorClass | null; readonly module: ProcessorModuleRef | null };
+  readonly outputSchema: Schema;
+  readonly timeMode: TimeMode;
+  /** The operator's output mode, or null for the query's. */
+  readonly outputMode: 'append' | 'update' | null;
+  readonly eventTimeColumnName: string | null;
+  /** A batch DataFrame's plan grouped by `initialStateKeys`, read in batch 0 only. */
+  readonly initialState: { readonly plan: LogicalPlan; readonly keys: readonly string[] } | null;
+}
+
 export type LogicalPlan =
   | RelationNode
   | StreamingRelationNode
@@ -97,7 +115,8 @@ export type LogicalPlan =
   | LimitNode
   | UnionNode
   | DeduplicateNode
-  | WatermarkNode;
+  | WatermarkNode
+  | TransformWithStateNode;
 
 /** The children of a node. */
 export function planChildren(p: LogicalPlan): readonly LogicalPlan[] {
@@ -114,6 +133,7 @@ export function planChildren(p: LogicalPlan): readonly LogicalPlan[] {
     case 'limit':
     case 'deduplicate':
     case 'watermark':
+    case 'transformWithState':
       return [p.child];
     default:
       return assertNever(p);
@@ -154,4 +174,5 @@ export const plans = {
   deduplicate: (child: LogicalPlan, keys: readonly string[] | null, withinWatermark: boolean): DeduplicateNode =>
     Object.freeze({ kind: 'deduplicate', child, keys: keys ? Object.freeze([...keys]) : null, withinWatermark }),
   watermark: (child: LogicalPlan, column: string, delayMs: number): WatermarkNode => Object.freeze({ kind: 'watermark', child, column, delayMs }),
+  transformWithState: (n: Omit<TransformWithStateNode, 'kind'>): TransformWithStateNode => Object.freeze({ kind: 'transformWithState', ...n }),
 };

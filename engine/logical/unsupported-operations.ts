@@ -51,6 +51,11 @@ function collect(p: LogicalPlan, out: LogicalPlan[] = []): LogicalPlan[] {
 export function checkStreamingPlan(plan: LogicalPlan, mode: OutputMode): void {
   const nodes = collect(plan).filter((n) => analyze(n).streaming);
   const aggs = nodes.filter((n): n is Extract<LogicalPlan, { kind: 'aggregate' }> => n.kind === 'aggregate');
+  if (mode === 'complete' && nodes.some((n) => n.kind === 'transformWithState')) {
+    throw new UnsupportedOperationError(
+      "Complete output mode is not supported with transformWithState: a processor emits rows, it keeps no result table to repeat. Use outputMode('append') or 'update'.",
+    );
+  }
   if (mode === 'complete' && aggs.length === 0) {
     throw new UnsupportedOperationError(
       'Complete output mode not supported when there are no streaming aggregations on streaming DataFrames/Datasets. ' +

@@ -30,6 +30,8 @@ export interface ExecContext {
   readonly scanStats?: ScanStats;
   /** Parallelism and the (lazily started) worker pool of this run. */
   readonly workers: WorkerContext;
+  /** The query's id (stable across restarts) and this run's id; absent for batch queries. */
+  readonly query?: { readonly id: string; readonly runId: string };
 }
 
 /** Where rows that could not be parsed go, with the reason; counted in progress. */
@@ -87,6 +89,11 @@ export interface StatefulOperator {
   metrics(): StateOperatorMetrics;
   /** Spark's shouldRunAnotherBatch: would a no-data batch with this watermark emit or evict something? */
   needsNoDataBatch(newWatermarkMs: number): boolean;
+  /**
+   * Whether something of this operator falls due by processing time `nowMs` (a processing-time timer, a TTL
+   * expiry): asked at every trigger, also after idle ones, so that a no-data batch fires it without new input.
+   */
+  dueByProcessingTime?(nowMs: number): boolean;
 }
 
 /** Event-time statistics a watermark operator gathers over one batch. */

@@ -90,6 +90,8 @@ function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>): ExecNode {
       const r = resolveColumn(p.column, child.schema);
       return new EventTimeWatermarkExec(child, r.ordinal, p.delayMs);
     }
+    case 'transformWithState':
+      throw new Error('transformWithState cannot be planned yet: its operator lands in the next commits.');
     default:
       return assertNever(p);
   }

@@ -82,6 +82,10 @@ function visit(p: LogicalPlan, need: ReadColumns, out: Map<RelationNode, ReadCol
       return visit(p.child, p.keys === null ? 'all' : union(need, new Set(p.keys.flatMap((k) => [k.toLowerCase(), splitName(k)[0]!.toLowerCase()]))), out);
     case 'watermark':
       return visit(p.child, union(need, new Set([p.column.toLowerCase(), splitName(p.column)[0]!.toLowerCase()])), out);
+    case 'transformWithState':
+      // The processor sees whole input rows.
+      if (p.initialState !== null) visit(p.initialState.plan, 'all', out);
+      return visit(p.child, 'all', out);
     default:
       return assertNever(p);
   }

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { exprs, type Expr } from '../logical/expr.js';
+import type { Schema } from '../types/data-type.js';
 import {
   durationFromSpec,
   exprFromSpec,
@@ -57,7 +58,21 @@ export type StepSpec =
   | { readonly withColumnRenamed: Readonly<Record<string, string>> }
   | { readonly watermark: WatermarkSpec }
   | { readonly dropDuplicates: readonly string[] | null }
-  | { readonly dropDuplicatesWithinWatermark: readonly string[] | null };
+  | { readonly dropDuplicatesWithinWatermark: readonly string[] | null }
+  | { readonly transformWithState: TransformWithStateStepSpec };
+
+/**
+ * `groupByKey(...).transformWithState(processor, options)`: the processor named by its module (a path relative to
+ * the spec file, or a URL) and export.
+ */
+export interface TransformWithStateStepSpec {
+  readonly groupByKey: readonly string[];
+  readonly processor: { readonly module: string; readonly export?: string };
+  readonly outputSchema: SchemaJson;
+  readonly timeMode?: 'none' | 'processingTime' | 'eventTime';
+  readonly outputMode?: 'append' | 'update';
+  readonly eventTimeColumnName?: string;
+}
 
 /** `withWatermark(column, delay)`. */
 export interface WatermarkSpec {
@@ -120,12 +135,22 @@ export type ResolvedStep =
   | { readonly kind: 'drop'; readonly columns: readonly string[] }
   | { readonly kind: 'withColumnRenamed'; readonly renames: readonly (readonly [string, string])[] }
   | { readonly kind: 'watermark'; readonly column: string; readonly delayMs: number }
-  | { readonly kind: 'dropDuplicates'; readonly columns: readonly string[] | null; readonly withinWatermark: boolean };
+  | { readonly kind: 'dropDuplicates'; readonly columns: readonly string[] | null; readonly withinWatermark: boolean }
+  | {
+      readonly kind: 'transformWithState';
+      readonly keys: readonly string[];
+      readonly module: string;
+      readonly export: string;
+      readonly outputSchema: Schema;
+      readonly timeMode: 'none' | 'processingTime' | 'eventTime' | undefined;
+      readonly outputMode: 'append' | 'update' | undefined;
+      readonly eventTimeColumnName: string | undefined;
+    };
 
 /** A trigger as the engine takes it. */
 export type ResolvedTrigger = { readonly processingTime: number } | { readonly once: true } | { readonly availableNow: true };
 
-const STEP_KINDS = ['filter', 'select', 'withColumn', 'drop', 'withColumnRenamed', 'watermark', 'dropDuplicates', 'dropDuplicatesWithinWatermark'] as const;
+const STEP_KINDS = ['filter', 'select', 'withColumn', 'drop', 'withColumnRenamed', 'watermark', 'dropDuplicates', 'dropDuplicatesWithinWatermark', 'transformWithState'] as const;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -205,7 +230,58 @@ export function parseStep(v: unknown, path: SpecPath, issues: IssueSink): Resolv
       const l = nameList(body, p, issues, true);
       return l === undefined ? null : { kind: 'dropDuplicates', columns: l, withinWatermark: kind === 'dropDuplicatesWithinWatermark' };
     }
+    case 'transformWithState':
+      return transformWithStateFromSpec(body, p, issues);
   }
+}
+
+const TWS_FIELDS = ['groupByKey', 'processor', 'outputSchema', 'timeMode', 'outputMode', 'eventTimeColumnName'];
+
+/** `{ "groupByKey": ["user"], "processor": { "module": "./detector.js", "export": "Detector" }, "outputSchema": {…}, … }`. */
+function transformWithStateFromSpec(v: unknown, p: SpecPath, issues: IssueSink): ResolvedStep | null {
+  if (!isObject(v)) return issues.add(p, 'expected { "groupByKey": ["col"], "processor": { "module": "./file.js", "export": "Name" }, "outputSchema": { … } }');
+  let ok = true;
+  for (const k of Object.keys(v)) {
+    if (!TWS_FIELDS.includes(k)) {
+      issues.add([...p, k], `unknown field; known fields: ${TWS_FIELDS.join(', ')}`);
+      ok = false;
+    }
+  }
+  const keys = v['groupByKey'] === undefined ? issues.add([...p, 'groupByKey'], 'required, e.g. ["user"]') : nameList(v['groupByKey'], [...p, 'groupByKey'], issues, false);
+  const proc = v['processor'];
+  let module: string | null = null;
+  let exportName = 'default';
+  if (!isObject(proc) || typeof proc['module'] !== 'string' || proc['module'] === '') {
+    issues.add([...p, 'processor'], proc === undefined ? 'required: { "module": "./file.js", "export": "Name" }' : 'expected { "module": "./file.js", "export": "Name" }');
+    ok = false;
+  } else {
+    module = proc['module'];
+    for (const k of Object.keys(proc)) if (k !== 'module' && k !== 'export') issues.add([...p, 'processor', k], 'unknown field; known fields: module, export');
+    if (proc['export'] !== undefined) {
+      if (typeof proc['export'] !== 'string' || proc['export'] === '') issues.add([...p, 'processor', 'export'], 'expected the exported class name');
+      else exportName = proc['export'];
+    }
+  }
+  const outputSchema = v['outputSchema'] === undefined ? issues.add([...p, 'outputSchema'], 'required, e.g. { "user": "string", "at": "timestamp" }') : schemaFromSpec(v['outputSchema'], [...p, 'outputSchema'], issues);
+  const pick = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
+    const x = v[name];
+    if (x === undefined) return undefined;
+    if (typeof x !== 'string' || !(allowed as readonly string[]).includes(x)) {
+      issues.add([...p, name], `expected one of ${allowed.map((a) => `"${a}"`).join(', ')}`);
+      ok = false;
+      return undefined;
+    }
+    return x as T;
+  };
+  const timeMode = pick('timeMode', ['none', 'processingTime', 'eventTime'] as const);
+  const outputMode = pick('outputMode', ['append', 'update'] as const);
+  const et = v['eventTimeColumnName'];
+  if (et !== undefined && (typeof et !== 'string' || et === '')) {
+    issues.add([...p, 'eventTimeColumnName'], 'expected a column name of the outputSchema');
+    ok = false;
+  }
+  if (!ok || !keys || module === null || !outputSchema) return null;
+  return { kind: 'transformWithState', keys, module, export: exportName, outputSchema, timeMode, outputMode, eventTimeColumnName: et as string | undefined };
 }
 
 /** `{ "column": "ts", "delay": "10 minutes" }`. */

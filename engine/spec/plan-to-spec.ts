@@ -133,6 +133,25 @@ function stepOf(node: LogicalPlan): StepSpec {
       return { watermark: { column: node.column, delay: formatDuration(node.delayMs) } };
     case 'deduplicate':
       return node.withinWatermark ? { dropDuplicatesWithinWatermark: node.keys ? [...node.keys] : null } : { dropDuplicates: node.keys ? [...node.keys] : null };
+    case 'transformWithState': {
+      const m = node.processor.module;
+      if (m === null) {
+        return fail(
+          `transformWithState(${node.processor.cls?.name ?? 'a class'}) has no spec form without a module: pass { module: { module: new URL('./file.ts', import.meta.url).href, export: 'Name' } } in its options.`,
+        );
+      }
+      if (node.initialState !== null) return fail('transformWithState with an initialState has no spec form: the initial state is a batch DataFrame.');
+      return {
+        transformWithState: {
+          groupByKey: [...node.keys],
+          processor: { module: m.module, ...(m.export === undefined ? {} : { export: m.export }) },
+          outputSchema: schemaToSpec(node.outputSchema),
+          timeMode: node.timeMode,
+          ...(node.outputMode === null ? {} : { outputMode: node.outputMode }),
+          ...(node.eventTimeColumnName === null ? {} : { eventTimeColumnName: node.eventTimeColumnName }),
+        },
+      };
+    }
     case 'sort':
       return fail('orderBy() has no spec form: a pipeline spec describes a streaming query (sort its output where you read it).');
     case 'limit':

@@ -6,7 +6,9 @@
  *
  * @module
  */
+import { dirname } from 'node:path';
 import type { DataFrame } from '../api/dataframe.js';
+import { moduleUrl } from '../workers/load-module.js';
 import { Column } from '../api/column.js';
 import { col, fromCsv, fromJson } from '../api/functions.js';
 import type { Session } from '../api/session.js';
@@ -96,8 +98,11 @@ function optionStrings(o: Readonly<Record<string, string | number | boolean>> | 
   return out;
 }
 
-/** Applies one step through the DataFrame API. */
-export function applyStep(df: DataFrame, step: ResolvedStep): DataFrame {
+/**
+ * Applies one step through the DataFrame API. `baseDir` resolves a processor module's relative path (the spec
+ * file's folder; default the working directory).
+ */
+export function applyStep(df: DataFrame, step: ResolvedStep, baseDir?: string): DataFrame {
   switch (step.kind) {
     case 'filter':
       return df.where(new Column(step.condition));
@@ -113,6 +118,16 @@ export function applyStep(df: DataFrame, step: ResolvedStep): DataFrame {
       return df.withWatermark(step.column, step.delayMs);
     case 'dropDuplicates':
       return step.withinWatermark ? df.dropDuplicatesWithinWatermark(step.columns ?? undefined) : df.dropDuplicates(step.columns ?? undefined);
+    case 'transformWithState':
+      return df.groupByKey(...step.keys).transformWithState(
+        { module: moduleUrl(step.module, baseDir), export: step.export },
+        {
+          outputSchema: step.outputSchema,
+          ...(step.timeMode === undefined ? {} : { timeMode: step.timeMode }),
+          ...(step.outputMode === undefined ? {} : { outputMode: step.outputMode }),
+          ...(step.eventTimeColumnName === undefined ? {} : { eventTimeColumnName: step.eventTimeColumnName }),
+        },
+      );
   }
 }
 
@@ -167,7 +182,7 @@ export function dataFrameFromSpec(spec: PipelineSpec, session: Session, o: SpecT
   const runSteps = (d: DataFrame, steps: PipelineSpec['steps'], field: 'steps' | 'outputSteps'): DataFrame => {
     (steps ?? []).forEach((s, i) => {
       const step = parsed((issues) => parseStep(s, [field, i], issues), file);
-      d = at([field, i, Object.keys(s)[0]!], () => applyStep(d, step), file);
+      d = at([field, i, Object.keys(s)[0]!], () => applyStep(d, step, file === null ? undefined : dirname(file)), file);
     });
     return d;
   };

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptCheckpointError, readIfExists, writeReplace } from '../checkpoint/atomic-file.js';
 import type { Field } from '../types/data-type.js';
@@ -74,7 +75,29 @@ export async function writeOperatorMetadata(
 export async function readOperatorMetadata(operatorDir: string): Promise<OperatorMetadata | null> {
   const path = operatorMetadataPath(operatorDir);
   const buf = await readIfExists(path);
-  if (buf === null) return null;
+  return buf === null ? null : parseOperatorMetadata(buf, path);
+}
+
+/**
+ * `readOperatorMetadata` for readers that must answer at once (the state data source resolves its schema in
+ * `load()`).
+ *
+ * @example
+ * const m = readOperatorMetadataSync('ckpt/state/0'); // null for a checkpoint written before operator.json
+ */
+export function readOperatorMetadataSync(operatorDir: string): OperatorMetadata | null {
+  const path = operatorMetadataPath(operatorDir);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  return parseOperatorMetadata(buf, path);
+}
+
+function parseOperatorMetadata(buf: Buffer, path: string): OperatorMetadata {
   let m: OperatorMetadata;
   try {
     m = JSON.parse(buf.toString('utf8')) as OperatorMetadata;

@@ -1,9 +1,9 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { RecordBatch, RecordBatchStreamWriter, tableFromIPC, Table } from 'apache-arrow';
 import { CorruptCheckpointError, listIfExists, readIfExists, writeReplace } from '../checkpoint/atomic-file.js';
-import { field, schemaOf, type Schema } from '../types/data-type.js';
+import { field, fromArrowSchema, schemaOf, type Schema } from '../types/data-type.js';
 import { batchFromVecs, columnVec, emptyBatch, jsonValueAt } from '../types/values.js';
 import { concatVecs, gatherVec } from '../kernels/select-kernel.js';
 import type { NumVec, Vec } from '../kernels/vec.js';
@@ -99,6 +99,38 @@ function unframe(buf: Buffer, file: string): { table: Table; eviction: StateEvic
 }
 
 /**
+ * The columns of a state file (`<v>.delta` without its `__op` column, or `<v>.snapshot`), read from the file itself
+ * (its checksum checked): for readers of a checkpoint written before `operator.json` described its tables.
+ *
+ * @example
+ * stateFileSchema('ckpt/state/0/0/3.delta').fields.map((f) => f.name); // ['__window_start', 'user', 'a0_count']
+ */
+export function stateFileSchema(file: string): Schema {
+  const { table } = unframe(readFileSync(file), file);
+  const schema = fromArrowSchema(table.schema);
+  return file.endsWith('.delta') ? schemaOf(schema.fields.slice(1)) : schema;
+}
+
+/**
+ * The versions of a state folder's files, from its file names: deltas, and snapshots in ascending order.
+ *
+ * @example
+ * stateVersions(['1.delta', '2.delta', '2.snapshot', 'x.tmp']); // { deltas: Set {1, 2}, snapshots: [2] }
+ */
+export function stateVersions(names: readonly string[]): { deltas: Set<number>; snapshots: number[] } {
+  const deltas = new Set<number>();
+  const snapshots: number[] = [];
+  for (const n of names) {
+    const m = /^(\d+)\.(delta|snapshot)$/.exec(n);
+    if (!m) continue;
+    if (m[2] === 'delta') deltas.add(Number(m[1]));
+    else snapshots.push(Number(m[1]));
+  }
+  snapshots.sort((a, b) => a - b);
+  return { deltas, snapshots };
+}
+
+/**
  * A versioned keyed store for one partition of one stateful operator. Batch N writes version N+1 as a delta (puts and
  * deletes by key) and, every `snapshotInterval` versions, a snapshot of every row. Loading version v reads the newest
  * snapshot ≤ v and replays the deltas after it. Files: `<dir>/<v>.delta`, `<dir>/<v>.snapshot` (Arrow IPC + CRC32).
@@ -140,17 +172,7 @@ export class StateStore {
   }
 
   private async versions(): Promise<{ deltas: Set<number>; snapshots: number[] }> {
-    const names = await listIfExists(this.dir);
-    const deltas = new Set<number>();
-    const snapshots: number[] = [];
-    for (const n of names) {
-      const m = /^(\d+)\.(delta|snapshot)$/.exec(n);
-      if (!m) continue;
-      if (m[2] === 'delta') deltas.add(Number(m[1]));
-      else snapshots.push(Number(m[1]));
-    }
-    snapshots.sort((a, b) => a - b);
-    return { deltas, snapshots };
+    return stateVersions(await listIfExists(this.dir));
   }
 
   /**

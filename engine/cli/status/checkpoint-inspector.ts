@@ -195,7 +195,13 @@ export async function inspectCheckpoint(checkpoint: string, last = 5): Promise<C
   };
 }
 
-function bytesText(n: number): string {
+/**
+ * A size for people: `512 B`, `3.4 KiB`, `12.0 MiB`.
+ *
+ * @example
+ * bytesText(3482); // '3.4 KiB'
+ */
+export function bytesText(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;

@@ -26,6 +26,9 @@ export interface BatchInfo {
   readonly lateWatermarkMs: number;
   readonly evictionWatermarkMs: number;
   readonly batchTimestampMs: number;
+  /** The query's id and this run's (streaming queries; `getQueryInfo()` of a processor). */
+  readonly queryId?: string;
+  readonly runId?: string;
 }
 
 /**

@@ -108,3 +108,31 @@ export { parsePipelineSpec, parsePipelineSpecText, pipelineSpecSchema, type Pipe
 export { SpecError, IssueSink, exprFromSpec, exprToSpec, formatPath, type ExprSpec, type SpecIssue, type SpecPath, type TypeSpec, type SchemaJson, type DurationSpec } from './spec/expr-spec.js';
 export { dataFrameFromSpec, streamWriterFromSpec, startPipeline, type SpecToPlanOptions, type StartOverrides } from './spec/spec-to-plan.js';
 export { specFromPlan, type SpecExtras } from './spec/plan-to-spec.js';
+export {
+  StatefulProcessor,
+  type StatefulProcessorClass,
+  type StatefulProcessorHandle,
+  type ValueState,
+  type ListState,
+  type MapState,
+  type TimerValues,
+  type ExpiredTimerInfo,
+  type QueryInfo,
+  type TimeMode,
+  type StateType,
+  type StateOptions,
+  type OutputRows,
+  type ProcessorModuleRef,
+  type TransformWithStateOptions,
+} from './api/stateful-processor.js';
+export {
+  ProcessorNotLoadableError,
+  TransformWithStateUserError,
+  TransformWithStateOutputError,
+  StateVariableOptionError,
+  InvalidHandleStateError,
+  InvalidTimeModeError,
+  StateValueError,
+  StateVariableKindChangedError,
+} from './physical/partitions/transform-with-state-partition.js';
+export { TwsTester, type TwsTesterOptions } from './testing/tws-tester.js';

@@ -9,7 +9,8 @@
  * @module
  */
 import type { Schema } from '../types/data-type.js';
-import { DedupPartition } from './partitions/dedup-partition.js';
+import { DedupPartition, type DedupOperatorSpec } from './partitions/dedup-partition.js';
+import type { KeyedOperatorSpec } from './partitions/keyed-operator.js';
 import type { ExecNode } from './exec-node.js';
 import { StatefulExec } from './stateful-exec.js';
 
@@ -23,7 +24,7 @@ export class DedupExec extends StatefulExec {
     readonly watermark: { readonly ordinal: number; readonly delayMs: number } | null,
     readonly withinWatermark: boolean,
   ) {
-    super(child, { kind: 'dedup', dedup: { keyOrdinals, watermark, withinWatermark }, inputSchema: child.schema });
+    super(child, { kind: 'dedup', dedup: { keyOrdinals, watermark, withinWatermark }, inputSchemas: [child.schema] } satisfies DedupOperatorSpec as KeyedOperatorSpec);
     this.operatorName = withinWatermark ? 'dedupeWithinWatermark' : 'dedupe';
   }
 

@@ -58,6 +58,8 @@ export interface StateOperatorMetrics {
   commitTimeMs: number;
   numShufflePartitions: number;
   numStateStoreInstances: number;
+  /** Operator-specific counters summed over partitions (`PartitionMetrics.custom`); absent when there are none. */
+  customMetrics?: Record<string, number>;
 }
 
 /** A stateful operator as the streaming executor sees it. */

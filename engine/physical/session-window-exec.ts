@@ -9,6 +9,8 @@ import type { AggregateAnalysis } from '../logical/analyzer.js';
 import type { Schema } from '../types/data-type.js';
 import { formatDuration } from '../types/duration.js';
 import { SessionPartition } from './partitions/session-partition.js';
+import type { AggregateSpec } from './partitions/aggregate-partition.js';
+import type { KeyedOperatorSpec } from './partitions/keyed-operator.js';
 import type { ExecNode } from './exec-node.js';
 import { StatefulExec } from './stateful-exec.js';
 
@@ -20,7 +22,7 @@ export class SessionWindowExec extends StatefulExec {
     child: ExecNode,
     readonly analysis: AggregateAnalysis,
   ) {
-    super(child, { kind: 'session', analysis, inputSchema: child.schema });
+    super(child, { kind: 'session', analysis, inputSchemas: [child.schema] } satisfies AggregateSpec as KeyedOperatorSpec);
     if (analysis.window?.kind !== 'session') throw new Error('SessionWindowExec needs a session window');
     this.windowTime = analysis.window.time;
   }

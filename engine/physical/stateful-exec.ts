@@ -4,9 +4,11 @@
  *
  * @module
  */
+import { dirname } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
-import type { PartitionSpec } from './partitions/index.js';
-import type { BatchInfo } from './partitions/partition-operator.js';
+import './partitions/index.js';
+import type { BatchInfo, KeyedOperatorSpec } from './partitions/keyed-operator.js';
+import { writeOperatorMetadata } from '../state/operator-metadata.js';
 import { PartitionRunner } from '../workers/partition-runner.js';
 import { typeToString, type Schema } from '../types/data-type.js';
 import type { Bound } from '../logical/bound-expr.js';
@@ -49,10 +51,19 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
   /** The time expression of the operator's window, if it has one: rows where it is null fall in no window. */
   protected windowTime: Bound | null = null;
   protected outputMode: string | null = null;
+  /**
+   * The earliest time a timer or TTL expiry of the operator's partitions falls due after the last batch (in the clock
+   * the kind counts in), or null: a subclass asks for a no-data batch when it is reached.
+   */
+  protected nextDueMs: number | null = null;
+  /** How many partitions the `operator.json` of this run describes (null: not written yet this run). */
+  private metadataPartitions: number | null = null;
+  /** The placement note already logged (see `PartitionRunner.placementNote`). */
+  private loggedNote: string | null = null;
 
   constructor(
     readonly child: ExecNode,
-    spec: PartitionSpec,
+    spec: KeyedOperatorSpec,
   ) {
     super();
     this.runner = new PartitionRunner(spec);
@@ -86,8 +97,10 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
       rowOffset += batch.numRows;
     }
     const t1 = performance.now();
-    const { outputs, metrics, partitions } = await this.runner.finish(info);
+    const { outputs, metrics, partitions, custom, nextDueMs } = await this.runner.finish(info);
     if (ctx.streaming) this.lastEvictionWm = ctx.evictionWatermarkMs;
+    this.nextDueMs = nextDueMs;
+    this.logPlacementNote();
     this.m = {
       ...emptyMetrics(this.operatorName),
       ...metrics,
@@ -97,7 +110,16 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
       numStateStoreInstances: partitions,
       numRowsWithoutWindow: withoutWindow,
     };
+    if (Object.keys(custom).length > 0) this.m.customMetrics = custom;
     yield* outputs;
+  }
+
+  /** Says once per run why the operator stays on the calling thread, when the runner pinned it there. */
+  private logPlacementNote(): void {
+    const note = this.runner.placementNote;
+    if (note === null || note === this.loggedNote) return;
+    this.loggedNote = note;
+    console.warn(`sluice: ${this.operatorName} (state operator ${this.operatorId}) stays on the calling thread: ${note}`);
   }
 
   stateSignature(): string {
@@ -127,6 +149,12 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
   async commit(stateDir: (p: number) => string, version: number, snapshot: boolean): Promise<void> {
     const t0 = performance.now();
     await this.runner.commit(stateDir, version, snapshot);
+    const partitions = this.runner.partitions;
+    if (this.metadataPartitions !== partitions) {
+      // `state/<op>/_metadata/operator.json`: at the first commit of the run, and whenever the partition count changes.
+      await writeOperatorMetadata(dirname(stateDir(0)), { operatorName: this.operatorName, kind: this.runner.spec.kind, partitions, tables: this.runner.tables });
+      this.metadataPartitions = partitions;
+    }
     this.m.commitTimeMs = Math.round(performance.now() - t0);
   }
 

@@ -9,7 +9,8 @@
 import type { AggregateAnalysis } from '../logical/analyzer.js';
 import type { Schema } from '../types/data-type.js';
 import { formatDuration } from '../types/duration.js';
-import { aggregateLayout, AggregatePartition } from './partitions/aggregate-partition.js';
+import { aggregateLayout, AggregatePartition, type AggregateSpec } from './partitions/aggregate-partition.js';
+import type { KeyedOperatorSpec } from './partitions/keyed-operator.js';
 import type { ExecNode } from './exec-node.js';
 import { StatefulExec } from './stateful-exec.js';
 
@@ -24,7 +25,7 @@ export class WindowAggregateExec extends StatefulExec {
     child: ExecNode,
     readonly analysis: AggregateAnalysis,
   ) {
-    super(child, { kind: 'aggregate', analysis, inputSchema: child.schema });
+    super(child, { kind: 'aggregate', analysis, inputSchemas: [child.schema] } satisfies AggregateSpec as KeyedOperatorSpec);
     if (analysis.window !== null && analysis.window.kind !== 'time') throw new Error('WindowAggregateExec handles time windows only');
     this.windowTime = analysis.window?.time ?? null;
   }

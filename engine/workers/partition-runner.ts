@@ -14,7 +14,12 @@
  * - any other chunk is split by key hash in the calling thread and sent straight to the owners.
  * Inputs below the threshold never start threads (measured in the benchmark: the pool costs a few hundred µs per batch).
  *
- * Checkpoints: each partition writes `state/<op>/<partition>/`; `commits/N` records how many partitions wrote the
+ * Any registered operator kind runs here (`operatorKind(spec)`: build, input keys, projection); one of two inputs
+ * gives `input` to `absorb`, and only input 0 of an operator with a map side is ever pre-aggregated. A kind that
+ * cannot be built on a worker thread (`movable` false, or `create` there throwing `ProcessorNotLoadableError`) stays
+ * on the calling thread for the run, and `placementNote` says why.
+ *
+ * Checkpoints: each partition writes its tables under `state/<op>/<partition>/` (see `commitTables`); `commits/N` records how many partitions wrote the
  * state, and a restart with another `parallelism` re-partitions it (each new partition reads every old folder and
  * keeps its keys), then writes a full snapshot. Folders of partitions no longer written (after a move back, or a
  * restart with a lower `parallelism`) are removed once no retained commit (`minBatchesToRetain`) names them and the
@@ -23,15 +28,19 @@
  * @module
  */
 import type { RecordBatch } from 'apache-arrow';
-import { makePartition, projectSpec, type BatchInfo, type PartitionMetrics, type PartitionOperator, type PartitionSpec } from '../physical/partitions/index.js';
+import {
+  operatorKind,
+  type BatchInfo,
+  type KeyedOperator,
+  type KeyedOperatorSpec,
+  type OperatorKind,
+  type PartitionMetrics,
+  type StateTable,
+} from '../physical/partitions/keyed-operator.js';
 import { partitionIds, rowsByPartition } from '../kernels/hash-kernel.js';
-import { StateStore } from '../state/state-store.js';
-import { fromWire, gatherToWire, toWire, wireTransferables } from './wire.js';
-import type { WorkerPool } from './pool.js';
-import { commitState, concatStateRows, keepPartition, loadState } from './worker.js';
-import { columnVec } from '../types/values.js';
-import { evaluate } from '../kernels/expr-kernel.js';
-import type { Vec } from '../kernels/vec.js';
+import { checkTableNames, commitTables, concatTables, keepPartitionTables, loadTables, purgeTables, snapshotTables } from '../state/keyed-state-io.js';
+import { fromWire, gatherToWire, tablesFromWire, tablesToWire, toWire, wireTransferables } from './wire.js';
+import { WorkerError, type WorkerPool } from './pool.js';
 
 /** How a run parallelises: the pool is created on first use. */
 export interface WorkerContext {
@@ -91,6 +100,38 @@ function cheapest(batches: readonly Timed[]): Timed | null {
  */
 const MAP_MAX_RATIO = 0.1;
 
+/** The class name a kind's `create` throws on a worker thread when it cannot load what it runs there. */
+const NOT_LOADABLE = 'ProcessorNotLoadableError';
+
+/** The numbers of one batch over every partition: counts summed, custom counters summed, the earliest due time. */
+function mergeMetrics(list: readonly PartitionMetrics[]): { metrics: PartitionMetrics; custom: Record<string, number>; nextDueMs: number | null } {
+  const metrics: PartitionMetrics = { numRowsTotal: 0, numRowsUpdated: 0, numRowsRemoved: 0, numRowsDroppedByWatermark: 0, memoryUsedBytes: 0 };
+  const custom: Record<string, number> = {};
+  let nextDueMs: number | null = null;
+  for (const m of list) {
+    metrics.numRowsTotal += m.numRowsTotal;
+    metrics.numRowsUpdated += m.numRowsUpdated;
+    metrics.numRowsRemoved += m.numRowsRemoved;
+    metrics.numRowsDroppedByWatermark += m.numRowsDroppedByWatermark;
+    metrics.memoryUsedBytes += m.memoryUsedBytes;
+    if (m.custom) for (const [k, v] of Object.entries(m.custom)) custom[k] = (custom[k] ?? 0) + v;
+    if (m.nextDueMs != null && (nextDueMs === null || m.nextDueMs < nextDueMs)) nextDueMs = m.nextDueMs;
+  }
+  return { metrics, custom, nextDueMs };
+}
+
+/** What `PartitionRunner.finish` gives: the outputs, the summed numbers, custom counters and the earliest due time. */
+export interface RunnerFinish {
+  readonly outputs: RecordBatch[];
+  /** The five standard counts, summed over partitions (`custom` and `nextDueMs` apart). */
+  readonly metrics: PartitionMetrics;
+  readonly partitions: number;
+  /** Every partition's `custom` counters, summed by name (empty when none has any). */
+  readonly custom: Record<string, number>;
+  /** The earliest `nextDueMs` of any partition, or null. */
+  readonly nextDueMs: number | null;
+}
+
 /**
  * The partitions of one operator.
  *
@@ -99,19 +140,26 @@ const MAP_MAX_RATIO = 0.1;
  * await runner.start(info, workers); await runner.absorb(batch, seqBase, info); const { outputs } = await runner.finish(info);
  */
 export class PartitionRunner {
-  private local: PartitionOperator | null;
+  private local: KeyedOperator | null = null;
+  private readonly kind: OperatorKind;
+  /** The operator's tables, and whether it pre-aggregates big inputs first: known once a partition was built. */
+  private shape: { readonly tables: readonly StateTable[]; readonly mapFirst: boolean } | null = null;
+  /** The operator never moves to worker threads in this run (see `placementNote`). */
+  private pinned = false;
+  /** Why the operator stays on the calling thread whatever the placement policy says, or null. */
+  placementNote: string | null = null;
   private pool: WorkerPool | null = null;
   private workers: WorkerContext | null = null;
   private readonly opKey = `op${opCounter++}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private rowsThisBatch = 0;
   private localForceSnapshot = false;
   /** The spec over just the columns the operator reads: what worker threads get. */
-  private readonly narrow: { spec: PartitionSpec; columns: number[] | null };
+  private readonly narrow: { spec: KeyedOperatorSpec; columns: (number[] | null)[] };
   /**
    * How big inputs reach the owners: `map` (pre-aggregate slices, send partials) pays off when a slice has far fewer
    * groups than rows; `direct` (split rows by key here) when it does not. Chosen by the partial/input ratio observed.
    */
-  private route: 'map' | 'direct';
+  private route: 'map' | 'direct' = 'direct';
   private ratio = 0;
   /** Per partition: the tasks submitted, in order; a failure is kept and rethrown. */
   private chains: Promise<void>[] = [];
@@ -127,17 +175,55 @@ export class PartitionRunner {
   private readonly cost = { inline: newCost(), workers: newCost() };
   private settled = false;
 
-  constructor(readonly spec: PartitionSpec) {
-    this.local = makePartition(spec);
-    this.narrow = projectSpec(spec);
-    this.route = spec.kind === 'aggregate' ? 'map' : 'direct';
+  constructor(readonly spec: KeyedOperatorSpec) {
+    this.kind = operatorKind(spec);
+    this.narrow = this.kind.project?.(spec) ?? { spec, columns: spec.inputSchemas.map(() => null) };
+    if (this.kind.movable?.(spec) === false) {
+      this.pinned = true;
+      this.placementNote = `operator kind '${spec.kind}' cannot be built on a worker thread`;
+    }
   }
 
-  /** Only the columns the operator reads (zero copy). */
-  private shipped(batch: RecordBatch): RecordBatch {
-    const cols = this.narrow.columns;
+  /** Builds a partition; the first one built tells the operator's tables and map side. */
+  private async create(): Promise<KeyedOperator> {
+    const op = await this.kind.create(this.spec);
+    if (this.shape === null) {
+      checkTableNames(op.tables);
+      const mapFirst = op.mapSide !== undefined && (op.mapSide.firstRoute ?? 'map') === 'map';
+      this.shape = { tables: op.tables, mapFirst };
+      this.route = mapFirst ? 'map' : 'direct';
+    }
+    return op;
+  }
+
+  /** The operator's state tables (known after `start` or `restore`). */
+  get tables(): readonly StateTable[] {
+    if (this.shape === null) throw new Error(`operator '${this.spec.kind}' has no partition yet: start or restore it first`);
+    return this.shape.tables;
+  }
+
+  /** Only the columns the operator reads of input `input` (zero copy). */
+  private shipped(batch: RecordBatch, input: number): RecordBatch {
+    const cols = this.narrow.columns[input] ?? null;
     if (cols === null) return batch;
     return batch.selectAt(cols) as unknown as RecordBatch;
+  }
+
+  /**
+   * Builds the partitions on the workers; false (and the operator pinned to this thread, with `placementNote` saying
+   * why) when the kind's `create` could not load what it runs there (`ProcessorNotLoadableError`).
+   */
+  private async initWorkers(pool: WorkerPool): Promise<boolean> {
+    const inits = await Promise.allSettled(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'init', opKey: this.opKey, spec: this.narrow.spec })));
+    const failed = inits.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed === undefined) return true;
+    const e: unknown = failed.reason;
+    if (!(e instanceof WorkerError && e.workerErrorName === NOT_LOADABLE) && !(e instanceof Error && e.name === NOT_LOADABLE)) throw e;
+    await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'drop', opKey: this.opKey }).catch(() => {})));
+    this.pinned = true;
+    const cause = e instanceof WorkerError && e.cause instanceof Error ? e.cause : (e as Error);
+    this.placementNote = cause.message;
+    return false;
   }
 
   private enqueue(p: number, task: () => Promise<unknown>): void {
@@ -171,25 +257,21 @@ export class PartitionRunner {
     return this.pool ? this.pool.size : 1;
   }
 
-  /** Key columns of raw input rows that decide their partition. */
-  private inputKeys(batch: RecordBatch, info: BatchInfo, s: PartitionSpec = this.spec): Vec[] {
-    if (s.kind === 'dedup') return s.dedup.keyOrdinals.map((o) => columnVec(batch, s.inputSchema, o));
-    return s.analysis.keys.map((k) => evaluate(k.bound, batch, s.inputSchema, { batchTimestampMs: info.batchTimestampMs }));
-  }
-
-  private async toWorkers(rows: RecordBatch | null, forceSnapshot: boolean): Promise<void> {
+  /** Moves the state to the workers; false when the operator cannot run there (it stays here, see `initWorkers`). */
+  private async toWorkers(rows: ReadonlyMap<string, RecordBatch | null>, forceSnapshot: boolean): Promise<boolean> {
     const pool = this.workers!.pool();
+    if (!(await this.initWorkers(pool))) return false;
     this.pool = pool;
-    const op = this.local!;
-    await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'init', opKey: this.opKey, spec: this.narrow.spec })));
+    const tables = this.tables;
     await Promise.all(
       Array.from({ length: pool.size }, async (_, p) => {
-        const mine = keepPartition(op, rows, p, pool.size);
-        const wire = mine ? toWire(mine, op.stateSchema) : null;
-        if (forceSnapshot || wire) await pool.run(p, { type: 'load', opKey: this.opKey, rows: wire }, wireTransferables([wire]));
+        const wire = tablesToWire(tables, keepPartitionTables(tables, rows, p, pool.size));
+        const some = wire.some((t) => t.rows !== null);
+        if (forceSnapshot || some) await pool.run(p, { type: 'load', opKey: this.opKey, tables: wire }, wireTransferables(wire.map((t) => t.rows)));
       }),
     );
     this.local = null;
+    return true;
   }
 
   async start(info: BatchInfo, workers: WorkerContext): Promise<void> {
@@ -199,35 +281,38 @@ export class PartitionRunner {
     if (this.pool) {
       const pool = this.pool;
       await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'start', opKey: this.opKey, info })));
-    } else this.local!.startBatch(info);
+    } else {
+      this.local ??= await this.create();
+      this.local.startBatch?.(info);
+    }
   }
 
-  async absorb(batch: RecordBatch, seqBase: number, info: BatchInfo): Promise<void> {
+  /** Folds rows of input `input` (0, or 1 for the right side of a two-input operator) into the partitions. */
+  async absorb(batch: RecordBatch, seqBase: number, info: BatchInfo, input = 0): Promise<void> {
     const n = batch.numRows;
     if (n === 0) return;
     const w = this.workers!;
     if (this.pool && this.rowsThisBatch === 0 && !this.settled && w.minRowNs > 0 && this.settle(w)) {
       // The workers cost more per row than this thread did: the state comes back, for the rest of the run.
       await this.toLocal();
-      this.local!.startBatch(info);
+      this.local!.startBatch?.(info);
     }
-    if (!this.pool && !this.settled && w.parallelism > 1 && this.rowsThisBatch === 0 && n >= w.thresholdRows && this.worthWorkers(w)) {
+    if (!this.pool && !this.pinned && !this.settled && w.parallelism > 1 && this.rowsThisBatch === 0 && n >= w.thresholdRows && this.worthWorkers(w)) {
       // First big input of a batch: the state moves to the workers before anything of this batch is absorbed.
-      const rows = this.local!.snapshot();
-      await this.toWorkers(rows, true);
-      await this.start(info, w);
+      if (await this.toWorkers(snapshotTables(this.local!), true)) await this.start(info, w);
     }
     this.rowsThisBatch += n;
     if (!this.pool) {
-      this.local!.absorb(batch, seqBase, info);
+      this.local!.absorb(batch, seqBase, info, input);
       return;
     }
     const pool = this.pool;
     const P = pool.size;
     const spec = this.narrow.spec;
-    const shipped = this.shipped(batch);
-    const route = this.spec.kind === 'aggregate' ? (placementHooks.route ?? this.route) : this.route;
-    if (n >= w.thresholdRows && route === 'map') {
+    const shipped = this.shipped(batch, input);
+    const schema = spec.inputSchemas[input]!;
+    const route = this.shape!.mapFirst ? (placementHooks.route ?? this.route) : this.route;
+    if (input === 0 && n >= w.thresholdRows && route === 'map') {
       // Map: one slice per worker, pre-aggregated there and split by owner.
       const step = Math.ceil(n / P);
       const maps = Promise.all(
@@ -235,7 +320,7 @@ export class PartitionRunner {
           const a = c * step;
           const b = Math.min(n, a + step);
           if (a >= b) return Promise.resolve(null);
-          const wire = toWire(shipped, spec.inputSchema, a, b);
+          const wire = toWire(shipped, schema, a, b);
           return pool.runAny({ type: 'map', opKey: this.opKey, batch: wire, seqBase: seqBase + a, info, partitions: P }, wireTransferables([wire]));
         }),
       );
@@ -269,12 +354,12 @@ export class PartitionRunner {
       return;
     }
     // Split by key hash here; rows straight to their owners.
-    const sels = rowsByPartition(partitionIds(this.inputKeys(shipped, info, spec), null, n, P), P);
+    const sels = rowsByPartition(partitionIds(this.kind.inputKeys(spec, shipped, input, info), null, n, P), P);
     sels.forEach((sel, p) => {
       if (sel.length === 0) return;
       // The gather renumbers rows; first/last compare (seqBase + row), and sequences stay increasing per partition.
-      const wire = gatherToWire(shipped, spec.inputSchema, sel);
-      this.enqueue(p, () => pool.run(p, { type: 'absorb', opKey: this.opKey, batch: wire, seqBase: seqBase + sel[0]!, info }, wireTransferables([wire])));
+      const wire = gatherToWire(shipped, schema, sel);
+      this.enqueue(p, () => pool.run(p, { type: 'absorb', opKey: this.opKey, batch: wire, seqBase: seqBase + sel[0]!, info, input }, wireTransferables([wire])));
     });
     this.inflight.push(Promise.all(this.chains).then(() => {}));
     await this.drain(4);
@@ -321,20 +406,20 @@ export class PartitionRunner {
   /** Brings every partition's state back to this thread (the next commit writes a full snapshot in partition 0). */
   private async toLocal(): Promise<void> {
     const pool = this.pool!;
-    const op = makePartition(this.spec);
+    const op = await this.create();
     const results = await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'snapshot', opKey: this.opKey })));
-    op.restore(concatStateRows(op, results.map((r) => (r.type === 'rows' && r.rows ? fromWire(r.rows) : null))));
+    op.restore(concatTables(op.tables, results.map((r) => (r.type === 'tables' ? tablesFromWire(r.tables) : new Map()))));
     await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'drop', opKey: this.opKey })));
     this.local = op;
     this.pool = null;
     this.localForceSnapshot = true;
   }
 
-  async finish(info: BatchInfo): Promise<{ outputs: RecordBatch[]; metrics: PartitionMetrics; partitions: number }> {
+  async finish(info: BatchInfo): Promise<RunnerFinish> {
     if (!this.pool) {
       const { output, metrics } = this.local!.finish(info);
       this.stateRowsThisBatch = metrics.numRowsTotal;
-      return { outputs: output ? [output] : [], metrics, partitions: 1 };
+      return { outputs: output ? [output] : [], ...mergeMetrics([metrics]), partitions: 1 };
     }
     await this.drain(0);
     await Promise.all(this.chains);
@@ -347,19 +432,22 @@ export class PartitionRunner {
     const pool = this.pool;
     const results = await Promise.all(Array.from({ length: pool.size }, (_, p) => pool.run(p, { type: 'finish', opKey: this.opKey, info })));
     const outputs: RecordBatch[] = [];
-    const metrics: PartitionMetrics = { numRowsTotal: 0, numRowsUpdated: 0, numRowsRemoved: 0, numRowsDroppedByWatermark: 0, memoryUsedBytes: 0 };
+    const each: PartitionMetrics[] = [];
     for (const r of results) {
       if (r.type !== 'finished') continue;
       if (r.output) outputs.push(fromWire(r.output));
-      for (const k of Object.keys(metrics) as (keyof PartitionMetrics)[]) metrics[k] += r.metrics[k];
+      each.push(r.metrics);
     }
-    this.stateRowsThisBatch = metrics.numRowsTotal;
-    return { outputs, metrics, partitions: pool.size };
+    const merged = mergeMetrics(each);
+    this.stateRowsThisBatch = merged.metrics.numRowsTotal;
+    return { outputs, ...merged, partitions: pool.size };
   }
 
   async commit(dir: (p: number) => string, version: number, snapshot: boolean): Promise<void> {
     if (!this.pool) {
-      await commitState(this.local!, dir(0), version, snapshot || this.localForceSnapshot);
+      const op = this.local!;
+      await commitTables(op, dir(0), version, snapshot || this.localForceSnapshot);
+      op.onCommit?.(version);
       this.localForceSnapshot = false;
     } else {
       const pool = this.pool;
@@ -375,18 +463,20 @@ export class PartitionRunner {
   async restore(dir: (p: number) => string, version: number, written: number, workers: WorkerContext): Promise<void> {
     this.workers = workers;
     const dirs = Array.from({ length: Math.max(1, written) }, (_, p) => dir(p));
-    if (written <= 1 || workers.parallelism <= 1) {
-      const op = this.local ?? makePartition(this.spec);
+    const inline = async () => {
+      const op = this.local ?? (await this.create());
       this.local = op;
-      op.restore(await loadState(op, dirs, version));
+      op.restore(await loadTables(op, dirs, version));
       this.localForceSnapshot = written > 1;
-      return;
-    }
+    };
+    if (written <= 1 || workers.parallelism <= 1 || this.pinned) return inline();
+    // The tables (for the commit's metadata) are known from a partition built here.
+    if (this.shape === null) await this.create();
     const pool = workers.pool();
+    if (!(await this.initWorkers(pool))) return inline();
     this.pool = pool;
     this.local = null;
     const P = pool.size;
-    await Promise.all(Array.from({ length: P }, (_, p) => pool.run(p, { type: 'init', opKey: this.opKey, spec: this.narrow.spec })));
     await Promise.all(
       Array.from({ length: P }, (_, p) =>
         pool.run(p, {
@@ -403,8 +493,7 @@ export class PartitionRunner {
 
   async purge(dir: (p: number) => string, minVersion: number): Promise<void> {
     if (!this.pool) {
-      const op = this.local!;
-      await new StateStore(dir(0), op.stateSchema, op.stateKeyCount).purge(minVersion);
+      await purgeTables(this.local!.tables, dir(0), minVersion);
       return;
     }
     const pool = this.pool;
@@ -412,7 +501,7 @@ export class PartitionRunner {
   }
 
   /** The inline partition (tests and explain), or null when the state lives in workers. */
-  get inline(): PartitionOperator | null {
+  get inline(): KeyedOperator | null {
     return this.local;
   }
 }

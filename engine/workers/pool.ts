@@ -35,6 +35,32 @@ export const workerFaults: { next: FaultSpec | null } = { next: null };
 /** A worker died or a task failed: the message and stack are the worker's. */
 export class WorkerError extends Error {
   override readonly name = 'WorkerError';
+  /** The class name of the error the worker threw (e.g. `ProcessorNotLoadableError`), or null (a thread that died). */
+  workerErrorName: string | null = null;
+}
+
+/**
+ * The error to throw for a task that failed in worker `index`: a known class (`KNOWN_ERRORS`, by the `[Name]` prefix
+ * the worker puts on its messages) keeps its class and message, anything else becomes a `WorkerError` that names the
+ * worker's class in `workerErrorName`; the stack is the worker's.
+ *
+ * @example
+ * try { await pool.run(p, task); } catch (e) { throw workerFailure(e, p, task.type); }
+ */
+export function workerFailure(e: unknown, index: number, taskType: WorkerTask['type']): Error {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const tagged = /^\[(\w+)\] ([\s\S]*)$/.exec(err.message ?? '');
+  const Known = tagged ? KNOWN_ERRORS[tagged[1]!] : undefined;
+  if (tagged) err.message = tagged[2]!;
+  if (Known) {
+    const k = new Known(err.message);
+    if (err.stack) k.stack = `${err.stack}\n--- in worker ${index} ('${taskType}')`;
+    return k;
+  }
+  const w = new WorkerError(`Worker ${index} failed in '${taskType}': ${err.message}`, { cause: err });
+  w.workerErrorName = tagged ? tagged[1]! : null;
+  if (err.stack) w.stack = `${w.name}: ${w.message}\n--- worker stack ---\n${err.stack}`;
+  return w;
 }
 
 /** The worker's entry file: `worker.js` from the built package, a bundle of `worker.ts` from sources. */
@@ -89,19 +115,7 @@ export class WorkerPool {
     try {
       return (await this.pools[index]!.run(message, { transferList: transfer })) as WorkerResult;
     } catch (e) {
-      const err = e as Error;
-      // A known error thrown by the worker keeps its class and message; its stack is the worker's.
-      const tagged = /^\[(\w+)\] ([\s\S]*)$/.exec(err.message ?? '');
-      const Known = tagged ? KNOWN_ERRORS[tagged[1]!] : undefined;
-      if (tagged) err.message = tagged[2]!;
-      if (Known) {
-        const k = new Known(err.message);
-        if (err.stack) k.stack = `${err.stack}\n--- in worker ${index} ('${task.type}')`;
-        throw k;
-      }
-      const w = new WorkerError(`Worker ${index} failed in '${task.type}': ${err.message}`, { cause: err });
-      if (err.stack) w.stack = `${w.name}: ${w.message}\n--- worker stack ---\n${err.stack}`;
-      throw w;
+      throw workerFailure(e, index, task.type);
     }
   }
 

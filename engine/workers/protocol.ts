@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { BatchInfo, PartitionMetrics, PartitionSpec } from '../physical/partitions/index.js';
-import type { WireBatch } from './wire.js';
+import type { BatchInfo, KeyedOperatorSpec, PartitionMetrics } from '../physical/partitions/keyed-operator.js';
+import type { WireBatch, WireTables } from './wire.js';
 
 /** Test-only: make the worker fail at the next task of a kind (`throw` an error, or `exit` the thread). */
 export interface FaultSpec {
@@ -16,11 +16,11 @@ export interface FaultSpec {
 }
 
 export type WorkerTask =
-  /** Creates (or replaces) the partition `opKey` owned by this worker. */
-  | { readonly type: 'init'; readonly opKey: string; readonly spec: PartitionSpec }
+  /** Creates (or replaces) the partition `opKey` owned by this worker, from its registered kind (`operatorKind`). */
+  | { readonly type: 'init'; readonly opKey: string; readonly spec: KeyedOperatorSpec }
   | { readonly type: 'start'; readonly opKey: string; readonly info: BatchInfo }
-  /** Raw input rows for this partition (small batches take this route). */
-  | { readonly type: 'absorb'; readonly opKey: string; readonly batch: WireBatch; readonly seqBase: number; readonly info: BatchInfo }
+  /** Raw rows of input `input` for this partition (small batches take this route). */
+  | { readonly type: 'absorb'; readonly opKey: string; readonly batch: WireBatch; readonly seqBase: number; readonly info: BatchInfo; readonly input: number }
   /**
    * Map side: partial aggregation of a chunk, split by owner. Any worker that holds `opKey` (every worker after
    * `init`) takes it; it leaves the partition's state alone.
@@ -38,9 +38,12 @@ export type WorkerTask =
       readonly panes: boolean;
     }
   | { readonly type: 'finish'; readonly opKey: string; readonly info: BatchInfo }
-  /** Writes state version `version` to `dir`. */
+  /** Writes state version `version` of every table to partition folder `dir` (see `commitTables`). */
   | { readonly type: 'commit'; readonly opKey: string; readonly dir: string; readonly version: number; readonly snapshot: boolean }
-  /** Loads version `version` from the given partition folders, keeping the rows that hash to `partition` of `partitions`. */
+  /**
+   * Loads version `version` of every table from the given partition folders, keeping the rows that hash to
+   * `partition` of `partitions` (each table by its own partition key columns).
+   */
   | {
       readonly type: 'restore';
       readonly opKey: string;
@@ -49,9 +52,9 @@ export type WorkerTask =
       readonly partition: number;
       readonly partitions: number;
     }
-  /** Loads state rows handed over by the engine (state moving from the main thread to workers). */
-  | { readonly type: 'load'; readonly opKey: string; readonly rows: WireBatch | null }
-  /** Every state row of the partition (state moving back to the main thread). */
+  /** Loads every table's rows handed over by the engine (state moving from the main thread to workers). */
+  | { readonly type: 'load'; readonly opKey: string; readonly tables: WireTables }
+  /** Every table's rows of the partition (state moving back to the main thread). */
   | { readonly type: 'snapshot'; readonly opKey: string }
   | { readonly type: 'purge'; readonly opKey: string; readonly dir: string; readonly minVersion: number }
   | { readonly type: 'drop'; readonly opKey: string };
@@ -60,7 +63,7 @@ export type WorkerResult =
   | { readonly type: 'ok' }
   | { readonly type: 'partials'; readonly partials: (WireBatch | null)[]; readonly lateKeys: (WireBatch | null)[]; readonly lateRows: number; readonly panes: boolean }
   | { readonly type: 'finished'; readonly output: WireBatch | null; readonly metrics: PartitionMetrics }
-  | { readonly type: 'rows'; readonly rows: WireBatch | null };
+  | { readonly type: 'tables'; readonly tables: WireTables };
 
 /** A task with its optional test fault. */
 export interface WorkerMessage {

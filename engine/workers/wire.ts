@@ -8,6 +8,7 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import type { Schema } from '../types/data-type.js';
+import type { StateTable } from '../physical/partitions/keyed-operator.js';
 import { batchFromVecs, columnVec } from '../types/values.js';
 import type { Vec } from '../kernels/vec.js';
 import { gatherVec, isIdentity } from '../kernels/select-kernel.js';
@@ -120,4 +121,25 @@ export function wireTransferables(batches: readonly (WireBatch | null | undefine
   const out: ArrayBuffer[] = [];
   for (const w of batches) if (w) for (const v of w.vecs) collect(v, out);
   return [...new Set(out)];
+}
+
+/** Rows of each named state table on the wire (state moving between threads). */
+export type WireTables = readonly { readonly name: string; readonly rows: WireBatch | null }[];
+
+/**
+ * Each table's rows as wire batches (fresh buffers, to transfer).
+ *
+ * @example
+ * const w = tablesToWire(op.tables, snapshotTables(op)); // post with wireTransferables(w.map((t) => t.rows))
+ */
+export function tablesToWire(tables: readonly StateTable[], rows: ReadonlyMap<string, RecordBatch | null>): WireTables {
+  return tables.map((t) => {
+    const b = rows.get(t.name) ?? null;
+    return { name: t.name, rows: b && b.numRows > 0 ? toWire(b, t.schema) : null };
+  });
+}
+
+/** The tables' rows of `tablesToWire`. */
+export function tablesFromWire(w: WireTables): Map<string, RecordBatch | null> {
+  return new Map(w.map((t) => [t.name, t.rows ? fromWire(t.rows) : null]));
 }

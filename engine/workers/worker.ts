@@ -4,21 +4,18 @@
  *
  * @module
  */
-import type { RecordBatch } from 'apache-arrow';
-import { makePartition, type PartitionOperator, type PartitionSpec } from '../physical/partitions/index.js';
-import { partitionIds, rowsByPartition } from '../kernels/hash-kernel.js';
-import { concatVecs, gatherBatch } from '../kernels/select-kernel.js';
-import { StateStore } from '../state/state-store.js';
-import { batchFromVecs, columnVec } from '../types/values.js';
+import '../physical/partitions/index.js';
+import { operatorKind, type KeyedOperator, type KeyedOperatorSpec } from '../physical/partitions/keyed-operator.js';
+import { checkTableNames, commitTables, keepPartitionTables, loadTables, purgeTables, snapshotTables } from '../state/keyed-state-io.js';
 import type * as PiscinaModule from 'piscina';
 import { lazyModule } from '../io/lazy-module.js';
-import { fromWire, toWire, wireTransferables, type WireBatch } from './wire.js';
+import { fromWire, tablesFromWire, tablesToWire, toWire, wireTransferables, type WireBatch } from './wire.js';
 import type { WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
 
 // The calling thread imports this module for the inline path too: it loads piscina only in a worker (movable).
 const piscina = lazyModule<typeof PiscinaModule>('piscina', import.meta.url);
 
-const partitions = new Map<string, { op: PartitionOperator; spec: PartitionSpec; forceSnapshot: boolean }>();
+const partitions = new Map<string, { op: KeyedOperator; spec: KeyedOperatorSpec; forceSnapshot: boolean }>();
 
 function get(opKey: string) {
   const p = partitions.get(opKey);
@@ -26,78 +23,43 @@ function get(opKey: string) {
   return p;
 }
 
-/** Rows of `rows` whose partition keys hash to `partition` of `n`. */
-export function keepPartition(op: PartitionOperator, rows: RecordBatch | null, partition: number, n: number): RecordBatch | null {
-  if (rows === null || rows.numRows === 0) return null;
-  if (n <= 1) return rows;
-  const schema = op.stateSchema;
-  const sel = rowsByPartition(partitionIds(op.partitionKeyColumns.map((c) => columnVec(rows, schema, c)), null, rows.numRows, n), n)[partition]!;
-  return sel.length === 0 ? null : gatherBatch(rows, schema, sel);
-}
-
-/**
- * Writes state version `version` of one partition to `dir`: its delta (with any recorded eviction), then a full
- * snapshot when `snapshot` is true.
- *
- * @example
- * await commitState(op, 'ckpt/state/0/1', 8, false);
- */
-export async function commitState(op: PartitionOperator, dir: string, version: number, snapshot: boolean): Promise<void> {
-  const store = new StateStore(dir, op.stateSchema, op.stateKeyCount);
-  await store.commit(version, op.takeDelta(), op.takeEviction?.() ?? null);
-  if (snapshot) await store.snapshot(version, op.snapshot());
-}
-
-/** Loads version `version` of several partition folders into one batch of state rows. */
-export async function loadState(op: PartitionOperator, dirs: readonly string[], version: number): Promise<RecordBatch | null> {
-  const parts: (RecordBatch | null)[] = [];
-  for (const dir of dirs) parts.push(await new StateStore(dir, op.stateSchema, op.stateKeyCount).load(version));
-  return concatStateRows(op, parts);
-}
-
-/**
- * State rows of several partitions as one batch (null: none).
- *
- * @example
- * op.restore(concatStateRows(op, [rowsOfPartition0, rowsOfPartition1]));
- */
-export function concatStateRows(op: PartitionOperator, batches: readonly (RecordBatch | null)[]): RecordBatch | null {
-  const parts = batches.filter((b): b is RecordBatch => b !== null && b.numRows > 0);
-  if (parts.length === 0) return null;
-  if (parts.length === 1) return parts[0]!;
-  const schema = op.stateSchema;
-  return batchFromVecs(
-    schema,
-    schema.fields.map((_, i) => concatVecs(parts.map((b) => columnVec(b, schema, i)))),
-    parts.reduce((s, b) => s + b.numRows, 0),
-  );
+/** The operator's map side (a 'map' or 'merge' task reaches only operators that have one). */
+function mapSideOf(op: KeyedOperator) {
+  if (!op.mapSide) throw new Error('a map-side task reached an operator without a map side');
+  return op.mapSide;
 }
 
 async function handle(task: WorkerTask): Promise<WorkerResult> {
   switch (task.type) {
-    case 'init':
-      partitions.set(task.opKey, { op: makePartition(task.spec), spec: task.spec, forceSnapshot: false });
+    case 'init': {
+      const op = await operatorKind(task.spec).create(task.spec);
+      checkTableNames(op.tables);
+      partitions.set(task.opKey, { op, spec: task.spec, forceSnapshot: false });
       return { type: 'ok' };
+    }
     case 'start':
-      get(task.opKey).op.startBatch(task.info);
+      get(task.opKey).op.startBatch?.(task.info);
       return { type: 'ok' };
     case 'absorb':
-      get(task.opKey).op.absorb(fromWire(task.batch), task.seqBase, task.info);
+      get(task.opKey).op.absorb(fromWire(task.batch), task.seqBase, task.info, task.input);
       return { type: 'ok' };
     case 'map': {
       const { op } = get(task.opKey);
-      const r = op.partial(fromWire(task.batch), task.seqBase, task.info, task.partitions);
-      const lateSchema = { fields: op.stateSchema.fields.slice(0, op.stateKeyCount) };
+      const side = mapSideOf(op);
+      const r = side.partial(fromWire(task.batch), task.seqBase, task.info, task.partitions);
+      const main = op.tables[0]!;
+      const lateSchema = { fields: main.schema.fields.slice(0, main.keyCount) };
       return {
         type: 'partials',
-        partials: r.partials.map((b) => (b ? toWire(b, op.partialSchema) : null)),
+        partials: r.partials.map((b) => (b ? toWire(b, side.partialSchema) : null)),
         lateKeys: r.lateKeys.map((b) => (b ? toWire(b, lateSchema) : null)),
         lateRows: r.lateRows,
         panes: r.panes === true,
       };
     }
     case 'merge': {
-      get(task.opKey).op.absorbPartial(task.partial ? fromWire(task.partial) : null, task.lateKeys ? fromWire(task.lateKeys) : null, task.lateRows, task.info, task.panes);
+      const side = mapSideOf(get(task.opKey).op);
+      side.absorbPartial(task.partial ? fromWire(task.partial) : null, task.lateKeys ? fromWire(task.lateKeys) : null, task.lateRows, task.info, task.panes);
       return { type: 'ok' };
     }
     case 'finish': {
@@ -107,32 +69,32 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
     }
     case 'commit': {
       const p = get(task.opKey);
-      await commitState(p.op, task.dir, task.version, task.snapshot || p.forceSnapshot);
+      await commitTables(p.op, task.dir, task.version, task.snapshot || p.forceSnapshot);
+      p.op.onCommit?.(task.version);
       p.forceSnapshot = false;
       return { type: 'ok' };
     }
     case 'restore': {
       const p = get(task.opKey);
-      const rows = await loadState(p.op, task.dirs, task.version);
-      p.op.restore(keepPartition(p.op, rows, task.partition, task.partitions));
+      const rows = await loadTables(p.op, task.dirs, task.version);
+      p.op.restore(keepPartitionTables(p.op.tables, rows, task.partition, task.partitions));
       // A restore from another layout must be followed by a full snapshot in this partition's folder.
       p.forceSnapshot = task.dirs.length !== 1;
       return { type: 'ok' };
     }
     case 'load': {
       const p = get(task.opKey);
-      p.op.restore(task.rows ? fromWire(task.rows) : null);
+      p.op.restore(tablesFromWire(task.tables));
       p.forceSnapshot = true;
       return { type: 'ok' };
     }
     case 'snapshot': {
       const { op } = get(task.opKey);
-      const rows = op.snapshot();
-      return { type: 'rows', rows: rows ? toWire(rows, op.stateSchema) : null };
+      return { type: 'tables', tables: tablesToWire(op.tables, snapshotTables(op)) };
     }
     case 'purge': {
       const p = get(task.opKey);
-      await new StateStore(task.dir, p.op.stateSchema, p.op.stateKeyCount).purge(task.minVersion);
+      await purgeTables(p.op.tables, task.dir, task.minVersion);
       return { type: 'ok' };
     }
     case 'drop':
@@ -148,8 +110,8 @@ function resultBatches(r: WorkerResult): (WireBatch | null)[] {
       return [...r.partials, ...r.lateKeys];
     case 'finished':
       return [r.output];
-    case 'rows':
-      return [r.rows];
+    case 'tables':
+      return r.tables.map((t) => t.rows);
     case 'ok':
       return [];
   }
@@ -160,7 +122,7 @@ function resultBatches(r: WorkerResult): (WireBatch | null)[] {
  * `Piscina.move`d transferable names and posts its value. The buffers are this worker's fresh copies (`toWire`).
  *
  * @example
- * return movable({ type: 'rows', rows: toWire(batch, schema) });
+ * return movable({ type: 'finished', output: toWire(batch, schema), metrics });
  */
 export function movable(r: WorkerResult): WorkerResult {
   const buffers = wireTransferables(resultBatches(r));

@@ -14,7 +14,18 @@ import { batchFromVecs, columnVec } from '../../types/values.js';
 import { windowEnds, windowStructVec, type NumVec, type Vec } from '../../kernels/vec.js';
 import { AggregateState, WINDOW_START_KEY, type AggregateLayout } from '../../state/aggregate-state.js';
 import type { StateEviction } from '../../state/state-store.js';
-import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
+import { boundColumns, remapColumns, type Bound } from '../../logical/bound-expr.js';
+import {
+  defineOperatorKind,
+  type BatchInfo,
+  type KeyedOperator,
+  type KeyedOperatorSpec,
+  type MapSide,
+  type OperatorKind,
+  type PartialResult,
+  type PartitionMetrics,
+  type StateTable,
+} from './keyed-operator.js';
 
 /** (row, window) pairs per piece of a batch: a piece's arrays stay in cache (see `AggregatePartition.pieces`). */
 const PIECE_PAIRS = 16_384;
@@ -90,8 +101,10 @@ const MAPPER_MAX_STRINGS = 1 << 20;
  * const p = new AggregatePartition(analysis, inputSchema);
  * p.startBatch(info); p.absorb(batch, seqBase, info); const { output } = p.finish(info);
  */
-export class AggregatePartition implements PartitionOperator {
+export class AggregatePartition implements KeyedOperator, MapSide {
   readonly state: AggregateState;
+  /** One table, the partition folder itself (`''`): the layout of every checkpoint written before named tables. */
+  readonly tables: readonly StateTable[];
   private readonly sizeMs: number;
   private readonly windowSlots: number;
   private lateGroups: GroupTable | null = null;
@@ -114,6 +127,12 @@ export class AggregatePartition implements PartitionOperator {
     this.state = new AggregateState(aggregateLayout(analysis));
     this.sizeMs = analysis.window?.kind === 'time' ? analysis.window.sizeMs : 0;
     this.windowSlots = analysis.window?.kind === 'time' ? 1 : 0;
+    this.tables = [mainTable(this.state.stateSchema, this.stateKeyCount, this.partitionKeyColumns)];
+  }
+
+  /** Pre-aggregation per chunk (this partition's `partial` and `absorbPartial`). */
+  get mapSide(): MapSide {
+    return this;
   }
 
   get partialSchema(): Schema {
@@ -221,7 +240,7 @@ export class AggregatePartition implements PartitionOperator {
     return cols;
   }
 
-  absorb(batch: RecordBatch, seqBase: number, info: BatchInfo): void {
+  absorb(batch: RecordBatch, seqBase: number, info: BatchInfo, _input = 0): void {
     if (batch.numRows === 0) return;
     const late = this.absorbRows(batch, seqBase, info);
     if (late) {
@@ -407,19 +426,100 @@ export class AggregatePartition implements PartitionOperator {
     return batchFromVecs(a.schema, cols, gids.length);
   }
 
-  takeDelta(): RecordBatch | null {
+  takeDelta(_table = ''): RecordBatch | null {
     return this.state.takeDelta();
   }
-  takeEviction(): StateEviction | null {
+  takeEviction(_table = ''): StateEviction | null {
     return this.state.takeEviction();
   }
-  snapshot(): RecordBatch | null {
+  snapshot(_table = ''): RecordBatch | null {
     return this.state.size > 0 ? this.state.stateBatch(this.state.allGroups()) : null;
   }
-  restore(rows: RecordBatch | null): void {
-    this.state.restore(rows);
+  restore(tables: ReadonlyMap<string, RecordBatch | null>): void {
+    this.state.restore(tables.get('') ?? null);
   }
 }
+
+/**
+ * The single state table of the built-in operators: named `''`, so it is the partition folder itself
+ * (`state/<op>/<p>/<v>.delta`), where their checkpoints have always kept it.
+ *
+ * @example
+ * mainTable(state.stateSchema, 2, [1]); // { name: '', keyCount: 2, partitionKeyColumns: [1], role: 'internal', ttlMs: null, … }
+ */
+export function mainTable(schema: Schema, keyCount: number, partitionKeyColumns: readonly number[]): StateTable {
+  return { name: '', schema, keyCount, partitionKeyColumns, ttlMs: null, role: 'internal' };
+}
+
+/** What a (windowed) aggregation or a session window aggregation is made from (plain data). */
+export interface AggregateSpec extends KeyedOperatorSpec {
+  readonly kind: 'aggregate' | 'session';
+  readonly analysis: AggregateAnalysis;
+}
+
+/** The group keys of input rows of an aggregation (`inputKeys` of the `aggregate` and `session` kinds). */
+function aggregateInputKeys(spec: AggregateSpec, batch: RecordBatch, info: BatchInfo): Vec[] {
+  const schema = spec.inputSchemas[0]!;
+  return spec.analysis.keys.map((k) => evaluate(k.bound, batch, schema, { batchTimestampMs: info.batchTimestampMs }));
+}
+
+/**
+ * The aggregation's spec reading only the input columns it uses, and those columns' ordinals (null: every column):
+ * worker threads get batches of just these columns.
+ *
+ * @example
+ * const { spec: narrow, columns } = projectAggregate(spec); // columns = [[3, 5]]
+ */
+export function projectAggregate<S extends AggregateSpec>(spec: S): { spec: S; columns: (number[] | null)[] } {
+  const a = spec.analysis;
+  const input = spec.inputSchemas[0]!;
+  const used = new Set<number>();
+  for (const k of a.keys) boundColumns(k.bound, used);
+  for (const x of a.aggs) if (x.input) boundColumns(x.input, used);
+  if (a.window) {
+    boundColumns(a.window.time, used);
+    if (a.window.kind === 'session' && typeof a.window.gap !== 'number') boundColumns(a.window.gap, used);
+  }
+  const columns = [...used].sort((x, y) => x - y);
+  if (columns.length === input.fields.length) return { spec, columns: [null] };
+  const map = new Map(columns.map((c, i) => [c, i]));
+  const r = (b: Bound) => remapColumns(b, map);
+  const w = a.window;
+  const window =
+    w === null
+      ? null
+      : w.kind === 'time'
+        ? { ...w, time: r(w.time) }
+        : { ...w, time: r(w.time), gap: typeof w.gap === 'number' ? w.gap : r(w.gap) };
+  const analysis = {
+    ...a,
+    keys: a.keys.map((k) => ({ ...k, bound: r(k.bound) })),
+    aggs: a.aggs.map((x) => ({ ...x, input: x.input ? r(x.input) : null })),
+    window,
+  } as typeof a;
+  const inputSchemas = [{ fields: columns.map((c) => input.fields[c]!) }];
+  return { spec: { ...spec, analysis, inputSchemas }, columns: [columns] };
+}
+
+/**
+ * Registers an aggregation kind (`aggregate`, `session`): partitioned by the group keys, workers get only the columns
+ * it reads.
+ *
+ * @example
+ * defineAggregateKind('session', (analysis, input) => new SessionPartition(analysis, input));
+ */
+export function defineAggregateKind(kind: AggregateSpec['kind'], create: (analysis: AggregateAnalysis, input: Schema) => KeyedOperator): OperatorKind<AggregateSpec> {
+  return defineOperatorKind<AggregateSpec>({
+    kind,
+    create: (spec) => create(spec.analysis, spec.inputSchemas[0]!),
+    inputKeys: (spec, batch, _input, info) => aggregateInputKeys(spec, batch, info),
+    project: projectAggregate,
+    describeKeys: (spec) => spec.analysis.keys.map((k) => k.name),
+  });
+}
+
+/** The `aggregate` kind: hash aggregation, tumbling and sliding windows. */
+export const AGGREGATE_KIND = defineAggregateKind('aggregate', (analysis, input) => new AggregatePartition(analysis, input));
 
 function identity(n: number): Int32Array {
   const a = new Int32Array(n);

@@ -6,11 +6,20 @@
 import type { RecordBatch } from 'apache-arrow';
 import { concatVecs, gatherBatch } from '../../kernels/select-kernel.js';
 import type { NumVec, Vec } from '../../kernels/vec.js';
-import { eventTimeOf, split } from './aggregate-partition.js';
 import type { Schema } from '../../types/data-type.js';
 import { batchFromVecs, columnVec } from '../../types/values.js';
 import { AggregateState } from '../../state/aggregate-state.js';
-import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
+import { eventTimeOf, mainTable, split } from './aggregate-partition.js';
+import {
+  defineOperatorKind,
+  type BatchInfo,
+  type KeyedOperator,
+  type KeyedOperatorSpec,
+  type MapSide,
+  type PartialResult,
+  type PartitionMetrics,
+  type StateTable,
+} from './keyed-operator.js';
 
 /** How a dedup is set up (plain data: it crosses to worker threads). */
 export interface DedupSpec {
@@ -25,8 +34,12 @@ export interface DedupSpec {
  * @example
  * const p = new DedupPartition(spec, inputSchema);
  */
-export class DedupPartition implements PartitionOperator {
+export class DedupPartition implements KeyedOperator, MapSide {
   readonly state: AggregateState;
+  /** One table, the partition folder itself (`''`). */
+  readonly tables: readonly StateTable[];
+  /** Measured: most rows of a chunk are new keys, so big inputs go straight to their owners. */
+  readonly firstRoute = 'direct';
   private late = 0;
   private updated = 0;
   private out: RecordBatch[] = [];
@@ -44,6 +57,12 @@ export class DedupPartition implements PartitionOperator {
       eventTimeSlot: !spec.withinWatermark && wmKey >= 0 ? wmKey : null,
       windowSizeMs: null,
     });
+    this.tables = [mainTable(this.state.stateSchema, this.stateKeyCount, this.partitionKeyColumns)];
+  }
+
+  /** Repeats dropped per chunk (`partial`, `absorbPartial`), unused by default (`firstRoute`). */
+  get mapSide(): MapSide {
+    return this;
   }
 
   get partialSchema(): Schema {
@@ -83,7 +102,7 @@ export class DedupPartition implements PartitionOperator {
     return { sel: late > 0 ? Int32Array.from(keep) : null, late };
   }
 
-  absorb(batch: RecordBatch, _seqBase: number, info: BatchInfo): void {
+  absorb(batch: RecordBatch, _seqBase: number, info: BatchInfo, _input = 0): void {
     const n = batch.numRows;
     if (n === 0) return;
     const { sel, late } = this.notLate(batch, info);
@@ -153,14 +172,14 @@ export class DedupPartition implements PartitionOperator {
     };
   }
 
-  takeDelta(): RecordBatch | null {
+  takeDelta(_table = ''): RecordBatch | null {
     return this.state.takeDelta();
   }
-  snapshot(): RecordBatch | null {
+  snapshot(_table = ''): RecordBatch | null {
     return this.state.size > 0 ? this.state.stateBatch(this.state.allGroups()) : null;
   }
-  restore(rows: RecordBatch | null): void {
-    this.state.restore(rows);
+  restore(tables: ReadonlyMap<string, RecordBatch | null>): void {
+    this.state.restore(tables.get('') ?? null);
     if (this.spec.withinWatermark) {
       // A null expiry comes from a checkpoint written before null times expired: it reads as Spark's, 0 + delay.
       const all = this.state.allGroups();
@@ -188,6 +207,20 @@ export function expiryOf(time: NumVec, delayMs: number): NumVec {
   else for (let i = 0; i < n; i++) expiry[i] = (valid[i] === 0 ? 0 : t[i]!) + delayMs;
   return { kind: 'num', type: 'timestamp', length: n, values: expiry, big: null, valid: null };
 }
+
+/** What a dedup operator is made from (plain data). */
+export interface DedupOperatorSpec extends KeyedOperatorSpec {
+  readonly kind: 'dedup';
+  readonly dedup: DedupSpec;
+}
+
+/** The `dedup` kind: `dropDuplicates`, `dropDuplicatesWithinWatermark` (whole rows out: every column is shipped). */
+export const DEDUP_KIND = defineOperatorKind<DedupOperatorSpec>({
+  kind: 'dedup',
+  create: (spec) => new DedupPartition(spec.dedup, spec.inputSchemas[0]!),
+  inputKeys: (spec, batch) => spec.dedup.keyOrdinals.map((o) => columnVec(batch, spec.inputSchemas[0]!, o)),
+  describeKeys: (spec) => spec.dedup.keyOrdinals.map((o) => spec.inputSchemas[0]!.fields[o]!.name),
+});
 
 const DEFAULT_INFO: BatchInfo = { batchId: 0, streaming: false, outputMode: 'append', lateWatermarkMs: 0, evictionWatermarkMs: 0, batchTimestampMs: 0 };
 

@@ -59,10 +59,15 @@ export interface PartitionMetrics {
   /** Operator-specific counters (summed over partitions), shown as the operator's `customMetrics` in progress. */
   custom?: Record<string, number>;
   /**
-   * The earliest time a timer or a TTL expiry of this partition falls due, in the clock it counts in, or null: the
-   * runtime asks for a no-data batch when it is reached (`KeyedOperatorSpec`'s `dueIn` says which clock).
+   * The earliest time something of this partition falls due in processing time (the batch timestamp's clock:
+   * processing-time timers, TTL expiries), or null: the runtime asks for a no-data batch once its clock reaches it.
    */
   nextDueMs?: number | null;
+  /**
+   * The earliest time something falls due in event time (event-time timers), or null: a no-data batch is worth
+   * running once the watermark reaches it.
+   */
+  nextWatermarkDueMs?: number | null;
 }
 
 /** Map-side output of one input chunk: partial state and late keys for each target partition. */
@@ -83,6 +88,12 @@ export interface PartialResult {
 export interface MapSide {
   /** The rows `partial` sends each owner; late keys are the first table's key columns. */
   readonly partialSchema: Schema;
+  /**
+   * How big inputs on worker threads reach the owners until the observed partial ratio says otherwise: `map`
+   * (default) pre-aggregates from the start; `direct` splits rows by key on the calling thread and leaves this map
+   * side unused (sessions and dedup: their partials are about as many rows as their input).
+   */
+  readonly firstRoute?: 'map' | 'direct';
   partial(batch: RecordBatch, seqBase: number, info: BatchInfo, partitions: number): PartialResult;
   absorbPartial(partial: RecordBatch | null, lateKeys: RecordBatch | null, lateRows: number, info: BatchInfo, panes: boolean): void;
 }

@@ -14,8 +14,8 @@ import type { Schema } from '../../types/data-type.js';
 import { parseDuration } from '../../types/duration.js';
 import { batchFromVecs, columnVec } from '../../types/values.js';
 import { SessionState } from '../../state/session-state.js';
-import { envOf, split } from './aggregate-partition.js';
-import type { BatchInfo, PartialResult, PartitionMetrics, PartitionOperator } from './partition-operator.js';
+import { defineAggregateKind, envOf, mainTable, split } from './aggregate-partition.js';
+import type { BatchInfo, KeyedOperator, MapSide, PartialResult, PartitionMetrics, StateTable } from './keyed-operator.js';
 
 type SessionWindow = Extract<NonNullable<AggregateAnalysis['window']>, { kind: 'session' }>;
 
@@ -61,8 +61,12 @@ export function sessionGaps(gap: number | Bound, batch: RecordBatch, schema: Sch
  * @example
  * const p = new SessionPartition(analysis, inputSchema);
  */
-export class SessionPartition implements PartitionOperator {
+export class SessionPartition implements KeyedOperator, MapSide {
   readonly state: SessionState;
+  /** One table, the partition folder itself (`''`). */
+  readonly tables: readonly StateTable[];
+  /** Measured: a chunk's sessions are about as many rows as the chunk, so big inputs go straight to their owners. */
+  readonly firstRoute = 'direct';
   private late = 0;
 
   constructor(
@@ -74,6 +78,12 @@ export class SessionPartition implements PartitionOperator {
       analysis.keys.map((k) => k.type),
       analysis.aggs.map((a) => a.spec),
     );
+    this.tables = [mainTable(this.state.stateSchema, this.stateKeyCount, this.partitionKeyColumns)];
+  }
+
+  /** Sessions per chunk (`partial`, `absorbPartial`), unused by default (`firstRoute`). */
+  get mapSide(): MapSide {
+    return this;
   }
 
   get partialSchema(): Schema {
@@ -130,7 +140,7 @@ export class SessionPartition implements PartitionOperator {
     this.state.takeTouched();
   }
 
-  absorb(batch: RecordBatch, seqBase: number, info: BatchInfo): void {
+  absorb(batch: RecordBatch, seqBase: number, info: BatchInfo, _input = 0): void {
     if (batch.numRows === 0) return;
     const r = this.rows(batch, info, seqBase);
     this.late += r.late;
@@ -208,14 +218,17 @@ export class SessionPartition implements PartitionOperator {
     return batchFromVecs(a.schema, cols, n);
   }
 
-  takeDelta(): RecordBatch | null {
+  takeDelta(_table = ''): RecordBatch | null {
     return this.state.takeDelta();
   }
-  snapshot(): RecordBatch | null {
+  snapshot(_table = ''): RecordBatch | null {
     const all = this.state.allSessions();
     return all.length > 0 ? this.state.stateBatch(all) : null;
   }
-  restore(rows: RecordBatch | null): void {
-    this.state.restore(rows);
+  restore(tables: ReadonlyMap<string, RecordBatch | null>): void {
+    this.state.restore(tables.get('') ?? null);
   }
 }
+
+/** The `session` kind: session window aggregation. */
+export const SESSION_KIND = defineAggregateKind('session', (analysis, input) => new SessionPartition(analysis, input));

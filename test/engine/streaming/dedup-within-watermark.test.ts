@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStream, Session, UnsupportedOperationError } from '../../../engine/index.js';
 import { nullVec, strVecFromStrings } from '../../../engine/kernels/vec.js';
 import { DedupPartition } from '../../../engine/physical/partitions/dedup-partition.js';
-import type { BatchInfo } from '../../../engine/physical/partitions/partition-operator.js';
+import type { BatchInfo } from '../../../engine/physical/partitions/keyed-operator.js';
 import { field, schemaOf } from '../../../engine/types/data-type.js';
 import { batchFromVecs } from '../../../engine/types/values.js';
 import { addData, assertProgress, checkNewAnswer, processAllAvailable, startStream, stopStream, testStream } from '../../helpers/stream-test.js';
@@ -27,7 +27,7 @@ describe('dropDuplicatesWithinWatermark', () => {
       { keyOrdinals: [0], watermark: { ordinal: 1, delayMs: 10_000 }, withinWatermark: true },
       schemaOf([field('id', 'string'), field('eventTime', 'timestamp')]),
     );
-    p.restore(batchFromVecs(p.stateSchema, [strVecFromStrings(['a']), nullVec('timestamp', 1)], 1));
+    p.restore(new Map([['', batchFromVecs(p.stateSchema, [strVecFromStrings(['a']), nullVec('timestamp', 1)], 1)]]));
     const at = (wm: number): BatchInfo => ({ batchId: 1, streaming: true, outputMode: 'append', lateWatermarkMs: wm, evictionWatermarkMs: wm, batchTimestampMs: 0 });
     p.startBatch();
     expect(p.finish(at(9_999)).metrics).toMatchObject({ numRowsTotal: 1, numRowsRemoved: 0 });

@@ -60,6 +60,8 @@ export interface StateOperatorMetrics {
   numStateStoreInstances: number;
   /** Operator-specific counters summed over partitions (`PartitionMetrics.custom`); absent when there are none. */
   customMetrics?: Record<string, number>;
+  /** Why the operator runs on the calling thread although the query has `parallelism` > 1 (absent otherwise). */
+  placementNote?: string;
 }
 
 /** A stateful operator as the streaming executor sees it. */

@@ -85,6 +85,7 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
       lateWatermarkMs: ctx.lateWatermarkMs,
       evictionWatermarkMs: ctx.evictionWatermarkMs,
       batchTimestampMs: ctx.env.batchTimestampMs,
+      ...(ctx.query ? { queryId: ctx.query.id, runId: ctx.query.runId } : {}),
     };
     this.outputMode = ctx.outputMode;
     await this.runner.start(info, ctx.workers);
@@ -96,11 +97,16 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
       await this.runner.absorb(batch, ctx.batchId * SEQ_PER_BATCH + rowOffset, info);
       rowOffset += batch.numRows;
     }
+    for await (const { batch, input } of this.moreInputs(ctx)) {
+      await this.runner.absorb(batch, ctx.batchId * SEQ_PER_BATCH + rowOffset, info, input);
+      rowOffset += batch.numRows;
+    }
     const t1 = performance.now();
     const { outputs, metrics, partitions, custom, nextDueMs } = await this.runner.finish(info);
     if (ctx.streaming) this.lastEvictionWm = ctx.evictionWatermarkMs;
     this.nextDueMs = nextDueMs;
-    this.logPlacementNote();
+    const note = ctx.workers.parallelism > 1 ? this.runner.placementNote : null;
+    if (note !== null) this.logPlacementNote(note);
     this.m = {
       ...emptyMetrics(this.operatorName),
       ...metrics,
@@ -111,13 +117,19 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
       numRowsWithoutWindow: withoutWindow,
     };
     if (Object.keys(custom).length > 0) this.m.customMetrics = custom;
+    if (note !== null) this.m.placementNote = note;
     yield* outputs;
   }
 
+  /**
+   * Rows of the operator's other inputs for this batch, after its child's (input 0): a join's right side, the
+   * initial state of `transformWithState`. None by default.
+   */
+  protected async *moreInputs(_ctx: ExecContext): AsyncIterable<{ batch: RecordBatch; input: number }> {}
+
   /** Says once per run why the operator stays on the calling thread, when the runner pinned it there. */
-  private logPlacementNote(): void {
-    const note = this.runner.placementNote;
-    if (note === null || note === this.loggedNote) return;
+  private logPlacementNote(note: string): void {
+    if (note === this.loggedNote) return;
     this.loggedNote = note;
     console.warn(`sluice: ${this.operatorName} (state operator ${this.operatorId}) stays on the calling thread: ${note}`);
   }

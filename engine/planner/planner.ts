@@ -6,7 +6,10 @@
 import { analyze, analyzeAggregate, bindSortKey, projectionWindow } from '../logical/analyzer.js';
 import { bindExpr, bindNamed, resolveColumn } from '../logical/resolve-expr.js';
 import { exprToString } from '../logical/expr.js';
-import { assertNever, type LogicalPlan, type RelationNode } from '../logical/plan.js';
+import { assertNever, type LogicalPlan, type RelationNode, type TransformWithStateNode } from '../logical/plan.js';
+import { TransformWithStateExec } from '../physical/transform-with-state-exec.js';
+import { registerLocalProcessor, type TransformWithStateSpec } from '../physical/partitions/transform-with-state-partition.js';
+import { moduleUrl } from '../workers/load-module.js';
 import { readColumnsOf, type ReadColumns } from './prune.js';
 import { DedupExec } from '../physical/dedup-exec.js';
 import type { ExecNode } from '../physical/exec-node.js';
@@ -91,10 +94,52 @@ function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>): ExecNode {
       return new EventTimeWatermarkExec(child, r.ordinal, p.delayMs);
     }
     case 'transformWithState':
-      throw new Error('transformWithState cannot be planned yet: its operator lands in the next commits.');
+      return planTransformWithState(p, planPhysical);
     default:
       return assertNever(p);
   }
+}
+
+/**
+ * The processor operator: its key ordinals, the input's event-time column (the first timestamp column with a
+ * watermark: late rows in event-time mode are judged by it), and the processor as a module reference (loadable on
+ * worker threads) or, for a class given without one, a reference valid in this thread only.
+ */
+function planTransformWithState(p: TransformWithStateNode, planChild: (c: LogicalPlan) => ExecNode): ExecNode {
+  const child = planChild(p.child);
+  const info = analyze(p.child);
+  const fields = child.schema.fields;
+  let eventTimeOrdinal: number | null = null;
+  if (p.timeMode === 'eventTime') {
+    for (const name of info.watermarkColumns.keys()) {
+      const o = fields.findIndex((f) => f.name === name);
+      const t = o >= 0 ? fields[o]!.type : null;
+      if (t === 'timestamp' || (t !== null && isStruct(t) && typeEquals(t, WINDOW_TYPE))) {
+        eventTimeOrdinal = o;
+        break;
+      }
+    }
+  }
+  const module = p.processor.module;
+  const processor = module !== null ? { module: moduleUrl(module.module), export: module.export ?? 'default' } : { localId: registerLocalProcessor(p.processor.cls!) };
+  const name = p.processor.cls?.name || (module?.export ?? 'default');
+  const initPlan = p.initialState === null ? null : planChild(p.initialState.plan);
+  const spec: TransformWithStateSpec = {
+    kind: 'transformWithState',
+    inputSchemas: initPlan === null ? [child.schema] : [child.schema, initPlan.schema],
+    keyOrdinals: p.keys.map((k) => fields.findIndex((f) => f.name === k)),
+    keyNames: [...p.keys],
+    outputSchema: p.outputSchema,
+    timeMode: p.timeMode,
+    outputMode: p.outputMode ?? 'append',
+    eventTimeOrdinal,
+    hasWatermark: info.watermarkColumns.size > 0,
+    processor,
+    queryId: '',
+    runId: '',
+    initialStateKeyOrdinals: initPlan === null ? null : p.initialState!.keys.map((k) => initPlan.schema.fields.findIndex((f) => f.name === k)),
+  };
+  return new TransformWithStateExec(child, spec, p.eventTimeColumnName, initPlan, name);
 }
 
 /** Watermark operators of a tree in plan order. */

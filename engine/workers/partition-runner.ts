@@ -146,7 +146,7 @@ export class PartitionRunner {
   private shape: { readonly tables: readonly StateTable[]; readonly mapFirst: boolean } | null = null;
   /** The operator never moves to worker threads in this run (see `placementNote`). */
   private pinned = false;
-  /** Why the operator stays on the calling thread whatever the placement policy says, or null. */
+  /** Why the operator stays on the calling thread when the placement policy would move it (said once), or null. */
   placementNote: string | null = null;
   private pool: WorkerPool | null = null;
   private workers: WorkerContext | null = null;
@@ -180,7 +180,6 @@ export class PartitionRunner {
     this.narrow = this.kind.project?.(spec) ?? { spec, columns: spec.inputSchemas.map(() => null) };
     if (this.kind.movable?.(spec) === false) {
       this.pinned = true;
-      this.placementNote = `operator kind '${spec.kind}' cannot be built on a worker thread`;
     }
   }
 
@@ -296,6 +295,10 @@ export class PartitionRunner {
       // The workers cost more per row than this thread did: the state comes back, for the rest of the run.
       await this.toLocal();
       this.local!.startBatch?.(info);
+    }
+    if (!this.pool && !this.settled && w.parallelism > 1 && this.rowsThisBatch === 0 && n >= w.thresholdRows && this.pinned && this.placementNote === null && this.worthWorkers(w)) {
+      // The placement policy would move it, but this operator cannot run on a worker thread: say so (once).
+      this.placementNote = this.kind.pinnedBecause?.(this.spec) ?? `operator kind '${this.spec.kind}' cannot be built on a worker thread`;
     }
     if (!this.pool && !this.pinned && !this.settled && w.parallelism > 1 && this.rowsThisBatch === 0 && n >= w.thresholdRows && this.worthWorkers(w)) {
       // First big input of a batch: the state moves to the workers before anything of this batch is absorbed.

@@ -33,8 +33,8 @@ describe('sluice state', () => {
         expect(r.lastCommittedBatch).toBe(last.batchId);
         expect(r.batchId).toBe(b.batchId);
         expect(r.operators.map((o) => [o.operatorId, o.operatorName, o.kind, o.partitions, o.described])).toEqual([
-          [0, 'stateStoreSave', 'aggregate', partitions, false],
-          [1, 'dedupe', 'dedup', partitions, false],
+          [0, 'stateStoreSave', 'aggregate', partitions, true],
+          [1, 'dedupe', 'dedup', partitions, true],
         ]);
         const [agg, dedup] = [r.operators[0]!.tables, r.operators[1]!.tables];
         expect(agg).toEqual([
@@ -58,7 +58,7 @@ describe('sluice state', () => {
       const text = await runCli(['state', ckpt]);
       expect(text.code, text.stderr).toBe(0);
       expect(text.stdout).toMatch(new RegExp(`^last committed  batch ${last.batchId}$`, 'm'));
-      expect(text.stdout).toMatch(new RegExp(`^operator 0  stateStoreSave \\(aggregate\\)  ${partitions} partition\\(s\\)  \\[no operator\\.json`, 'm'));
+      expect(text.stdout).toMatch(new RegExp(`^operator 0  stateStoreSave \\(aggregate\\)  ${partitions} partition\\(s\\)$`, 'm'));
       expect(text.stdout).toMatch(new RegExp(`^ {2}table ''  internal  ${expectedWindows(last).length} row\\(s\\), [\\d.]+ (B|KiB) in \\d+ file\\(s\\)  ttl none$`, 'm'));
       expect(text.stdout).toMatch(/^ {4}keys {4}__window_start timestamp, user string$/m);
       expect(text.stdout).toMatch(/^ {4}values {2}\(none\)$/m);

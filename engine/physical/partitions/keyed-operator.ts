@@ -151,6 +151,8 @@ export interface OperatorKind<S extends KeyedOperatorSpec = KeyedOperatorSpec> {
   describeKeys(spec: S): string[];
   /** Whether a spec of this kind can be built on a worker thread (false: the operator stays on the calling thread). */
   movable?(spec: S): boolean;
+  /** Why a spec that is not `movable` stays on the calling thread, and how to change that (for the query's log). */
+  pinnedBecause?(spec: S): string;
 }
 
 const kinds = new Map<string, OperatorKind<never>>();

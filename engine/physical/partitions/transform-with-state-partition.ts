@@ -1069,4 +1069,6 @@ export const TRANSFORM_WITH_STATE_KIND = defineOperatorKind<TransformWithStateSp
   },
   describeKeys: (spec) => [...spec.keyNames],
   movable: (spec) => 'module' in spec.processor,
+  pinnedBecause: () =>
+    "the processor class was given without a module reference, which worker threads need: pass module: { module: new URL('./file.ts', import.meta.url).href, export: 'ClassName' } in transformWithState's options",
 });

@@ -18,6 +18,11 @@ import {
 import { inspectStateCheckpoint } from '../../../engine/state/state-reader.js';
 import { expectedDedup, expectedWindows, runStateQuery as runQuery, writeNamedTableCheckpoint } from '../../helpers/state-checkpoint.js';
 
+/** Makes a checkpoint look written before operator.json: its operators' metadata files removed. */
+function forgetOperatorMetadata(ckpt: string): void {
+  for (const op of readdirSync(join(ckpt, 'state'))) rmSync(join(ckpt, 'state', op, '_metadata', 'operator.json'), { force: true });
+}
+
 const dirs: string[] = [];
 const tmp = () => {
   const d = mkdtempSync(join(tmpdir(), 'sluice-state-source-'));
@@ -79,6 +84,7 @@ describe("session.read.format('state')", () => {
   it('reads a checkpoint written before operator.json: one table, columns from the state files', async () => {
     const ckpt = tmp();
     const seen = await runQuery(ckpt, { parallelism: 1 });
+    forgetOperatorMetadata(ckpt);
     const info = inspectStateCheckpoint(ckpt);
     for (const op of info.operators) {
       expect(op.described).toBe(false);
@@ -100,6 +106,7 @@ describe("session.read.format('state')", () => {
     for (const [name, build, keys] of kinds) {
       const ckpt = tmp();
       const seen = await runQuery(ckpt, { parallelism: 1 }, build);
+      forgetOperatorMetadata(ckpt);
       const op = inspectStateCheckpoint(ckpt).operators[0]!;
       expect(op.operatorName).toBe(name);
       expect(op.tables[0]!.schema.fields.slice(0, op.tables[0]!.keyCount).map((f) => f.name)).toEqual(keys);

@@ -12,7 +12,7 @@ import { AnalysisError, unknownColumn } from '../logical/resolve-expr.js';
 import { planPhysical } from '../planner/planner.js';
 import { executeBatch, type BatchQueryMetrics } from '../exec/batch-execution.js';
 import { schemaOf, schemaToString, typeToString, type Schema, type SchemaSpec } from '../types/data-type.js';
-import { StatefulProcessor, type ProcessorModuleRef, type StatefulProcessorClass, type TransformWithStateOptions } from './stateful-processor.js';
+import type { StatefulProcessor, ProcessorModuleRef, StatefulProcessorClass, TransformWithStateOptions } from './stateful-processor.js';
 import { parseDuration, type Duration } from '../types/duration.js';
 import { rowsFromBatch } from '../types/values.js';
 import { appendAll } from '../types/arrays.js';
@@ -364,8 +364,13 @@ export class KeyValueGroupedDataFrame {
     if (cls === null && (moduleRef === null || typeof moduleRef.module !== 'string')) {
       throw new AnalysisError('transformWithState() needs a StatefulProcessor class or a module reference { module: url, export: name }.');
     }
-    if (cls !== null && !(cls.prototype instanceof StatefulProcessor)) {
-      throw new AnalysisError(`transformWithState(): ${cls.name || 'the class'} does not extend StatefulProcessor. Declare it as 'class ${cls.name || 'P'} extends StatefulProcessor<…>'.`);
+    // By shape, not by class identity: a processor may extend another copy of sluice's StatefulProcessor (dist/ and
+    // sources, a bundled module).
+    const proto = cls?.prototype as Partial<StatefulProcessor> | undefined;
+    if (cls !== null && (typeof proto?.init !== 'function' || typeof proto.handleInputRows !== 'function')) {
+      throw new AnalysisError(
+        `transformWithState(): ${cls.name || 'the class'} is not a StatefulProcessor (it needs init and handleInputRows methods). Declare it as 'class ${cls.name || 'P'} extends StatefulProcessor<…>'.`,
+      );
     }
     const outputSchema = 'fields' in options.outputSchema && Array.isArray((options.outputSchema as Schema).fields) ? (options.outputSchema as Schema) : schemaOf(options.outputSchema as SchemaSpec);
     let initialState: { plan: LogicalPlan; keys: readonly string[] } | null = null;

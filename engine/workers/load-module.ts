@@ -7,9 +7,10 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** A user module that cannot be found, compiled or imported; the message names the module and the fix. */
@@ -35,6 +36,21 @@ function isTypeScript(path: string): boolean {
   return /\.(c|m)?tsx?$/.test(path);
 }
 
+/**
+ * The `node_modules` folder nearest above the module (else sluice's own): the bundle is written below it, so the npm
+ * packages it imports resolve as they do from the module itself.
+ */
+function nodeModulesOf(path: string): string {
+  const above = (start: string): string | null => {
+    for (let dir = dirname(start); ; dir = dirname(dir)) {
+      const candidate = join(dir, 'node_modules');
+      if (existsSync(candidate)) return candidate;
+      if (dirname(dir) === dir) return null;
+    }
+  };
+  return above(path) ?? above(fileURLToPath(import.meta.url)) ?? join(tmpdir(), 'sluice-node_modules');
+}
+
 /** Bundles a TypeScript module into the cache, once per content (rebuilt when the source is newer). */
 function bundleTypeScript(path: string): string {
   const require = createRequire(import.meta.url);
@@ -46,8 +62,7 @@ function bundleTypeScript(path: string): string {
       `Cannot load the TypeScript module '${path}' here: esbuild is not installed (${(e as Error).message}). Install esbuild, or build the module to JavaScript and name the .js file.`,
     );
   }
-  const root = fileURLToPath(new URL('../../', import.meta.url));
-  const outDir = join(root, 'node_modules', '.cache', 'sluice', 'user');
+  const outDir = join(nodeModulesOf(path), '.cache', 'sluice', 'user');
   const out = join(outDir, `${createHash('sha1').update(path).digest('hex').slice(0, 16)}.mjs`);
   if (existsSync(out) && statSync(out).mtimeMs >= statSync(path).mtimeMs) return out;
   let built;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKafka, kafkaBrokerList } from '../../setup/kafka.js';
 import { KafkaTestKit, removeTempDirs, tempDir } from '../../helpers/kafka-test-kit.js';
-import { runFixture, runKillChain } from '../../helpers/crash-runs.js';
+import { runFixtureAsync, runKillChain } from '../../helpers/crash-runs.js';
 import { expectedAlerts, firstBatchWithAlerts, sortAlerts, writeLoginFiles, type AlertKey } from '../../helpers/tws-logins.js';
 
 const FIXTURE = join(import.meta.dirname, '../../fixtures/tws-lockout-query.ts');
@@ -33,8 +33,8 @@ describeKafka('transformWithState into Kafka (exactly-once) under SIGKILL', () =
   async function chain(name: string, kills: readonly string[], parallelism: (run: number) => number): Promise<void> {
     const topic = await kit.topic(`tws-${name}`, 2);
     const ckpt = tempDir('sluice-tws-kafka-ckpt-');
-    const report = runKillChain(
-      (kill, i) => runFixture(FIXTURE, [input, 'kafka', topic, ckpt], kill, { KAFKA_BROKERS: kit.bootstrap, PARALLELISM: String(parallelism(i)) }),
+    const report = await runKillChain(
+      (kill, i) => runFixtureAsync(FIXTURE, [input, 'kafka', topic, ckpt], kill, { KAFKA_BROKERS: kit.bootstrap, PARALLELISM: String(parallelism(i)) }),
       kills,
     );
     const got = await kit.readAll(topic, want.length, { settleMs: 1_500 });

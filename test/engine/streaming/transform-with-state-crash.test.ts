@@ -11,14 +11,15 @@ import { describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Session } from '../../../engine/index.js';
 import { DeltaTable } from '../../../connectors/lakehouse/index.js';
-import { runFixture, runKillChain } from '../../helpers/crash-runs.js';
+import { runFixtureAsync, runKillChain } from '../../helpers/crash-runs.js';
+import { prng } from '../../helpers/prng.js';
 import { expectedAlerts, firstBatchWithAlerts, sortAlerts, writeLoginFiles, type AlertKey } from '../../helpers/tws-logins.js';
 
 const FIXTURE = join(import.meta.dirname, '../../fixtures/tws-lockout-query.ts');
 const FILES = 24;
 
 const run = (input: string, table: string, ckpt: string, o: { kill?: string; parallelism?: number } = {}) =>
-  runFixture(FIXTURE, [input, 'delta', table, ckpt], o.kill, { PARALLELISM: String(o.parallelism ?? 1) });
+  runFixtureAsync(FIXTURE, [input, 'delta', table, ckpt], o.kill, { PARALLELISM: String(o.parallelism ?? 1) });
 
 /** The table's alerts read by sluice and, from the files the Delta log lists, by DuckDB. */
 async function readAlerts(table: string): Promise<{ sluice: string[]; duck: string[] }> {
@@ -59,7 +60,7 @@ describe('transformWithState under SIGKILL, into Delta', () => {
   const last = FILES; // the no-data batch after the last file: only timers fire in it
 
   it('an uninterrupted run emits the alerts the oracle calls for: locks, lockouts (some in the no-data batch) and TTL-forgotten failures', async () => {
-    const r = run(input, join(root, 'golden'), join(root, 'golden-ckpt'));
+    const r = await run(input, join(root, 'golden'), join(root, 'golden-ckpt'));
     expect(r.status, r.stderr).toBe(0);
     const done = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { lastBatch: number; late: number };
     // batch `last` fires the remaining timers; a later no-data batch may follow for the TTL's cleanup (processing time)
@@ -82,7 +83,7 @@ describe('transformWithState under SIGKILL, into Delta', () => {
   async function chain(name: string, kills: readonly string[], parallelism: (run: number) => number, partitions: number[]): Promise<void> {
     const table = join(root, `t-${name}`);
     const ckpt = join(root, `c-${name}`);
-    const report = runKillChain((kill, i) => run(input, table, ckpt, { kill, parallelism: parallelism(i) }), kills);
+    const report = await runKillChain((kill, i) => run(input, table, ckpt, { kill, parallelism: parallelism(i) }), kills);
     // where the state was: batches committed inline record 1 partition, on the workers 2 (a restart with parallelism 2
     // keeps an inline state on the calling thread until a batch brings rows)
     expect(runsOf(commitPartitions(ckpt)), report).toEqual(partitions);
@@ -113,6 +114,25 @@ describe('transformWithState under SIGKILL, into Delta', () => {
 
   it('the same with the state on two worker threads', async () => {
     await chain('p2', kills().filter((k) => !k.startsWith('midState')), () => 2, [2]);
+  });
+
+  it('killed at random moments on two worker threads (wherever the batch is: reading, in the workers, writing), restarted until done: the same alerts', async () => {
+    const table = join(root, 't-timers');
+    const ckpt = join(root, 'c-timers');
+    const r = prng(2026);
+    const report: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const kill = `timer:${50 + Math.floor(r() * 300)}`;
+      const res = await run(input, table, ckpt, { kill, parallelism: 2 });
+      report.push(`${kill} → ${res.signal ?? `exit ${res.status}`}`);
+      if (res.status === 0) break;
+      expect(res.signal, `${report.join('\n')}\n${res.stderr.slice(-2000)}`).toBe('SIGKILL');
+    }
+    expect(report.at(-1), report.join('\n')).toMatch(/exit 0$/);
+    expect(report.filter((x) => x.endsWith('SIGKILL')).length, report.join('\n')).toBeGreaterThanOrEqual(3);
+    const got = await readAlerts(table);
+    expect(got.sluice, report.join('\n')).toEqual(want);
+    expect(got.duck, report.join('\n')).toEqual(want);
   });
 
   it('the same with restarts that change the parallelism 2 → 1 → 2', async () => {

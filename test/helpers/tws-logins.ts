@@ -4,7 +4,7 @@
  *
  * @example
  * const files = writeLoginFiles(dir, { files: 24, seed: 5 });
- * const want = expectedAlerts(files); // [[user, reason, atMs], …] sorted
+ * const want = expectedAlerts(files); // [[user, reason, atMs, processedAtMs], …] sorted
  */
 import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,8 +62,8 @@ export function writeLoginFiles(dir: string, o: { files: number; seed: number })
   return out;
 }
 
-/** An alert as compared: `[user, reason, at in epoch ms]`. */
-export type AlertKey = [string, string, number];
+/** An alert as compared: `[user, reason, at, processedAt]` (epoch ms). */
+export type AlertKey = [string, string, number, number];
 
 /** Sorts alert keys (as JSON) so that lists compare as multisets. */
 export function sortAlerts(a: readonly AlertKey[]): string[] {
@@ -87,14 +87,14 @@ export function expectedAlerts(files: readonly (readonly GeneratedLogin[])[], o:
   let maxTs = -Infinity;
   let wm = 0;
   let late = 0;
-  const fire = (threshold: number) => {
+  const fire = (threshold: number, now: number) => {
     const due: [number, string][] = [];
     for (const [user, set] of timers) for (const t of set) if (t <= threshold) due.push([t, user]);
     due.sort((a, b) => a[0] - b[0]);
     for (const [t, user] of due) {
       timers.get(user)!.delete(t);
       lockedUntil.delete(user);
-      alerts.push([user, 'locked out 10 minutes', t]);
+      alerts.push([user, 'locked out 10 minutes', t, now]);
     }
   };
   for (let b = 0; b <= files.length; b++) {
@@ -136,10 +136,10 @@ export function expectedAlerts(files: readonly (readonly GeneratedLogin[])[], o:
         fails.delete(user);
         lockedUntil.set(user, r.ts + LOCKOUT_MS);
         set.add(r.ts + LOCKOUT_MS);
-        alerts.push([user, `${MAX_FAILS} failed logins`, r.ts]);
+        alerts.push([user, `${MAX_FAILS} failed logins`, r.ts, now]);
       }
     }
-    fire(evictWm);
+    fire(evictWm, now);
     wm = evictWm;
   }
   return { alerts: byBatch.flat(), byBatch, late };

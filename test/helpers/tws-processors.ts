@@ -23,15 +23,16 @@ export interface Login {
   readonly n: number;
 }
 
-/** What the lockout detector emits. */
+/** What the lockout detector emits; `processedAt` is the batch's processing time (its timestamp in the offset log). */
 export interface Alert {
   readonly user: string;
   readonly reason: string;
   readonly at: Date;
+  readonly processedAt: Date;
 }
 
 export const LOGIN_SCHEMA = { user: 'string', success: 'boolean', ts: 'timestamp', n: 'long' } as const;
-export const ALERT_SCHEMA = { user: 'string', reason: 'string', at: 'timestamp' } as const;
+export const ALERT_SCHEMA = { user: 'string', reason: 'string', at: 'timestamp', processedAt: 'timestamp' } as const;
 
 /** How long a user stays locked out (event time) before the alert that says so. */
 export const LOCKOUT_MS = 10 * 60_000;
@@ -49,7 +50,8 @@ export function processorRef(name: string): ProcessorModuleRef {
  * The failed-login detector with an event-time timer: `MAX_FAILS` failures in a row (forgotten after `FAILS_TTL_MS`
  * of processing time without a new one: a ValueState with TTL) lock the user out and emit '3 failed logins'; a
  * failure while locked out extends the lock, a success lifts it; a user still locked out `LOCKOUT_MS` after the last
- * failure (the watermark passed it) gets 'locked out 10 minutes'. Rows of a key are taken in (ts, n) order.
+ * failure (the watermark passed it) gets 'locked out 10 minutes'. Rows of a key are taken in (ts, n) order. Each alert
+ * carries the batch's processing time, so a re-run batch that did not keep its timestamp shows in the output.
  */
 export class LockoutDetector extends StatefulProcessor<string, Login, Alert> {
   private fails!: ValueState<number>;
@@ -62,7 +64,7 @@ export class LockoutDetector extends StatefulProcessor<string, Login, Alert> {
     this.lockedUntil = handle.getValueState<number>('lockedUntil', 'long');
   }
 
-  *handleInputRows(user: string, rows: Iterable<Login>): Generator<Alert> {
+  *handleInputRows(user: string, rows: Iterable<Login>, t: TimerValues): Generator<Alert> {
     const sorted = [...rows].sort((a, b) => a.ts.getTime() - b.ts.getTime() || a.n - b.n);
     for (const r of sorted) {
       const ts = r.ts.getTime();
@@ -89,13 +91,13 @@ export class LockoutDetector extends StatefulProcessor<string, Login, Alert> {
       this.fails.clear();
       this.lockedUntil.update(ts + LOCKOUT_MS);
       this.handle.registerTimer(ts + LOCKOUT_MS);
-      yield { user, reason: `${MAX_FAILS} failed logins`, at: r.ts };
+      yield { user, reason: `${MAX_FAILS} failed logins`, at: r.ts, processedAt: new Date(t.getCurrentProcessingTimeInMs()) };
     }
   }
 
-  override *handleExpiredTimer(user: string, _t: TimerValues, timer: ExpiredTimerInfo): Generator<Alert> {
+  override *handleExpiredTimer(user: string, t: TimerValues, timer: ExpiredTimerInfo): Generator<Alert> {
     this.lockedUntil.clear();
-    yield { user, reason: 'locked out 10 minutes', at: new Date(timer.getExpiryTimeInMs()) };
+    yield { user, reason: 'locked out 10 minutes', at: new Date(timer.getExpiryTimeInMs()), processedAt: new Date(t.getCurrentProcessingTimeInMs()) };
   }
 }
 

@@ -39,9 +39,9 @@ describeKafka('transformWithState into Kafka (exactly-once) under SIGKILL', () =
     );
     const got = await kit.readAll(topic, want.length, { settleMs: 1_500 });
     const alerts = got.map((r) => {
-      const v = JSON.parse(r.value!) as { user: string; reason: string; at: string };
+      const v = JSON.parse(r.value!) as { user: string; reason: string; at: string; processedAt: string };
       expect(r.key).toBe(v.user);
-      return [v.user, v.reason, Date.parse(v.at)] as AlertKey;
+      return [v.user, v.reason, Date.parse(v.at), Date.parse(v.processedAt)] as AlertKey;
     });
     expect(sortAlerts(alerts), report).toEqual(want);
   }

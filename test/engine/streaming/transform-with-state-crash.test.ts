@@ -24,15 +24,15 @@ const run = (input: string, table: string, ckpt: string, o: { kill?: string; par
 /** The table's alerts read by sluice and, from the files the Delta log lists, by DuckDB. */
 async function readAlerts(table: string): Promise<{ sluice: string[]; duck: string[] }> {
   const rows = await new Session().read.format('delta').load(table).collect();
-  const sluice = sortAlerts(rows.map((r) => [r['user'], r['reason'], (r['at'] as Date).getTime()] as AlertKey));
+  const sluice = sortAlerts(rows.map((r) => [r['user'], r['reason'], (r['at'] as Date).getTime(), (r['processedAt'] as Date).getTime()] as AlertKey));
   const files = await DeltaTable.forPath(table).files();
   if (files.length === 0) return { sluice, duck: [] };
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
   const list = files.map((f) => `'${join(table, decodeURIComponent(f)).replace(/'/g, "''")}'`).join(',');
-  const r = await c.runAndReadAll(`SELECT "user", reason, epoch_ms("at") AS at FROM read_parquet([${list}])`);
+  const r = await c.runAndReadAll(`SELECT "user", reason, epoch_ms("at") AS at, epoch_ms("processedAt") AS p FROM read_parquet([${list}])`);
   c.closeSync();
-  const duck = sortAlerts(r.getRowObjectsJson().map((x) => [String(x['user']), String(x['reason']), Number(x['at'])] as AlertKey));
+  const duck = sortAlerts(r.getRowObjectsJson().map((x) => [String(x['user']), String(x['reason']), Number(x['at']), Number(x['p'])] as AlertKey));
   return { sluice, duck };
 }
 

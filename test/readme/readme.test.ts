@@ -104,6 +104,8 @@ if (!brokers && !MUST_RUN && blocks.some(needsKafka)) console.warn(`[readme] the
 const PROMISES: Record<string, readonly RegExp[]> = {
   // the tour: the no-data batch after the data batch emits a's session (2 orders, largest 5)
   "sessionWindow(col('ts'), '30 seconds')": [/batch 0: 3 rows in, 0 out/, /batch 1: 0 rows in, 1 out, watermark 2026-05-30T09:56:50\.000Z/, /\|\s+a\|2\|\s+5\|/],
+  // the keyed-state block: a's third failure in a row alerts; b's success reset b
+  'transformWithState(FailedLoginDetector': [/\|\s+a\|3 failed logins\|2026-05-30 09:55:20\.000\|/],
   // the Kafka block: the per-product totals read back from the 'sales' topic
   "option('topic', 'sales')": [/\|\s*start\|product_id\|\s*total\|/, /2026-05-30 \d\d:\d\d:00\.000\|\s+p\d\|/],
 };

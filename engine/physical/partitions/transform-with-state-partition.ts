@@ -17,8 +17,8 @@
  * The processor is built and `init` runs once, when the partition is built (the state variables it creates decide
  * the tables); the same instance then serves every batch of this partition, and `close()` runs at the end of each.
  *
- * TTL departs from Spark: Spark allows it only in `processingTime` mode; here it is allowed in every time mode,
- * because it counts the batch timestamp, which every streaming batch has.
+ * TTL departs from Spark: Spark allows it only in `processingTime` mode; here it is allowed in `eventTime` mode
+ * too, still counting the batch timestamp (processing time). `none` refuses it, as Spark.
  *
  * @module
  */
@@ -464,6 +464,12 @@ export class TransformWithStatePartition implements KeyedOperator {
         throw new StateVariableOptionError(`${(e as Error).message} Write it as '30 minutes' or a number of milliseconds.`, { cause: e });
       }
       if (ms < 0) throw new StateVariableOptionError(`The TTL of state variable '${name}' is negative (${ms} ms). Use a positive duration, or none.`);
+      if (ms > 0 && this.spec.timeMode === 'none') {
+        throw new InvalidTimeModeError(
+          `STATEFUL_PROCESSOR_INCORRECT_TIME_MODE_TO_ASSIGN_TTL: state variable '${name}' has a TTL, which timeMode 'none' does not allow ` +
+            `(a TTL counts in processing time). Use timeMode 'processingTime' (or 'eventTime') in the transformWithState options, or drop the TTL.`,
+        );
+      }
       ttlMs = ms > 0 ? ms : null;
     }
     const old = this.byName.get(name);

@@ -79,8 +79,9 @@ describe('TTL (processing time: the batch timestamp)', () => {
     expect(t.lastMetrics?.numRowsTotal).toBe(0);
   });
 
-  it('is allowed in eventTime and none modes too, still counted in processing time', () => {
-    for (const mode of ['eventTime', 'none'] as const) {
+  it('is allowed in eventTime mode too, still counted in processing time; none refuses it (Spark)', () => {
+    expect(() => probe('none')).toThrow(/STATEFUL_PROCESSOR_INCORRECT_TIME_MODE_TO_ASSIGN_TTL.*timeMode 'none'/);
+    for (const mode of ['eventTime'] as const) {
       const t = probe(mode);
       t.setProcessingTime(0);
       t.test('a', [{ v: 1, m: 'x' }]);

@@ -6,22 +6,25 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { col, ManualClock, MemoryStream, ranBatch, Session, TransformWithStateUserError, type StreamingQuery, type StreamingQueryProgress } from '../../../engine/index.js';
 import type { WorkerError } from '../../../engine/workers/pool.js';
-import { processorRef, SeenForever, SeenWithTtl, THROW_FLAG_ENV } from '../../helpers/tws-processors.js';
+import { processorRef, SeenWithTtl, THROW_FLAG_ENV } from '../../helpers/tws-processors.js';
 
 const BATCHES = 20;
 const KEYS_PER_BATCH = 50_000;
 const STEP_MS = 10_000;
 
-/** Runs 20 batches of 50 k new keys through `processor` (processing time, 10 s apart); returns every progress entry. */
-async function runDistinctKeys(processor: typeof SeenWithTtl | typeof SeenForever): Promise<{ progress: StreamingQueryProgress[]; ms: number }> {
+/**
+ * Runs 20 batches of 50 k new keys through `processor` (processing time, 10 s apart), inline or (parallelism 2) on
+ * two worker threads from the first batch; returns the progress of every executed batch.
+ */
+async function runDistinctKeys(processor: 'SeenWithTtl' | 'SeenForever', parallelism = 1): Promise<{ progress: StreamingQueryProgress[]; ms: number }> {
   const t0 = performance.now();
   const clock = new ManualClock(Date.parse('2026-06-01T00:00:00Z'));
-  const session = new Session({ clock });
+  const session = new Session({ clock, conf: parallelism > 1 ? { parallelism, parallelThresholdRows: 1, parallelMinRowNs: 0 } : { parallelism: 1 } });
   const stream = new MemoryStream(session, { user: 'string' });
   const q = stream
     .toDF()
     .groupByKey(col('user'))
-    .transformWithState(processor, { outputSchema: { user: 'string' }, timeMode: 'processingTime' })
+    .transformWithState(processorRef(processor), { outputSchema: { user: 'string' }, timeMode: 'processingTime' })
     .writeStream.foreachBatch(async () => {})
     .option('checkpointLocation', mkdtempSync(join(tmpdir(), 'sluice-tws-ttl-')))
     .start();
@@ -43,29 +46,32 @@ async function runDistinctKeys(processor: typeof SeenWithTtl | typeof SeenForeve
 }
 
 describe('transformWithState state with a TTL stays bounded', () => {
-  it('1 M distinct keys never revisited: numRowsTotal stays at the keys of the last TTL window, and the TTL removed the rest', async () => {
-    const { progress, ms } = await runDistinctKeys(SeenWithTtl);
-    const data = progress.filter((p) => p.numInputRows > 0);
-    expect(data.map((p) => p.numInputRows)).toEqual(Array(BATCHES).fill(KEYS_PER_BATCH));
-    // A key written by the batch at T expires at T + 25 s: batches 10 s apart read it in the next two batches and the
-    // third one removes it (§10: expired when batch timestamp ≥ expiry, removed by the end-of-batch cleanup).
-    const alive = Math.ceil(SeenWithTtl.TTL_MS / STEP_MS) * KEYS_PER_BATCH;
-    const bound = 2 * (SeenWithTtl.TTL_MS / STEP_MS) * KEYS_PER_BATCH;
-    for (const [b, p] of data.entries()) {
-      const total = p.stateOperators[0]!.numRowsTotal;
-      expect(total, `batch ${p.batchId}`).toBeLessThanOrEqual(bound);
-      expect(total, `batch ${p.batchId}`).toBe(Math.min(b + 1, alive / KEYS_PER_BATCH) * KEYS_PER_BATCH);
-    }
-    const last = progress.at(-1)!.stateOperators[0]!;
-    const removedByTtl = progress.reduce((s, p) => s + (p.stateOperators[0]!.customMetrics?.['numValuesRemovedDueToTTLExpiry'] ?? 0), 0);
-    const removed = progress.reduce((s, p) => s + p.stateOperators[0]!.numRowsRemoved, 0);
-    expect(removedByTtl).toBe(BATCHES * KEYS_PER_BATCH - last.numRowsTotal);
-    expect(removed).toBe(removedByTtl);
-    console.log(`1 M keys with a TTL: ${Math.round(ms)} ms`);
-  }, 120_000);
+  for (const parallelism of [1, 2]) {
+    it(`1 M distinct keys never revisited: numRowsTotal stays at the keys of the last TTL window, and the TTL removed the rest (parallelism ${parallelism})`, async () => {
+      const { progress, ms } = await runDistinctKeys('SeenWithTtl', parallelism);
+      const data = progress.filter((p) => p.numInputRows > 0);
+      expect(data.map((p) => p.stateOperators[0]!.numStateStoreInstances)).toEqual(Array(BATCHES).fill(parallelism));
+      expect(data.map((p) => p.numInputRows)).toEqual(Array(BATCHES).fill(KEYS_PER_BATCH));
+      // A key written by the batch at T expires at T + 25 s: batches 10 s apart read it in the next two batches and the
+      // third one removes it (§10: expired when batch timestamp ≥ expiry, removed by the end-of-batch cleanup).
+      const alive = Math.ceil(SeenWithTtl.TTL_MS / STEP_MS) * KEYS_PER_BATCH;
+      const bound = 2 * (SeenWithTtl.TTL_MS / STEP_MS) * KEYS_PER_BATCH;
+      for (const [b, p] of data.entries()) {
+        const total = p.stateOperators[0]!.numRowsTotal;
+        expect(total, `batch ${p.batchId}`).toBeLessThanOrEqual(bound);
+        expect(total, `batch ${p.batchId}`).toBe(Math.min(b + 1, alive / KEYS_PER_BATCH) * KEYS_PER_BATCH);
+      }
+      const last = progress.at(-1)!.stateOperators[0]!;
+      const removedByTtl = progress.reduce((s, p) => s + (p.stateOperators[0]!.customMetrics?.['numValuesRemovedDueToTTLExpiry'] ?? 0), 0);
+      const removed = progress.reduce((s, p) => s + p.stateOperators[0]!.numRowsRemoved, 0);
+      expect(removedByTtl).toBe(BATCHES * KEYS_PER_BATCH - last.numRowsTotal);
+      expect(removed).toBe(removedByTtl);
+      console.log(`1 M keys with a TTL, parallelism ${parallelism}: ${Math.round(ms)} ms`);
+    }, 120_000);
+  }
 
   it('without the TTL the same stream keeps every key: 1 M rows', async () => {
-    const { progress, ms } = await runDistinctKeys(SeenForever);
+    const { progress, ms } = await runDistinctKeys('SeenForever');
     const data = progress.filter((p) => p.numInputRows > 0);
     expect(data.map((p) => p.stateOperators[0]!.numRowsTotal)).toEqual(data.map((_, b) => (b + 1) * KEYS_PER_BATCH));
     expect(progress.at(-1)!.stateOperators[0]!.numRowsTotal).toBe(BATCHES * KEYS_PER_BATCH);

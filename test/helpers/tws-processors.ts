@@ -57,6 +57,13 @@ export class LockoutDetector extends StatefulProcessor<string, Login, Alert> {
   private fails!: ValueState<number>;
   private lockedUntil!: ValueState<number>;
   private handle!: StatefulProcessorHandle;
+  /** What the lockout timer's alert says. */
+  protected readonly lockoutReason: string = 'locked out 10 minutes';
+
+  /** When a lock taken by a failure at `ts` ends: the timer's time. */
+  protected lockEnd(ts: number, _t: TimerValues): number {
+    return ts + LOCKOUT_MS;
+  }
 
   init(handle: StatefulProcessorHandle): void {
     this.handle = handle;
@@ -74,8 +81,8 @@ export class LockoutDetector extends StatefulProcessor<string, Login, Alert> {
         if (r.success) {
           this.lockedUntil.clear();
         } else {
-          this.lockedUntil.update(ts + LOCKOUT_MS);
-          this.handle.registerTimer(ts + LOCKOUT_MS);
+          this.lockedUntil.update(this.lockEnd(ts, t));
+          this.handle.registerTimer(this.lockEnd(ts, t));
         }
         continue;
       }
@@ -89,15 +96,29 @@ export class LockoutDetector extends StatefulProcessor<string, Login, Alert> {
         continue;
       }
       this.fails.clear();
-      this.lockedUntil.update(ts + LOCKOUT_MS);
-      this.handle.registerTimer(ts + LOCKOUT_MS);
+      this.lockedUntil.update(this.lockEnd(ts, t));
+      this.handle.registerTimer(this.lockEnd(ts, t));
       yield { user, reason: `${MAX_FAILS} failed logins`, at: r.ts, processedAt: new Date(t.getCurrentProcessingTimeInMs()) };
     }
   }
 
   override *handleExpiredTimer(user: string, t: TimerValues, timer: ExpiredTimerInfo): Generator<Alert> {
     this.lockedUntil.clear();
-    yield { user, reason: 'locked out 10 minutes', at: new Date(timer.getExpiryTimeInMs()), processedAt: new Date(t.getCurrentProcessingTimeInMs()) };
+    yield { user, reason: this.lockoutReason, at: new Date(timer.getExpiryTimeInMs()), processedAt: new Date(t.getCurrentProcessingTimeInMs()) };
+  }
+}
+
+/** How long `ProcessingTimeLockoutDetector` locks a user out, in processing time. */
+export const PROCESSING_LOCKOUT_MS = 60_000;
+
+/**
+ * `LockoutDetector` with a processing-time timer (for `timeMode: 'processingTime'`): a lock ends
+ * `PROCESSING_LOCKOUT_MS` after the batch that took or extended it, and its alert says 'locked out 1 minute'.
+ */
+export class ProcessingTimeLockoutDetector extends LockoutDetector {
+  protected override readonly lockoutReason: string = 'locked out 1 minute';
+  protected override lockEnd(_ts: number, t: TimerValues): number {
+    return t.getCurrentProcessingTimeInMs() + PROCESSING_LOCKOUT_MS;
   }
 }
 

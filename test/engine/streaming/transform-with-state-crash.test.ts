@@ -13,13 +13,13 @@ import { Session } from '../../../engine/index.js';
 import { DeltaTable } from '../../../connectors/lakehouse/index.js';
 import { runFixtureAsync, runKillChain } from '../../helpers/crash-runs.js';
 import { prng } from '../../helpers/prng.js';
-import { expectedAlerts, firstBatchWithAlerts, sortAlerts, writeLoginFiles, type AlertKey } from '../../helpers/tws-logins.js';
+import { BATCH_TIME_BASE, BATCH_TIME_STEP, expectedAlerts, firstBatchWithAlerts, sortAlerts, writeLoginFiles, type AlertKey } from '../../helpers/tws-logins.js';
 
 const FIXTURE = join(import.meta.dirname, '../../fixtures/tws-lockout-query.ts');
 const FILES = 24;
 
-const run = (input: string, table: string, ckpt: string, o: { kill?: string; parallelism?: number } = {}) =>
-  runFixtureAsync(FIXTURE, [input, 'delta', table, ckpt], o.kill, { PARALLELISM: String(o.parallelism ?? 1) });
+const run = (input: string, table: string, ckpt: string, o: { kill?: string; parallelism?: number; timeMode?: 'eventTime' | 'processingTime' } = {}) =>
+  runFixtureAsync(FIXTURE, [input, 'delta', table, ckpt], o.kill, { PARALLELISM: String(o.parallelism ?? 1), TIME_MODE: o.timeMode ?? 'eventTime' });
 
 /** The table's alerts read by sluice and, from the files the Delta log lists, by DuckDB. */
 async function readAlerts(table: string): Promise<{ sluice: string[]; duck: string[] }> {
@@ -139,3 +139,35 @@ describe('transformWithState under SIGKILL, into Delta', () => {
     await chain('p212', kills(), (i) => [2, 2, 1, 1, 1, 1, 2, 2, 1, 2, 2, 2][i]!, [2, 1, 2, 1]);
   });
 });
+
+// The same detector with processing-time timers (a lock ends a minute of batch time after the batch that took it):
+// timers come due as the batch clock moves, in data batches and in a no-data batch after the last file, which the
+// runtime runs because a timer is due. Compared with an uninterrupted run.
+describe('transformWithState with processing-time timers under SIGKILL, into Delta', () => {
+  const root = mkdtempSync(join(tmpdir(), 'sluice-tws-crash-pt-'));
+  const input = join(root, 'in');
+  writeLoginFiles(input, { files: FILES, seed: 11 });
+  const batchOf = (a: AlertKey) => (a[3] - BATCH_TIME_BASE) / BATCH_TIME_STEP;
+
+  it('killed at every phase of a batch and of the no-data batches after the input: the alerts of an uninterrupted run, exactly once', async () => {
+    const g = await run(input, join(root, 'golden'), join(root, 'golden-ckpt'), { timeMode: 'processingTime' });
+    expect(g.status, g.stderr).toBe(0);
+    const lastBatch = (JSON.parse(g.stdout.trim().split('\n').at(-1)!) as { lastBatch: number }).lastBatch;
+    const golden = await readAlerts(join(root, 'golden'));
+    expect(golden.duck).toEqual(golden.sluice);
+    const lockouts = golden.sluice.map((x) => JSON.parse(x) as AlertKey).filter((a) => a[1] === 'locked out 1 minute');
+    expect(lockouts.length).toBeGreaterThan(3);
+    // a timer fired in the no-data batch after the last file
+    expect(lockouts.some((a) => batchOf(a) === FILES)).toBe(true);
+    expect(lastBatch).toBeGreaterThanOrEqual(FILES);
+
+    const table = join(root, 't');
+    const ckpt = join(root, 'c');
+    const kills = ['afterOffsets:2', 'afterSink:6', 'midState:6', 'afterState:6', 'afterCommit:13', 'afterSink:17', `afterSink:${FILES}`, `afterState:${FILES}`, `afterOffsets:${lastBatch}`];
+    const report = await runKillChain((kill) => run(input, table, ckpt, { kill, timeMode: 'processingTime' }), kills);
+    const got = await readAlerts(table);
+    expect(got.sluice, report).toEqual(golden.sluice);
+    expect(got.duck, report).toEqual(golden.sluice);
+  });
+});
+

@@ -59,6 +59,17 @@ function store(partitionDir: string, t: StateTable): StateStore {
 }
 
 /**
+ * Test hook: `afterTable` runs after each table of a partition is written by `commitTables` (on the thread that
+ * writes it), so a crash test can stop a process between two tables of one version.
+ *
+ * @example
+ * stateCommitHooks.afterTable = ({ table, version }) => { if (table === 'fails' && version === 5) process.kill(process.pid, 'SIGKILL'); };
+ */
+export const stateCommitHooks: {
+  afterTable: ((ctx: { readonly partitionDir: string; readonly table: string; readonly version: number }) => void | Promise<void>) | null;
+} = { afterTable: null };
+
+/**
  * Writes state version `version` of one partition: each table's delta (with any recorded eviction) in its folder,
  * then a full snapshot of each when `snapshot` is true.
  *
@@ -70,6 +81,7 @@ export async function commitTables(op: KeyedOperator, partitionDir: string, vers
     const s = store(partitionDir, t);
     await s.commit(version, op.takeDelta(t.name), op.takeEviction?.(t.name) ?? null);
     if (snapshot) await s.snapshot(version, op.snapshot(t.name));
+    await stateCommitHooks.afterTable?.({ partitionDir, table: t.name, version });
   }
 }
 

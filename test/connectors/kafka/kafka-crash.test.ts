@@ -1,12 +1,12 @@
 // Exactly-once through process crashes: the windowed Kafka → Kafka query runs in a child process that SIGKILLs itself
 // at chosen points of a batch (and at random times), and is restarted until it finishes. A read_committed consumer
 // must then see exactly the expected windows: none twice, none missing.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKafka, kafkaBrokerList } from '../../setup/kafka.js';
 import { expectedWindows, KafkaTestKit, makeEvents, tempDir, windowRowKey, removeTempDirs } from '../../helpers/kafka-test-kit.js';
 import { WATERMARK_DELAY_MS, WINDOW_MS } from '../../helpers/kafka-windowed-query.js';
+import { runFixtureAsync } from '../../helpers/crash-runs.js';
 
 const CHILD = join(import.meta.dirname, '../../helpers/kafka-crash-query.ts');
 
@@ -18,23 +18,9 @@ interface ChildRun {
   readonly stderr: string;
 }
 
-function runChild(args: readonly string[], killAt: string | null): Promise<ChildRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
-      env: { ...process.env, ...(killAt ? { KILL_AT: killAt } : {}) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ killAt, code, signal, stdout, stderr });
-    });
-  });
+async function runChild(args: readonly string[], killAt: string | null): Promise<ChildRun> {
+  const r = await runFixtureAsync(CHILD, args, killAt ?? undefined);
+  return { killAt, code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 describeKafka('Kafka exactly-once through SIGKILL', () => {

@@ -12,7 +12,8 @@
 import '../connectors/index.js';
 
 export { Session, type SessionOptions } from './api/session.js';
-export { DataFrame, GroupedData, type Row } from './api/dataframe.js';
+export { IncompatibleStateTableError } from './state/operator-metadata.js';
+export { DataFrame, GroupedData, KeyValueGroupedDataFrame, type Row } from './api/dataframe.js';
 export { Column, SortColumn, type ColumnLike } from './api/column.js';
 export {
   abs,

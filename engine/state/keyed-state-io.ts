@@ -91,9 +91,19 @@ export async function commitTables(op: KeyedOperator, partitionDir: string, vers
  * @example
  * op.restore(await loadTables(op, ['ckpt/state/0/0', 'ckpt/state/0/1'], 8));
  */
-export async function loadTables(op: KeyedOperator, partitionDirs: readonly string[], version: number): Promise<Map<string, RecordBatch | null>> {
+export async function loadTables(
+  op: KeyedOperator,
+  partitionDirs: readonly string[],
+  version: number,
+  /** Tables new since `version` was written (a state variable added to the processor): empty, not read. */
+  fresh: ReadonlySet<string> = new Set(),
+): Promise<Map<string, RecordBatch | null>> {
   const out = new Map<string, RecordBatch | null>();
   for (const t of op.tables) {
+    if (fresh.has(t.name)) {
+      out.set(t.name, null);
+      continue;
+    }
     const parts: (RecordBatch | null)[] = [];
     for (const dir of partitionDirs) parts.push(await store(dir, t).load(version));
     out.set(t.name, concatStateRows(t, parts));

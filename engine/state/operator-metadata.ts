@@ -7,9 +7,10 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptCheckpointError, readIfExists, writeReplace } from '../checkpoint/atomic-file.js';
-import type { Field } from '../types/data-type.js';
+import { typeToString, type Field } from '../types/data-type.js';
 import type { StateTable } from '../physical/partitions/keyed-operator.js';
 
 /** The file's format version. */
@@ -108,4 +109,57 @@ function parseOperatorMetadata(buf: Buffer, path: string): OperatorMetadata {
     throw new CorruptCheckpointError(`${path} has format version ${m.version}; this sluice reads version ${OPERATOR_METADATA_VERSION}. Use a newer sluice.`);
   }
   return m;
+}
+
+/**
+ * A state table of the checkpoint has another layout than the restarting operator's table of the same name: another
+ * role (a state variable that changed kind), other columns (a TTL added or removed, another type). The message
+ * names the table and both layouts; the fix is a new variable name, or a new checkpoint.
+ */
+export class IncompatibleStateTableError extends Error {
+  override readonly name = 'IncompatibleStateTableError';
+}
+
+function layout(fields: readonly Field[]): string {
+  return fields.map((f) => `${f.name} ${typeToString(f.type)}`).join(', ');
+}
+
+/**
+ * Checks the restarting operator's tables against those `operator.json` recorded (the last run's): a table of the
+ * same name must have the same role and columns. Tables only one side has are fine: the names of the restarting
+ * operator's new tables are returned (a new state variable starts empty); a dropped one is not read. Without
+ * `operator.json` (a checkpoint from before it), a named table whose folder partition 0 (`firstPartitionDir`) does not
+ * have is new.
+ *
+ * @example
+ * const fresh = await checkRecordedTables('ckpt/state/0', runner.tables, 'ckpt/state/0/0'); // throws IncompatibleStateTableError
+ */
+export async function checkRecordedTables(operatorDir: string, tables: readonly StateTable[], firstPartitionDir: string): Promise<string[]> {
+  const recorded = await readOperatorMetadata(operatorDir);
+  if (recorded === null) return tables.filter((t) => t.name !== '' && !existsSync(join(firstPartitionDir, t.name))).map((t) => t.name);
+  const fresh: string[] = [];
+  for (const t of tables) {
+    const old = recorded.tables.find((r) => r.name === t.name);
+    if (old === undefined) {
+      fresh.push(t.name);
+      continue;
+    }
+    const what = t.role === 'value' || t.role === 'list' || t.role === 'map' ? `State variable '${t.name}'` : `State table '${t.name}'`;
+    if (old.role !== t.role) {
+      throw new IncompatibleStateTableError(
+        `[STATE_STORE_INVALID_VARIABLE_TYPE_CHANGE] ${what} was ${old.role} state in the checkpoint (${operatorMetadataPath(operatorDir)}) and is ${t.role} state now. ` +
+          `Give the new variable another name, or start from a new checkpointLocation.`,
+      );
+    }
+    const before = layout(old.fields);
+    const now = layout(t.schema.fields);
+    if (before !== now) {
+      const ttl = (old.ttlMs === null) !== (t.ttlMs === null) ? (t.ttlMs === null ? ' (its TTL was removed)' : ' (a TTL was added)') : '';
+      throw new IncompatibleStateTableError(
+        `${what} has other columns than in the checkpoint${ttl}: it held (${before}), this query keeps (${now}). ` +
+          `Restart with the variable as it was, give the changed one another name (it then starts empty), or start from a new checkpointLocation.`,
+      );
+    }
+  }
+  return fresh;
 }

@@ -39,6 +39,8 @@ import {
 } from '../physical/partitions/keyed-operator.js';
 import { partitionIds, rowsByPartition } from '../kernels/hash-kernel.js';
 import { checkTableNames, commitTables, concatTables, keepPartitionTables, loadTables, purgeTables, snapshotTables } from '../state/keyed-state-io.js';
+import { checkRecordedTables } from '../state/operator-metadata.js';
+import { dirname } from 'node:path';
 import { fromWire, gatherToWire, tablesFromWire, tablesToWire, toWire, wireTransferables } from './wire.js';
 import { WorkerError, type WorkerPool } from './pool.js';
 import { initialPlacement, observeRoute, recordBatch, settle, settledPlacement, worthWorkers, type PlacementState, type RouteState } from './placement-policy.js';
@@ -419,12 +421,15 @@ export class PartitionRunner {
     const inline = async () => {
       const op = this.local ?? (await this.create());
       this.local = op;
-      op.restore(await loadTables(op, dirs, version));
-      this.localForceSnapshot = written > 1;
+      const fresh = await checkRecordedTables(dirname(dir(0)), op.tables, dir(0));
+      op.restore(await loadTables(op, dirs, version, new Set(fresh)));
+      // New tables have no earlier versions: a full snapshot makes this version loadable on its own.
+      this.localForceSnapshot = written > 1 || fresh.length > 0;
     };
     if (written <= 1 || workers.parallelism <= 1 || this.pinned) return inline();
     // The tables (for the commit's metadata) are known from a partition built here.
     if (this.shape === null) await this.create();
+    const fresh = await checkRecordedTables(dirname(dir(0)), this.tables, dir(0));
     const pool = workers.pool();
     if (!(await this.initWorkers(pool))) return inline();
     this.pool = pool;
@@ -439,6 +444,7 @@ export class PartitionRunner {
           version,
           partition: p,
           partitions: P,
+          fresh,
         }),
       ),
     );

@@ -19,12 +19,23 @@ import { workerEntryFile, workerExecArgv } from './worker-entry.js';
 export { workerExecArgv };
 
 /** Error classes a worker's error keeps across the thread boundary (by name), so callers can catch them. */
-const KNOWN_ERRORS: Record<string, new (message: string) => Error> = {
-  EvaluationError,
-  AnalysisError,
-  CorruptCheckpointError,
-  MissingStateError,
+const KNOWN_ERRORS: Record<string, (message: string) => Error> = {
+  EvaluationError: (m) => new EvaluationError(m),
+  AnalysisError: (m) => new AnalysisError(m),
+  CorruptCheckpointError: (m) => new CorruptCheckpointError(m),
+  MissingStateError: (m) => new MissingStateError(m),
 };
+
+/**
+ * Adds an error class that keeps its class across the thread boundary (a module that defines errors a user catches,
+ * e.g. an operator kind's): `make` builds it again from the worker's message.
+ *
+ * @example
+ * registerWorkerError('TransformWithStateUserError', (m) => TransformWithStateUserError.fromMessage(m));
+ */
+export function registerWorkerError(name: string, make: (message: string) => Error): void {
+  KNOWN_ERRORS[name] = make;
+}
 
 // Loaded with the first pool: a query that never leaves the calling thread does not load piscina.
 const piscina = lazyModule<typeof PiscinaModule>('piscina', import.meta.url);
@@ -53,7 +64,7 @@ export function workerFailure(e: unknown, index: number, taskType: WorkerTask['t
   const Known = tagged ? KNOWN_ERRORS[tagged[1]!] : undefined;
   if (tagged) err.message = tagged[2]!;
   if (Known) {
-    const k = new Known(err.message);
+    const k = Known(err.message);
     if (err.stack) k.stack = `${err.stack}\n--- in worker ${index} ('${taskType}')`;
     return k;
   }

@@ -51,6 +51,8 @@ export type WorkerTask =
       readonly version: number;
       readonly partition: number;
       readonly partitions: number;
+      /** Tables new since the version was written: they start empty (and the next commit writes a full snapshot). */
+      readonly fresh: readonly string[];
     }
   /** Loads every table's rows handed over by the engine (state moving from the main thread to workers). */
   | { readonly type: 'load'; readonly opKey: string; readonly tables: WireTables }

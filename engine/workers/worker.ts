@@ -76,10 +76,10 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
     }
     case 'restore': {
       const p = get(task.opKey);
-      const rows = await loadTables(p.op, task.dirs, task.version);
+      const rows = await loadTables(p.op, task.dirs, task.version, new Set(task.fresh));
       p.op.restore(keepPartitionTables(p.op.tables, rows, task.partition, task.partitions));
-      // A restore from another layout must be followed by a full snapshot in this partition's folder.
-      p.forceSnapshot = task.dirs.length !== 1;
+      // A restore from another layout, or with new tables, must be followed by a full snapshot in this partition's folder.
+      p.forceSnapshot = task.dirs.length !== 1 || task.fresh.length > 0;
       return { type: 'ok' };
     }
     case 'load': {

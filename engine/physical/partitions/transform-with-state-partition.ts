@@ -47,6 +47,7 @@ import { batchFromColumns, ColumnBuilder, columnVec, timestampInRange, valueAt }
 import { defineOperatorKind, type BatchInfo, type KeyedOperator, type KeyedOperatorSpec, type PartitionMetrics, type StateTable } from './keyed-operator.js';
 import { TimeHeap } from './tws-heap.js';
 import { importUserModule, moduleUrl } from '../../workers/load-module.js';
+import { registerWorkerError } from '../../workers/pool.js';
 import {
   InvalidHandleStateError,
   InvalidTimeModeError,
@@ -119,6 +120,19 @@ export class TransformWithStateUserError extends Error {
       { cause },
     );
   }
+
+  /**
+   * The error again from its message (it crossed from a worker thread, where its handler, key and batch were known
+   * but only the message travels: those fields read null, the message still names them).
+   *
+   * @example
+   * TransformWithStateUserError.fromMessage(e.message) instanceof TransformWithStateUserError; // true
+   */
+  static fromMessage(message: string): TransformWithStateUserError {
+    const e = new TransformWithStateUserError('', null, null, undefined);
+    e.message = message;
+    return e;
+  }
 }
 
 /** An output row that does not match `outputSchema` (names the column, the key and the batch). */
@@ -130,6 +144,16 @@ export class TransformWithStateOutputError extends Error {
 export class StateVariableOptionError extends Error {
   override readonly name = 'StateVariableOptionError';
 }
+
+// The processor's errors keep their class when they come from a worker thread, so a caller's `instanceof` works
+// wherever the operator ran.
+registerWorkerError('TransformWithStateUserError', (m) => TransformWithStateUserError.fromMessage(m));
+registerWorkerError('TransformWithStateOutputError', (m) => new TransformWithStateOutputError(m));
+registerWorkerError('StateVariableOptionError', (m) => new StateVariableOptionError(m));
+registerWorkerError('InvalidHandleStateError', (m) => new InvalidHandleStateError(m));
+registerWorkerError('InvalidTimeModeError', (m) => new InvalidTimeModeError(m));
+registerWorkerError('StateValueError', (m) => new StateValueError(m));
+registerWorkerError('StateVariableKindChangedError', (m) => new StateVariableKindChangedError(m));
 
 const localClasses = new Map<string, StatefulProcessorClass>();
 const localIds = new WeakMap<StatefulProcessorClass, string>();

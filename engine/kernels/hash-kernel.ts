@@ -65,6 +65,10 @@ export class StringDict {
   /** A row's bytes as little-endian words (zero-padded), filled while hashing, for the word-wise compare. */
   private rowWords = new Int32Array(64);
   private strings: (string | undefined)[] = [];
+  /** A Buffer view of `arena` for `stringOf` (dropped when the arena grows). */
+  private arenaBuf: Buffer | null = null;
+  /** The id `reserveId` handed out (no byte string maps to it), or −1. */
+  private reserved = -1;
   size = 0;
 
   /** Every value as a string (decoded once each). */
@@ -82,6 +86,50 @@ export class StringDict {
       this.strings[id] = s;
     }
     return s;
+  }
+
+  /**
+   * The value of an id as a new string, not cached (a key index decoding keys per batch keeps no string per key).
+   *
+   * @example
+   * const d = new StringDict(); d.stringOf(d.idOf('a')); // 'a'
+   */
+  stringOf(id: number): string {
+    const p = this.starts[id]!;
+    const buf = (this.arenaBuf ??= Buffer.from(this.arena.buffer, this.arena.byteOffset, this.arena.byteLength));
+    return buf.toString('utf8', p, p + this.lens[id]!);
+  }
+
+  /**
+   * A new id that no byte string maps to (at most one per dictionary): a key index's id for the null key, so that
+   * ids stay dense.
+   *
+   * @example
+   * const d = new StringDict(); d.reserveId(); // 0; d.idOf('') is 1
+   */
+  reserveId(): number {
+    if (this.reserved >= 0) return this.reserved;
+    this.growIds(this.size + 1);
+    const id = this.size++;
+    this.starts[id] = this.used;
+    this.lens[id] = 0;
+    this.hashes[id] = 0;
+    this.reserved = id;
+    return id;
+  }
+
+  private growIds(need: number): void {
+    if (need <= this.hashes.length) return;
+    const cap = Math.max(need, this.hashes.length * 2);
+    const st = new Int32Array(cap);
+    st.set(this.starts);
+    this.starts = st;
+    const ln = new Int32Array(cap);
+    ln.set(this.lens);
+    this.lens = ln;
+    const hs = new Int32Array(cap);
+    hs.set(this.hashes);
+    this.hashes = hs;
   }
 
   /** The bytes of an id (a view: valid until the dictionary grows). */
@@ -125,20 +173,10 @@ export class StringDict {
       next.set(this.arena.subarray(0, this.used));
       this.arena = next;
       this.arenaWords = new Int32Array(next.buffer);
+      this.arenaBuf = null;
     }
     this.arena.set(bytes.subarray(a, b), this.used);
-    if (id >= this.hashes.length) {
-      const cap = this.hashes.length * 2;
-      const st = new Int32Array(cap);
-      st.set(this.starts);
-      this.starts = st;
-      const ln = new Int32Array(cap);
-      ln.set(this.lens);
-      this.lens = ln;
-      const hs = new Int32Array(cap);
-      hs.set(this.hashes);
-      this.hashes = hs;
-    }
+    this.growIds(id + 1);
     this.starts[id] = this.used;
     this.lens[id] = len;
     this.hashes[id] = h;
@@ -148,6 +186,7 @@ export class StringDict {
       const slots = new Int32Array(cap * 2);
       const mask = cap - 1;
       for (let g = 0; g < this.size; g++) {
+        if (g === this.reserved) continue;
         const hg = this.hashes[g]!;
         let t = hg & mask;
         while (slots[2 * t] !== 0) t = (t + 1) & mask;

@@ -38,14 +38,13 @@ import type {
   TimerValues,
   ValueState,
 } from '../../api/stateful-processor.js';
-import { GroupTable } from '../../kernels/hash-kernel.js';
-import { KeyCodec } from '../../kernels/key-codec.js';
-import { strAt, vecFromData, windowEnds, type NumVec, type Vec } from '../../kernels/vec.js';
+import { vecFromData, windowEnds, type NumVec, type Vec } from '../../kernels/vec.js';
 import { parseDuration } from '../../types/duration.js';
 import { typeToString, type Field, type Schema } from '../../types/data-type.js';
-import { batchFromColumns, ColumnBuilder, columnVec, timestampInRange, valueAt } from '../../types/values.js';
+import { batchFromColumns, ColumnBuilder, columnVec, valueAt } from '../../types/values.js';
 import { defineOperatorKind, type BatchInfo, type KeyedOperator, type KeyedOperatorSpec, type PartitionMetrics, type StateTable } from './keyed-operator.js';
 import { TimeHeap } from './tws-heap.js';
+import { keyIndexOf, readerOf, type KeyIndex, type Reader } from './tws-keys.js';
 import { importUserModule, moduleUrl } from '../../workers/load-module.js';
 import {
   InvalidHandleStateError,
@@ -221,32 +220,6 @@ class Expired implements ExpiredTimerInfo {
   }
 }
 
-/** Reads row `i` of a column as `collect()` gives it. */
-type Reader = (i: number) => unknown;
-
-function readerOf(v: Vec): Reader {
-  const valid = v.valid;
-  if (v.kind === 'num') {
-    const vals = v.values;
-    if (v.type === 'int' || v.type === 'double' || (v.type === 'long' && v.big === null)) {
-      return valid === null ? (i) => vals[i] : (i) => (valid[i] === 0 ? null : vals[i]);
-    }
-    if (v.type === 'timestamp') {
-      return (i) => {
-        if (valid !== null && valid[i] === 0) return null;
-        const ms = vals[i]!;
-        return timestampInRange(ms) ? new Date(ms) : valueAt(v, i);
-      };
-    }
-  }
-  if (v.kind === 'bool') {
-    const vals = v.values;
-    return valid === null ? (i) => vals[i] === 1 : (i) => (valid[i] === 0 ? null : vals[i] === 1);
-  }
-  if (v.kind === 'str' && v.type === 'string') return (i) => (valid !== null && valid[i] === 0 ? null : strAt(v, i));
-  return (i) => valueAt(v, i);
-}
-
 /**
  * Builds the row objects of one absorbed chunk, shaped like `collect()`'s rows: key columns from the key's value
  * (decoded once per key), the other columns read from the chunk's vectors.
@@ -364,9 +337,8 @@ export class TransformWithStatePartition implements KeyedOperator {
   private readonly inputSchema: Schema;
   private readonly counters: Counters = { updated: 0, removed: 0, ttlRemoved: 0 };
 
-  // Keys: encoded, then dense ids; the user's value of each key (a column value, or { col: value }).
-  private codec: KeyCodec;
-  private keyTable: GroupTable;
+  /** Keys ↔ dense key ids (the user's value of a key is decoded from it when needed, not kept per key). */
+  private keys: KeyIndex;
 
   // The batch in progress.
   private open = false;
@@ -403,8 +375,7 @@ export class TransformWithStatePartition implements KeyedOperator {
     this.keyFields = spec.keyOrdinals.map((o, i) => ({ ...this.inputSchema.fields[o]!, name: spec.keyNames[i] ?? this.inputSchema.fields[o]!.name }));
     this.outputSchema = spec.outputSchema;
     this.outNames = new Set(spec.outputSchema.fields.map((f) => f.name));
-    this.codec = new KeyCodec(this.keyFields.map((f) => f.type));
-    this.keyTable = new GroupTable(this.codec.width);
+    this.keys = keyIndexOf(this.keyFields);
     const self = this;
     this.ctx = {
       gid: -1,
@@ -591,10 +562,7 @@ export class TransformWithStatePartition implements KeyedOperator {
 
   /** Key ids of `m` rows (`sel[i]` or `i`) of key columns `cols`, new keys added. */
   private gidsOf(cols: Vec[], sel: Int32Array | null, m: number): Int32Array {
-    const out = new Int32Array(m);
-    this.keyTable.findOrInsert(this.codec.encode(cols, sel, m), m, out);
-    this.codec.release();
-    return out;
+    return this.keys.ids(cols, sel, m);
   }
 
   /**
@@ -602,23 +570,11 @@ export class TransformWithStatePartition implements KeyedOperator {
    * than kept per key: the index already holds every key once.
    */
   private keyValues(gids: Int32Array): unknown[] {
-    const kv = this.keyVecs(gids);
-    const out = new Array<unknown>(gids.length);
-    if (kv.length === 1) {
-      const rd = readerOf(kv[0]!);
-      for (let i = 0; i < gids.length; i++) out[i] = rd(i);
-      return out;
-    }
-    for (let i = 0; i < gids.length; i++) {
-      const o: Record<string, unknown> = {};
-      for (let c = 0; c < kv.length; c++) o[this.keyFields[c]!.name] = valueAt(kv[c]!, i);
-      out[i] = o;
-    }
-    return out;
+    return this.keys.values(gids);
   }
 
   /** Key columns of key ids (for state rows). */
-  private readonly keyVecs = (gids: Int32Array): Vec[] => this.keyFields.map((_, c) => this.codec.decode(this.keyTable.keys, gids, c));
+  private readonly keyVecs = (gids: Int32Array): Vec[] => this.keys.vecs(gids);
 
   absorb(batch: RecordBatch, _seqBase: number, info: BatchInfo, input: number): void {
     this.begin(info);
@@ -812,7 +768,7 @@ export class TransformWithStatePartition implements KeyedOperator {
     const chunkOf = this.pendChunk;
     const chunks = this.chunks;
     const one = chunks.length === 1 ? chunks[0]! : null;
-    if (this.scratch.length < this.keyTable.size) this.scratch = new Int32Array(Math.max(this.keyTable.size, this.scratch.length * 2));
+    if (this.scratch.length < this.keys.size) this.scratch = new Int32Array(Math.max(this.keys.size, this.scratch.length * 2));
     const cnt = this.scratch;
     const order: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -935,7 +891,7 @@ export class TransformWithStatePartition implements KeyedOperator {
       numRowsUpdated: this.counters.updated,
       numRowsRemoved: this.counters.removed,
       numRowsDroppedByWatermark: this.late,
-      memoryUsedBytes: this.keyTable.memoryBytes + total * ROW_BYTES + (timers?.count() ?? 0) * 24 + this.timerHeap.memoryBytes + this.ctx.ttlHeap.memoryBytes,
+      memoryUsedBytes: this.keys.memoryBytes + total * ROW_BYTES + (timers?.count() ?? 0) * 24 + this.timerHeap.memoryBytes + this.ctx.ttlHeap.memoryBytes,
       custom,
       nextDueMs: nextDue,
       nextWatermarkDueMs: eventTimers ? nextTimer : null,
@@ -944,7 +900,7 @@ export class TransformWithStatePartition implements KeyedOperator {
 
   /** Forgets keys with nothing in any table once they are most of the key index (rebuilding codec and index). */
   private compactKeys(): void {
-    const size = this.keyTable.size;
+    const size = this.keys.size;
     if (size < 4096 || size < 2 * this.liveAtCheck) return;
     const all: StateVar[] = this.timers ? [...this.vars, this.timers] : this.vars;
     const keep = new Uint8Array(size);
@@ -964,12 +920,9 @@ export class TransformWithStatePartition implements KeyedOperator {
     for (let g = 0; g < size; g++) if (keep[g]) keptIds.push(g);
     const kept = Int32Array.from(keptIds);
     const cols = this.keyVecs(kept);
-    // A new codec and index: the old string dictionaries only grow.
-    this.codec = new KeyCodec(this.keyFields.map((f) => f.type));
-    this.keyTable = new GroupTable(this.codec.width, Math.max(1024, live * 2));
-    const ids = new Int32Array(kept.length);
-    this.keyTable.findOrInsert(this.codec.encode(cols, null, kept.length), kept.length, ids);
-    this.codec.release();
+    // A new index: the old string dictionaries only grow.
+    this.keys = keyIndexOf(this.keyFields);
+    const ids = this.keys.ids(cols, null, kept.length);
     const remap = new Int32Array(size).fill(-1);
     for (let i = 0; i < kept.length; i++) remap[kept[i]!] = ids[i]!;
     for (const v of all) v.remap(remap);
@@ -1002,7 +955,7 @@ export class TransformWithStatePartition implements KeyedOperator {
 
   /** Number of keys the partition's key index holds (with or without state). */
   get keyCount(): number {
-    return this.keyTable.size;
+    return this.keys.size;
   }
 
   takeDelta(table: string): RecordBatch | null {
@@ -1012,7 +965,7 @@ export class TransformWithStatePartition implements KeyedOperator {
 
   snapshot(table: string): RecordBatch | null {
     const v = table === TIMERS ? this.timers : this.byName.get(table);
-    return v ? v.snapshot(this.keyVecs, this.keyTable.size) : null;
+    return v ? v.snapshot(this.keyVecs, this.keys.size) : null;
   }
 
   /**
@@ -1021,8 +974,7 @@ export class TransformWithStatePartition implements KeyedOperator {
    * (`StateVariableKindChangedError`).
    */
   restore(tables: ReadonlyMap<string, RecordBatch | null>): void {
-    this.codec = new KeyCodec(this.keyFields.map((f) => f.type));
-    this.keyTable = new GroupTable(this.codec.width);
+    this.keys = keyIndexOf(this.keyFields);
     this.timerHeap.clear();
     this.ctx.ttlHeap.clear();
     for (const v of this.vars) v.reset();

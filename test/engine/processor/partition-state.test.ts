@@ -447,6 +447,44 @@ describe('getQueryInfo', () => {
   });
 });
 
+describe('a single string key', () => {
+  it('a null key is a key of its own (apart from the empty string), through the index rebuild and a restore', async () => {
+    const { TwsTester } = await import('../../../engine/testing/tws-tester.js');
+    class Count extends StatefulProcessor<string | null, { k: string | null }> {
+      private n!: import('../../../engine/api/stateful-processor.js').ValueState<number>;
+      init(h: StatefulProcessorHandle): void {
+        this.n = h.getValueState('n', 'int');
+      }
+      handleInputRows(k: string | null, rows: Iterable<{ k: string | null }>): Record<string, unknown>[] {
+        if (k !== null && k.startsWith('x')) return [];
+        let n = this.n.get() ?? 0;
+        for (const _ of rows) n++;
+        this.n.update(n);
+        return [{ k, n }];
+      }
+    }
+    const t = new TwsTester(Count, { inputSchema: { k: 'string' }, outputSchema: { k: 'string', n: 'int' }, timeMode: 'none' });
+    expect(t.testRows([{ k: null }, { k: '' }, { k: null }, { k: 'a' }])).toEqual([
+      { k: null, n: 2 },
+      { k: '', n: 1 },
+      { k: 'a', n: 1 },
+    ]);
+    // Keys without state push the index past its rebuild threshold: the three keys move to new ids.
+    t.testRows(Array.from({ length: 10_000 }, (_, i) => ({ k: `x${i}` })));
+    expect(t.partition.keyCount).toBe(3);
+    expect(t.testRows([{ k: '' }, { k: null }])).toEqual([
+      { k: '', n: 2 },
+      { k: null, n: 3 },
+    ]);
+    const p = t.partition;
+    const snap = new Map(p.tables.map((tb) => [tb.name, p.snapshot(tb.name)] as const));
+    expect(rowsFromBatch(snap.get('n')!, p.tables[0]!.schema).map((r) => JSON.stringify(r)).sort()).toEqual(['{"k":"","value":2}', '{"k":"a","value":1}', '{"k":null,"value":3}']);
+    p.restore(snap);
+    expect(t.peekValueState('n', null)).toBe(3);
+    expect(t.peekValueState('n', '')).toBe(2);
+  });
+});
+
 describe('forgetting keys keeps the others whole', () => {
   it('timers and TTL values of the surviving keys stay with their keys after the key index is rebuilt', async () => {
     const { TwsTester } = await import('../../../engine/testing/tws-tester.js');

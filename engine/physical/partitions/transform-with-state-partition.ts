@@ -898,11 +898,20 @@ export class TransformWithStatePartition implements KeyedOperator {
     };
   }
 
-  /** Forgets keys with nothing in any table once they are most of the key index (rebuilding codec and index). */
+  /**
+   * Forgets keys with nothing in any table once they are a quarter of the key index or more (rebuilding the index:
+   * its cost is paid for by the quarter forgotten). Keys emptied in this batch are kept until their delta is taken
+   * (a later batch forgets them). The index is scanned when it doubled since the last scan or when the rows held
+   * show that a quarter of the keys or more hold nothing.
+   */
   private compactKeys(): void {
     const size = this.keys.size;
-    if (size < 4096 || size < 2 * this.liveAtCheck) return;
+    if (size < 4096) return;
     const all: StateVar[] = this.timers ? [...this.vars, this.timers] : this.vars;
+    // Every key holding state holds at least a row: the rows held bound the keys that do.
+    let rows = 0;
+    for (const v of all) rows += v.count();
+    if (size < 2 * this.liveAtCheck && rows * 4 > size * 3) return;
     const keep = new Uint8Array(size);
     let live = 0;
     for (let g = 0; g < size; g++) {
@@ -915,7 +924,7 @@ export class TransformWithStatePartition implements KeyedOperator {
       }
     }
     this.liveAtCheck = live;
-    if (live * 2 > size) return;
+    if (live * 4 > size * 3) return;
     const keptIds: number[] = [];
     for (let g = 0; g < size; g++) if (keep[g]) keptIds.push(g);
     const kept = Int32Array.from(keptIds);

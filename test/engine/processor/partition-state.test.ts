@@ -485,6 +485,36 @@ describe('a single string key', () => {
   });
 });
 
+describe('forgetting keys emptied in a batch', () => {
+  it('keys whose state a batch cleared leave the key index once their delta is taken, at the next batch', async () => {
+    const { TwsTester } = await import('../../../engine/testing/tws-tester.js');
+    class SetOrClear extends StatefulProcessor<string, { k: string; on: boolean }> {
+      private v!: import('../../../engine/api/stateful-processor.js').ValueState<number>;
+      init(h: StatefulProcessorHandle): void {
+        this.v = h.getValueState('v', 'int');
+      }
+      handleInputRows(_k: string, rows: Iterable<{ k: string; on: boolean }>): void {
+        for (const r of rows) {
+          if (r.on) this.v.update(1);
+          else this.v.clear();
+        }
+      }
+    }
+    const t = new TwsTester(SetOrClear, { inputSchema: { k: 'string', on: 'boolean' }, outputSchema: { k: 'string' }, timeMode: 'none' });
+    t.testRows(Array.from({ length: 10_000 }, (_, i) => ({ k: `k${i}`, on: true })));
+    expect(t.partition.keyCount).toBe(10_000);
+    // All but 10 keys are cleared: their removals are this batch's delta, so the index keeps them for now.
+    t.testRows(Array.from({ length: 9_990 }, (_, i) => ({ k: `k${i + 10}`, on: false })));
+    expect(t.lastMetrics?.numRowsTotal).toBe(10);
+    expect(t.partition.keyCount).toBe(10_000);
+    // The deltas were taken: the next batch forgets the emptied keys (the index has not grown since its last scan).
+    t.testRows([{ k: 'k0', on: true }]);
+    expect(t.partition.keyCount).toBe(10);
+    expect(t.peekValueState('v', 'k9')).toBe(1);
+    expect(t.peekValueState('v', 'k10')).toBeUndefined();
+  });
+});
+
 describe('forgetting keys keeps the others whole', () => {
   it('timers and TTL values of the surviving keys stay with their keys after the key index is rebuilt', async () => {
     const { TwsTester } = await import('../../../engine/testing/tws-tester.js');

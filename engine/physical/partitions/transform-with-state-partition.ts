@@ -220,42 +220,57 @@ class Expired implements ExpiredTimerInfo {
   }
 }
 
+/** Builds one input row from the chunk's column readers, its row number and its key's value. */
+type RowMaker = (readers: readonly (Reader | null)[], r: number, key: unknown) => Record<string, unknown>;
+
 /**
- * Builds the row objects of one absorbed chunk, shaped like `collect()`'s rows: key columns from the key's value
- * (decoded once per key), the other columns read from the chunk's vectors.
+ * The row maker of an input schema: a function compiled once per partition that builds a row as one object literal
+ * (every row of the schema gets the same hidden class, its properties stored in the object) — key columns from the
+ * key's value, the others from the chunk's readers. A column named `__proto__` takes the generic path (assigned as
+ * before, not defined by a literal).
+ */
+function rowMakerOf(schema: Schema, keyOrdinals: readonly number[], keyFields: readonly Field[]): RowMaker {
+  const names = schema.fields.map((f) => f.name);
+  const keyPos = schema.fields.map((_, c) => keyOrdinals.indexOf(c));
+  const single = keyFields.length === 1;
+  if (names.includes('__proto__') || keyFields.some((f) => f.name === '__proto__')) {
+    return (readers, r, key) => {
+      const o: Record<string, unknown> = {};
+      for (let c = 0; c < names.length; c++) {
+        const rd = readers[c]!;
+        const v = rd !== null ? rd(r) : single ? key : (key as Record<string, unknown>)[keyFields[keyPos[c]!]!.name];
+        o[names[c]!] = v;
+      }
+      return o;
+    };
+  }
+  const props = names.map((n, c) => {
+    const kp = keyPos[c]!;
+    const v = kp < 0 ? `R[${c}](r)` : single ? 'key' : `key[${JSON.stringify(keyFields[kp]!.name)}]`;
+    return `${JSON.stringify(n)}: ${v}`;
+  });
+  return new Function('R', 'r', 'key', `return { ${props.join(', ')} };`) as RowMaker;
+}
+
+/**
+ * The rows of one absorbed chunk, made only when their key is handled (shaped like `collect()`'s rows: key columns
+ * from the key's value, decoded once per key; the other columns read from the chunk's vectors).
  */
 class RowSource {
-  private readonly names: string[];
   private readonly readers: (Reader | null)[];
-  /** For each column, its place in the key (−1: not a key column). */
-  private readonly keyPos: number[];
-  private readonly keyNames: string[];
-  private readonly single: boolean;
 
   constructor(
     batch: RecordBatch,
     schema: Schema,
     keyOrdinals: readonly number[],
-    keyFields: readonly Field[],
+    private readonly maker: RowMaker,
   ) {
-    this.names = schema.fields.map((f) => f.name);
-    this.keyPos = schema.fields.map((_, c) => keyOrdinals.indexOf(c));
-    this.readers = schema.fields.map((_, c) => (this.keyPos[c]! >= 0 ? null : readerOf(columnVec(batch, schema, c))));
-    this.keyNames = keyFields.map((f) => f.name);
-    this.single = keyFields.length === 1;
+    this.readers = schema.fields.map((_, c) => (keyOrdinals.includes(c) ? null : readerOf(columnVec(batch, schema, c))));
   }
 
   /** Row `r` of the chunk, whose key is `key` (the key's user value). */
   make(r: number, key: unknown): Record<string, unknown> {
-    const o: Record<string, unknown> = {};
-    const names = this.names;
-    const readers = this.readers;
-    for (let c = 0; c < names.length; c++) {
-      const rd = readers[c]!;
-      if (rd !== null) o[names[c]!] = rd(r);
-      else o[names[c]!] = this.single ? key : (key as Record<string, unknown>)[this.keyNames[this.keyPos[c]!]!];
-    }
-    return o;
+    return this.maker(this.readers, r, key);
   }
 }
 
@@ -364,6 +379,7 @@ export class TransformWithStatePartition implements KeyedOperator {
   /** Keys alive at the last check, for deciding when to forget keys with no state. */
   private liveAtCheck = 0;
   private readonly outNames: Set<string>;
+  private readonly rowMaker: RowMaker;
 
   constructor(
     readonly spec: TransformWithStateSpec,
@@ -376,6 +392,7 @@ export class TransformWithStatePartition implements KeyedOperator {
     this.outputSchema = spec.outputSchema;
     this.outNames = new Set(spec.outputSchema.fields.map((f) => f.name));
     this.keys = keyIndexOf(this.keyFields);
+    this.rowMaker = rowMakerOf(this.inputSchema, spec.keyOrdinals, this.keyFields);
     const self = this;
     this.ctx = {
       gid: -1,
@@ -608,7 +625,7 @@ export class TransformWithStatePartition implements KeyedOperator {
     const keyCols = this.spec.keyOrdinals.map((o) => columnVec(batch, schema, o));
     const gids = this.gidsOf(keyCols, sel, m);
     // Rows become objects only in `finish`, key by key, so they die young instead of surviving the batch.
-    const src = new RowSource(batch, schema, this.spec.keyOrdinals, this.keyFields);
+    const src = new RowSource(batch, schema, this.spec.keyOrdinals, this.rowMaker);
     const chunk = this.chunks.length;
     this.chunks.push(src);
     const need = this.pendN + m;
@@ -770,12 +787,15 @@ export class TransformWithStatePartition implements KeyedOperator {
     const one = chunks.length === 1 ? chunks[0]! : null;
     if (this.scratch.length < this.keys.size) this.scratch = new Int32Array(Math.max(this.keys.size, this.scratch.length * 2));
     const cnt = this.scratch;
-    const order: number[] = [];
+    // The keys in the order they first arrived.
+    const first = new Int32Array(n);
+    let nk = 0;
     for (let i = 0; i < n; i++) {
       const g = gids[i]!;
-      if (cnt[g]++ === 0) order.push(g);
+      if (cnt[g]++ === 0) first[nk++] = g;
     }
-    if (order.length === n) {
+    const order = first.subarray(0, nk);
+    if (nk === n) {
       // Every key has one row: arrival order is key order.
       for (let k = 0; k < n; k++) cnt[order[k]!] = 0;
       const keys = this.keyValues(gids.subarray(0, n));
@@ -791,7 +811,7 @@ export class TransformWithStatePartition implements KeyedOperator {
     }
     const sorted = new Int32Array(n);
     for (let i = 0; i < n; i++) sorted[cnt[gids[i]!]!++] = i;
-    const keys = this.keyValues(Int32Array.from(order));
+    const keys = this.keyValues(order);
     let start = 0;
     try {
       for (let k = 0; k < order.length; k++) {

@@ -320,6 +320,11 @@ function isEngineError(e: unknown): boolean {
 }
 
 const TIMERS = '$timers';
+/**
+ * Keys decoded at a time while input is handled: a batch's key values are made a chunk at a time, so that they die
+ * young with their rows instead of all surviving (and being copied by) the collections of a long batch.
+ */
+const KEY_CHUNK = 1024;
 /** Rough bytes of one stored state row beyond its key (objects, array slots). */
 const ROW_BYTES = 64;
 
@@ -798,8 +803,13 @@ export class TransformWithStatePartition implements KeyedOperator {
     if (nk === n) {
       // Every key has one row: arrival order is key order.
       for (let k = 0; k < n; k++) cnt[order[k]!] = 0;
-      const keys = this.keyValues(gids.subarray(0, n));
-      for (let i = 0; i < n; i++) this.run('handleInputRows', gids[i]!, keys[i], [(one ?? chunks[chunkOf[i]!]!).make(rowOf[i]!, keys[i])], tv);
+      for (let k0 = 0; k0 < n; k0 += KEY_CHUNK) {
+        const keys = this.keyValues(gids.subarray(k0, Math.min(n, k0 + KEY_CHUNK)));
+        for (let i = k0; i < k0 + keys.length; i++) {
+          const key = keys[i - k0];
+          this.run('handleInputRows', gids[i]!, key, [(one ?? chunks[chunkOf[i]!]!).make(rowOf[i]!, key)], tv);
+        }
+      }
       return;
     }
     let pos = 0;
@@ -811,12 +821,13 @@ export class TransformWithStatePartition implements KeyedOperator {
     }
     const sorted = new Int32Array(n);
     for (let i = 0; i < n; i++) sorted[cnt[gids[i]!]!++] = i;
-    const keys = this.keyValues(order);
+    let keys: unknown[] = [];
     let start = 0;
     try {
       for (let k = 0; k < order.length; k++) {
         const g = order[k]!;
-        const key = keys[k];
+        if (k % KEY_CHUNK === 0) keys = this.keyValues(order.subarray(k, Math.min(order.length, k + KEY_CHUNK)));
+        const key = keys[k % KEY_CHUNK];
         const end = cnt[g]!;
         cnt[g] = 0;
         const rows = new Array<unknown>(end - start);

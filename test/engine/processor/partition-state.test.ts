@@ -485,6 +485,24 @@ describe('a single string key', () => {
   });
 });
 
+describe('many keys in a batch', () => {
+  it('each of thousands of keys is handled once with its own rows, keys in arrival order (one row per key, and several)', async () => {
+    const { TwsTester } = await import('../../../engine/testing/tws-tester.js');
+    class Echo extends StatefulProcessor<string, { k: string; i: number }> {
+      init(): void {}
+      handleInputRows(k: string, rows: Iterable<{ k: string; i: number }>): Record<string, unknown>[] {
+        return [{ k, rows: [...rows].map((r) => `${r.k}:${r.i}`).join(',') }];
+      }
+    }
+    const t = new TwsTester(Echo, { inputSchema: { k: 'string', i: 'int' }, outputSchema: { k: 'string', rows: 'string' }, timeMode: 'none' });
+    const keys = Array.from({ length: 3_000 }, (_, j) => `key${(j * 7919) % 3_000}`);
+    const single = t.testRows(keys.map((k, i) => ({ k, i })));
+    expect(single).toEqual(keys.map((k, i) => ({ k, rows: `${k}:${i}` })));
+    const twice = t.testRows([...keys, ...keys].map((k, i) => ({ k, i })));
+    expect(twice).toEqual(keys.map((k, i) => ({ k, rows: `${k}:${i},${k}:${i + 3_000}` })));
+  });
+});
+
 describe('forgetting keys emptied in a batch', () => {
   it('keys whose state a batch cleared leave the key index once their delta is taken, at the next batch', async () => {
     const { TwsTester } = await import('../../../engine/testing/tws-tester.js');

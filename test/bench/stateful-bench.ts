@@ -5,7 +5,8 @@
  *   floor      the same logic by hand: a plain Node loop over the Arrow columns of those files (read with the
  *              project's Parquet reader) with a `Map<string, number>`: the floor for user code in JS
  *   operator   the `transformWithState` operator's partition alone, inline, fed the same Arrow batches (one batch
- *              per file; no stream, no checkpoint): what the processor layer costs
+ *              per file; no stream, no checkpoint; each table's delta taken after each batch, as the runtime does):
+ *              what the processor layer costs
  *   sluice p1  `groupByKey(col('user')).transformWithState(FailedLoginDetector, …)`, a streaming query over the
  *   sluice p2  Parquet folder (`availableNow`, one file per batch), parallelism 1 and 2 (the processor loaded on the
  *              worker threads by module reference)
@@ -269,6 +270,8 @@ async function operatorOnly(dir: string): Promise<Result> {
       rows += batch.numRows;
     }
     const { output, metrics } = op.finish(info);
+    // As the runtime does after each batch: every table's changes are taken (here, dropped).
+    for (const t of op.tables) op.takeDelta(t.name);
     alerts += output?.numRows ?? 0;
     liveKeys = metrics.numRowsTotal;
     batchId++;

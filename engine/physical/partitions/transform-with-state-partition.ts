@@ -38,14 +38,13 @@ import type {
   TimerValues,
   ValueState,
 } from '../../api/stateful-processor.js';
-import { GroupTable } from '../../kernels/hash-kernel.js';
-import { KeyCodec } from '../../kernels/key-codec.js';
-import { strAt, vecFromData, windowEnds, type NumVec, type Vec } from '../../kernels/vec.js';
+import { vecFromData, windowEnds, type NumVec, type Vec } from '../../kernels/vec.js';
 import { parseDuration } from '../../types/duration.js';
 import { typeToString, type Field, type Schema } from '../../types/data-type.js';
-import { batchFromColumns, ColumnBuilder, columnVec, timestampInRange, valueAt } from '../../types/values.js';
+import { batchFromColumns, ColumnBuilder, columnVec, valueAt } from '../../types/values.js';
 import { defineOperatorKind, type BatchInfo, type KeyedOperator, type KeyedOperatorSpec, type PartitionMetrics, type StateTable } from './keyed-operator.js';
 import { TimeHeap } from './tws-heap.js';
+import { keyIndexOf, readerOf, type KeyIndex, type Reader } from './tws-keys.js';
 import { importUserModule, moduleUrl } from '../../workers/load-module.js';
 import { registerWorkerError } from '../../workers/pool.js';
 import {
@@ -245,68 +244,57 @@ class Expired implements ExpiredTimerInfo {
   }
 }
 
-/** Reads row `i` of a column as `collect()` gives it. */
-type Reader = (i: number) => unknown;
+/** Builds one input row from the chunk's column readers, its row number and its key's value. */
+type RowMaker = (readers: readonly (Reader | null)[], r: number, key: unknown) => Record<string, unknown>;
 
-function readerOf(v: Vec): Reader {
-  const valid = v.valid;
-  if (v.kind === 'num') {
-    const vals = v.values;
-    if (v.type === 'int' || v.type === 'double' || (v.type === 'long' && v.big === null)) {
-      return valid === null ? (i) => vals[i] : (i) => (valid[i] === 0 ? null : vals[i]);
-    }
-    if (v.type === 'timestamp') {
-      return (i) => {
-        if (valid !== null && valid[i] === 0) return null;
-        const ms = vals[i]!;
-        return timestampInRange(ms) ? new Date(ms) : valueAt(v, i);
-      };
-    }
+/**
+ * The row maker of an input schema: a function compiled once per partition that builds a row as one object literal
+ * (every row of the schema gets the same hidden class, its properties stored in the object) — key columns from the
+ * key's value, the others from the chunk's readers. A column named `__proto__` takes the generic path (assigned as
+ * before, not defined by a literal).
+ */
+function rowMakerOf(schema: Schema, keyOrdinals: readonly number[], keyFields: readonly Field[]): RowMaker {
+  const names = schema.fields.map((f) => f.name);
+  const keyPos = schema.fields.map((_, c) => keyOrdinals.indexOf(c));
+  const single = keyFields.length === 1;
+  if (names.includes('__proto__') || keyFields.some((f) => f.name === '__proto__')) {
+    return (readers, r, key) => {
+      const o: Record<string, unknown> = {};
+      for (let c = 0; c < names.length; c++) {
+        const rd = readers[c]!;
+        const v = rd !== null ? rd(r) : single ? key : (key as Record<string, unknown>)[keyFields[keyPos[c]!]!.name];
+        o[names[c]!] = v;
+      }
+      return o;
+    };
   }
-  if (v.kind === 'bool') {
-    const vals = v.values;
-    return valid === null ? (i) => vals[i] === 1 : (i) => (valid[i] === 0 ? null : vals[i] === 1);
-  }
-  if (v.kind === 'str' && v.type === 'string') return (i) => (valid !== null && valid[i] === 0 ? null : strAt(v, i));
-  return (i) => valueAt(v, i);
+  const props = names.map((n, c) => {
+    const kp = keyPos[c]!;
+    const v = kp < 0 ? `R[${c}](r)` : single ? 'key' : `key[${JSON.stringify(keyFields[kp]!.name)}]`;
+    return `${JSON.stringify(n)}: ${v}`;
+  });
+  return new Function('R', 'r', 'key', `return { ${props.join(', ')} };`) as RowMaker;
 }
 
 /**
- * Builds the row objects of one absorbed chunk, shaped like `collect()`'s rows: key columns from the key's value
- * (decoded once per key), the other columns read from the chunk's vectors.
+ * The rows of one absorbed chunk, made only when their key is handled (shaped like `collect()`'s rows: key columns
+ * from the key's value, decoded once per key; the other columns read from the chunk's vectors).
  */
 class RowSource {
-  private readonly names: string[];
   private readonly readers: (Reader | null)[];
-  /** For each column, its place in the key (−1: not a key column). */
-  private readonly keyPos: number[];
-  private readonly keyNames: string[];
-  private readonly single: boolean;
 
   constructor(
     batch: RecordBatch,
     schema: Schema,
     keyOrdinals: readonly number[],
-    keyFields: readonly Field[],
+    private readonly maker: RowMaker,
   ) {
-    this.names = schema.fields.map((f) => f.name);
-    this.keyPos = schema.fields.map((_, c) => keyOrdinals.indexOf(c));
-    this.readers = schema.fields.map((_, c) => (this.keyPos[c]! >= 0 ? null : readerOf(columnVec(batch, schema, c))));
-    this.keyNames = keyFields.map((f) => f.name);
-    this.single = keyFields.length === 1;
+    this.readers = schema.fields.map((_, c) => (keyOrdinals.includes(c) ? null : readerOf(columnVec(batch, schema, c))));
   }
 
   /** Row `r` of the chunk, whose key is `key` (the key's user value). */
   make(r: number, key: unknown): Record<string, unknown> {
-    const o: Record<string, unknown> = {};
-    const names = this.names;
-    const readers = this.readers;
-    for (let c = 0; c < names.length; c++) {
-      const rd = readers[c]!;
-      if (rd !== null) o[names[c]!] = rd(r);
-      else o[names[c]!] = this.single ? key : (key as Record<string, unknown>)[this.keyNames[this.keyPos[c]!]!];
-    }
-    return o;
+    return this.maker(this.readers, r, key);
   }
 }
 
@@ -356,6 +344,11 @@ function isEngineError(e: unknown): boolean {
 }
 
 const TIMERS = '$timers';
+/**
+ * Keys decoded at a time while input is handled: a batch's key values are made a chunk at a time, so that they die
+ * young with their rows instead of all surviving (and being copied by) the collections of a long batch.
+ */
+const KEY_CHUNK = 1024;
 /** Rough bytes of one stored state row beyond its key (objects, array slots). */
 const ROW_BYTES = 64;
 
@@ -388,9 +381,8 @@ export class TransformWithStatePartition implements KeyedOperator {
   private readonly inputSchema: Schema;
   private readonly counters: Counters = { updated: 0, removed: 0, ttlRemoved: 0 };
 
-  // Keys: encoded, then dense ids; the user's value of each key (a column value, or { col: value }).
-  private codec: KeyCodec;
-  private keyTable: GroupTable;
+  /** Keys ↔ dense key ids (the user's value of a key is decoded from it when needed, not kept per key). */
+  private keys: KeyIndex;
 
   // The batch in progress.
   private open = false;
@@ -416,6 +408,7 @@ export class TransformWithStatePartition implements KeyedOperator {
   /** Keys alive at the last check, for deciding when to forget keys with no state. */
   private liveAtCheck = 0;
   private readonly outNames: Set<string>;
+  private readonly rowMaker: RowMaker;
 
   constructor(
     readonly spec: TransformWithStateSpec,
@@ -427,8 +420,8 @@ export class TransformWithStatePartition implements KeyedOperator {
     this.keyFields = spec.keyOrdinals.map((o, i) => ({ ...this.inputSchema.fields[o]!, name: spec.keyNames[i] ?? this.inputSchema.fields[o]!.name }));
     this.outputSchema = spec.outputSchema;
     this.outNames = new Set(spec.outputSchema.fields.map((f) => f.name));
-    this.codec = new KeyCodec(this.keyFields.map((f) => f.type));
-    this.keyTable = new GroupTable(this.codec.width);
+    this.keys = keyIndexOf(this.keyFields);
+    this.rowMaker = rowMakerOf(this.inputSchema, spec.keyOrdinals, this.keyFields);
     const self = this;
     this.ctx = {
       gid: -1,
@@ -615,10 +608,7 @@ export class TransformWithStatePartition implements KeyedOperator {
 
   /** Key ids of `m` rows (`sel[i]` or `i`) of key columns `cols`, new keys added. */
   private gidsOf(cols: Vec[], sel: Int32Array | null, m: number): Int32Array {
-    const out = new Int32Array(m);
-    this.keyTable.findOrInsert(this.codec.encode(cols, sel, m), m, out);
-    this.codec.release();
-    return out;
+    return this.keys.ids(cols, sel, m);
   }
 
   /**
@@ -626,23 +616,11 @@ export class TransformWithStatePartition implements KeyedOperator {
    * than kept per key: the index already holds every key once.
    */
   private keyValues(gids: Int32Array): unknown[] {
-    const kv = this.keyVecs(gids);
-    const out = new Array<unknown>(gids.length);
-    if (kv.length === 1) {
-      const rd = readerOf(kv[0]!);
-      for (let i = 0; i < gids.length; i++) out[i] = rd(i);
-      return out;
-    }
-    for (let i = 0; i < gids.length; i++) {
-      const o: Record<string, unknown> = {};
-      for (let c = 0; c < kv.length; c++) o[this.keyFields[c]!.name] = valueAt(kv[c]!, i);
-      out[i] = o;
-    }
-    return out;
+    return this.keys.values(gids);
   }
 
   /** Key columns of key ids (for state rows). */
-  private readonly keyVecs = (gids: Int32Array): Vec[] => this.keyFields.map((_, c) => this.codec.decode(this.keyTable.keys, gids, c));
+  private readonly keyVecs = (gids: Int32Array): Vec[] => this.keys.vecs(gids);
 
   absorb(batch: RecordBatch, _seqBase: number, info: BatchInfo, input: number): void {
     this.begin(info);
@@ -676,7 +654,7 @@ export class TransformWithStatePartition implements KeyedOperator {
     const keyCols = this.spec.keyOrdinals.map((o) => columnVec(batch, schema, o));
     const gids = this.gidsOf(keyCols, sel, m);
     // Rows become objects only in `finish`, key by key, so they die young instead of surviving the batch.
-    const src = new RowSource(batch, schema, this.spec.keyOrdinals, this.keyFields);
+    const src = new RowSource(batch, schema, this.spec.keyOrdinals, this.rowMaker);
     const chunk = this.chunks.length;
     this.chunks.push(src);
     const need = this.pendN + m;
@@ -836,18 +814,26 @@ export class TransformWithStatePartition implements KeyedOperator {
     const chunkOf = this.pendChunk;
     const chunks = this.chunks;
     const one = chunks.length === 1 ? chunks[0]! : null;
-    if (this.scratch.length < this.keyTable.size) this.scratch = new Int32Array(Math.max(this.keyTable.size, this.scratch.length * 2));
+    if (this.scratch.length < this.keys.size) this.scratch = new Int32Array(Math.max(this.keys.size, this.scratch.length * 2));
     const cnt = this.scratch;
-    const order: number[] = [];
+    // The keys in the order they first arrived.
+    const first = new Int32Array(n);
+    let nk = 0;
     for (let i = 0; i < n; i++) {
       const g = gids[i]!;
-      if (cnt[g]++ === 0) order.push(g);
+      if (cnt[g]++ === 0) first[nk++] = g;
     }
-    if (order.length === n) {
+    const order = first.subarray(0, nk);
+    if (nk === n) {
       // Every key has one row: arrival order is key order.
       for (let k = 0; k < n; k++) cnt[order[k]!] = 0;
-      const keys = this.keyValues(gids.subarray(0, n));
-      for (let i = 0; i < n; i++) this.run('handleInputRows', gids[i]!, keys[i], [(one ?? chunks[chunkOf[i]!]!).make(rowOf[i]!, keys[i])], tv);
+      for (let k0 = 0; k0 < n; k0 += KEY_CHUNK) {
+        const keys = this.keyValues(gids.subarray(k0, Math.min(n, k0 + KEY_CHUNK)));
+        for (let i = k0; i < k0 + keys.length; i++) {
+          const key = keys[i - k0];
+          this.run('handleInputRows', gids[i]!, key, [(one ?? chunks[chunkOf[i]!]!).make(rowOf[i]!, key)], tv);
+        }
+      }
       return;
     }
     let pos = 0;
@@ -859,12 +845,13 @@ export class TransformWithStatePartition implements KeyedOperator {
     }
     const sorted = new Int32Array(n);
     for (let i = 0; i < n; i++) sorted[cnt[gids[i]!]!++] = i;
-    const keys = this.keyValues(Int32Array.from(order));
+    let keys: unknown[] = [];
     let start = 0;
     try {
       for (let k = 0; k < order.length; k++) {
         const g = order[k]!;
-        const key = keys[k];
+        if (k % KEY_CHUNK === 0) keys = this.keyValues(order.subarray(k, Math.min(order.length, k + KEY_CHUNK)));
+        const key = keys[k % KEY_CHUNK];
         const end = cnt[g]!;
         cnt[g] = 0;
         const rows = new Array<unknown>(end - start);
@@ -959,18 +946,27 @@ export class TransformWithStatePartition implements KeyedOperator {
       numRowsUpdated: this.counters.updated,
       numRowsRemoved: this.counters.removed,
       numRowsDroppedByWatermark: this.late,
-      memoryUsedBytes: this.keyTable.memoryBytes + total * ROW_BYTES + (timers?.count() ?? 0) * 24 + this.timerHeap.memoryBytes + this.ctx.ttlHeap.memoryBytes,
+      memoryUsedBytes: this.keys.memoryBytes + total * ROW_BYTES + (timers?.count() ?? 0) * 24 + this.timerHeap.memoryBytes + this.ctx.ttlHeap.memoryBytes,
       custom,
       nextDueMs: nextDue,
       nextWatermarkDueMs: eventTimers ? nextTimer : null,
     };
   }
 
-  /** Forgets keys with nothing in any table once they are most of the key index (rebuilding codec and index). */
+  /**
+   * Forgets keys with nothing in any table once they are a quarter of the key index or more (rebuilding the index:
+   * its cost is paid for by the quarter forgotten). Keys emptied in this batch are kept until their delta is taken
+   * (a later batch forgets them). The index is scanned when it doubled since the last scan or when the rows held
+   * show that a quarter of the keys or more hold nothing.
+   */
   private compactKeys(): void {
-    const size = this.keyTable.size;
-    if (size < 4096 || size < 2 * this.liveAtCheck) return;
+    const size = this.keys.size;
+    if (size < 4096) return;
     const all: StateVar[] = this.timers ? [...this.vars, this.timers] : this.vars;
+    // Every key holding state holds at least a row: the rows held bound the keys that do.
+    let rows = 0;
+    for (const v of all) rows += v.count();
+    if (size < 2 * this.liveAtCheck && rows * 4 > size * 3) return;
     const keep = new Uint8Array(size);
     let live = 0;
     for (let g = 0; g < size; g++) {
@@ -983,17 +979,14 @@ export class TransformWithStatePartition implements KeyedOperator {
       }
     }
     this.liveAtCheck = live;
-    if (live * 2 > size) return;
+    if (live * 4 > size * 3) return;
     const keptIds: number[] = [];
     for (let g = 0; g < size; g++) if (keep[g]) keptIds.push(g);
     const kept = Int32Array.from(keptIds);
     const cols = this.keyVecs(kept);
-    // A new codec and index: the old string dictionaries only grow.
-    this.codec = new KeyCodec(this.keyFields.map((f) => f.type));
-    this.keyTable = new GroupTable(this.codec.width, Math.max(1024, live * 2));
-    const ids = new Int32Array(kept.length);
-    this.keyTable.findOrInsert(this.codec.encode(cols, null, kept.length), kept.length, ids);
-    this.codec.release();
+    // A new index: the old string dictionaries only grow.
+    this.keys = keyIndexOf(this.keyFields);
+    const ids = this.keys.ids(cols, null, kept.length);
     const remap = new Int32Array(size).fill(-1);
     for (let i = 0; i < kept.length; i++) remap[kept[i]!] = ids[i]!;
     for (const v of all) v.remap(remap);
@@ -1026,7 +1019,7 @@ export class TransformWithStatePartition implements KeyedOperator {
 
   /** Number of keys the partition's key index holds (with or without state). */
   get keyCount(): number {
-    return this.keyTable.size;
+    return this.keys.size;
   }
 
   takeDelta(table: string): RecordBatch | null {
@@ -1036,7 +1029,7 @@ export class TransformWithStatePartition implements KeyedOperator {
 
   snapshot(table: string): RecordBatch | null {
     const v = table === TIMERS ? this.timers : this.byName.get(table);
-    return v ? v.snapshot(this.keyVecs, this.keyTable.size) : null;
+    return v ? v.snapshot(this.keyVecs, this.keys.size) : null;
   }
 
   /**
@@ -1045,8 +1038,7 @@ export class TransformWithStatePartition implements KeyedOperator {
    * (`StateVariableKindChangedError`).
    */
   restore(tables: ReadonlyMap<string, RecordBatch | null>): void {
-    this.codec = new KeyCodec(this.keyFields.map((f) => f.type));
-    this.keyTable = new GroupTable(this.codec.width);
+    this.keys = keyIndexOf(this.keyFields);
     this.timerHeap.clear();
     this.ctx.ttlHeap.clear();
     for (const v of this.vars) v.reset();

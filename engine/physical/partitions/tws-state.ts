@@ -169,7 +169,7 @@ function opVec(ops: number[]): NumVec {
  */
 export abstract class StateVar {
   /** The key ids changed since the last `takeDelta`. */
-  protected readonly dirty = new Set<number>();
+  protected readonly dirty = new KeyIdSet();
   /** The variable's slot in the TTL heap's entries. */
   slot = -1;
 
@@ -324,8 +324,7 @@ abstract class RowPerKeyVar extends StateVar {
 
   takeDelta(keys: KeyVecs): RecordBatch | null {
     if (this.dirty.size === 0) return null;
-    const gids = Int32Array.from(this.dirty);
-    this.dirty.clear();
+    const gids = this.dirty.take();
     const ops: number[] = new Array(gids.length);
     for (let i = 0; i < gids.length; i++) ops[i] = this.items[gids[i]!] === undefined ? OP_DELETE : OP_PUT;
     return this.rows(gids, keys, ops);
@@ -342,7 +341,7 @@ abstract class RowPerKeyVar extends StateVar {
     this.items = remapArray(this.items, remap);
     this.exps = remapArray(this.exps, remap);
     this.sched.remap(remap);
-    remapSet(this.dirty, remap);
+    this.dirty.remap(remap);
   }
 
   reset(): void {
@@ -1134,6 +1133,61 @@ export class NumSlots {
   }
 }
 
+/**
+ * A set of key ids, in the order they were added, as a byte per key id and a growable list: no hash-set entry per
+ * key (a batch that touches a million keys marks a million bytes).
+ *
+ * @example
+ * const s = new KeyIdSet(); s.add(7); s.add(2); s.add(7); s.take(); // Int32Array [7, 2]; s.size is 0
+ */
+export class KeyIdSet {
+  private flags = new Uint8Array(0);
+  private list = new Int32Array(64);
+  size = 0;
+
+  add(g: number): void {
+    if (g >= this.flags.length) {
+      const f = new Uint8Array(Math.max(g + 1, this.flags.length * 2, 64));
+      f.set(this.flags);
+      this.flags = f;
+    }
+    if (this.flags[g] !== 0) return;
+    this.flags[g] = 1;
+    if (this.size === this.list.length) {
+      const l = new Int32Array(this.list.length * 2);
+      l.set(this.list);
+      this.list = l;
+    }
+    this.list[this.size++] = g;
+  }
+
+  has(g: number): boolean {
+    return g < this.flags.length && this.flags[g] !== 0;
+  }
+
+  /** The ids in the order they were added, and the set emptied. */
+  take(): Int32Array {
+    const out = this.list.slice(0, this.size);
+    this.clear();
+    return out;
+  }
+
+  clear(): void {
+    const f = this.flags;
+    const l = this.list;
+    for (let i = 0; i < this.size; i++) f[l[i]!] = 0;
+    this.size = 0;
+  }
+
+  /** Key ids renumbered (−1: the key is gone). */
+  remap(remap: Int32Array): void {
+    const old = this.list.slice(0, this.size);
+    this.clear();
+    this.flags = new Uint8Array(0);
+    for (let i = 0; i < old.length; i++) if (remap[old[i]!]! >= 0) this.add(remap[old[i]!]!);
+  }
+}
+
 function remapArray<T>(a: T[], remap: Int32Array): T[] {
   const out: T[] = [];
   for (let g = 0; g < a.length && g < remap.length; g++) {
@@ -1141,12 +1195,6 @@ function remapArray<T>(a: T[], remap: Int32Array): T[] {
     if (to >= 0 && a[g] !== undefined) out[to] = a[g]!;
   }
   return out;
-}
-
-function remapSet(s: Set<number>, remap: Int32Array): void {
-  const old = [...s];
-  s.clear();
-  for (const g of old) if (remap[g]! >= 0) s.add(remap[g]!);
 }
 
 /**

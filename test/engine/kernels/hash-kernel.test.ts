@@ -123,6 +123,25 @@ describe('StringDict', () => {
     expect([...e.encode(strVecFromStrings(vals))]).toEqual(vals.map((_, i) => i));
   });
 
+  it('a reserved id is dense, never found by a value (not even the empty string), and survives growth', () => {
+    const d = new StringDict();
+    expect(d.idOf('a')).toBe(0);
+    const r = d.reserveId();
+    expect(r).toBe(1);
+    expect(d.reserveId()).toBe(1);
+    const strs = Array.from({ length: 5_000 }, (_, i) => `v${i}`);
+    const ids = d.encode(strVecFromStrings(['', ...strs, '']));
+    expect(ids[0]).toBe(2);
+    expect(ids[ids.length - 1]).toBe(2);
+    expect(ids.indexOf(r)).toBe(-1);
+    expect(d.size).toBe(strs.length + 3);
+    // Fresh strings, decoded each time (not cached), UTF-8 included.
+    expect(d.stringOf(0)).toBe('a');
+    expect(d.stringOf(2)).toBe('');
+    expect(d.stringOf(ids[4_000]!)).toBe('v3999');
+    expect(d.stringOf(d.idOf('Zürich 日本'))).toBe('Zürich 日本');
+  });
+
   it('binary values round-trip byte for byte (not as UTF-8)', () => {
     const d = new StringDict();
     const bytes = [Uint8Array.of(0xff, 0x00, 0xc3), Uint8Array.of(), Uint8Array.of(0xc3, 0xbc)];

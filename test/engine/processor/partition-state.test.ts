@@ -447,6 +447,92 @@ describe('getQueryInfo', () => {
   });
 });
 
+describe('a single string key', () => {
+  it('a null key is a key of its own (apart from the empty string), through the index rebuild and a restore', async () => {
+    const { TwsTester } = await import('../../../engine/testing/tws-tester.js');
+    class Count extends StatefulProcessor<string | null, { k: string | null }> {
+      private n!: import('../../../engine/api/stateful-processor.js').ValueState<number>;
+      init(h: StatefulProcessorHandle): void {
+        this.n = h.getValueState('n', 'int');
+      }
+      handleInputRows(k: string | null, rows: Iterable<{ k: string | null }>): Record<string, unknown>[] {
+        if (k !== null && k.startsWith('x')) return [];
+        let n = this.n.get() ?? 0;
+        for (const _ of rows) n++;
+        this.n.update(n);
+        return [{ k, n }];
+      }
+    }
+    const t = new TwsTester(Count, { inputSchema: { k: 'string' }, outputSchema: { k: 'string', n: 'int' }, timeMode: 'none' });
+    expect(t.testRows([{ k: null }, { k: '' }, { k: null }, { k: 'a' }])).toEqual([
+      { k: null, n: 2 },
+      { k: '', n: 1 },
+      { k: 'a', n: 1 },
+    ]);
+    // Keys without state push the index past its rebuild threshold: the three keys move to new ids.
+    t.testRows(Array.from({ length: 10_000 }, (_, i) => ({ k: `x${i}` })));
+    expect(t.partition.keyCount).toBe(3);
+    expect(t.testRows([{ k: '' }, { k: null }])).toEqual([
+      { k: '', n: 2 },
+      { k: null, n: 3 },
+    ]);
+    const p = t.partition;
+    const snap = new Map(p.tables.map((tb) => [tb.name, p.snapshot(tb.name)] as const));
+    expect(rowsFromBatch(snap.get('n')!, p.tables[0]!.schema).map((r) => JSON.stringify(r)).sort()).toEqual(['{"k":"","value":2}', '{"k":"a","value":1}', '{"k":null,"value":3}']);
+    p.restore(snap);
+    expect(t.peekValueState('n', null)).toBe(3);
+    expect(t.peekValueState('n', '')).toBe(2);
+  });
+});
+
+describe('many keys in a batch', () => {
+  it('each of thousands of keys is handled once with its own rows, keys in arrival order (one row per key, and several)', async () => {
+    const { TwsTester } = await import('../../../engine/testing/tws-tester.js');
+    class Echo extends StatefulProcessor<string, { k: string; i: number }> {
+      init(): void {}
+      handleInputRows(k: string, rows: Iterable<{ k: string; i: number }>): Record<string, unknown>[] {
+        return [{ k, rows: [...rows].map((r) => `${r.k}:${r.i}`).join(',') }];
+      }
+    }
+    const t = new TwsTester(Echo, { inputSchema: { k: 'string', i: 'int' }, outputSchema: { k: 'string', rows: 'string' }, timeMode: 'none' });
+    const keys = Array.from({ length: 3_000 }, (_, j) => `key${(j * 7919) % 3_000}`);
+    const single = t.testRows(keys.map((k, i) => ({ k, i })));
+    expect(single).toEqual(keys.map((k, i) => ({ k, rows: `${k}:${i}` })));
+    const twice = t.testRows([...keys, ...keys].map((k, i) => ({ k, i })));
+    expect(twice).toEqual(keys.map((k, i) => ({ k, rows: `${k}:${i},${k}:${i + 3_000}` })));
+  });
+});
+
+describe('forgetting keys emptied in a batch', () => {
+  it('keys whose state a batch cleared leave the key index once their delta is taken, at the next batch', async () => {
+    const { TwsTester } = await import('../../../engine/testing/tws-tester.js');
+    class SetOrClear extends StatefulProcessor<string, { k: string; on: boolean }> {
+      private v!: import('../../../engine/api/stateful-processor.js').ValueState<number>;
+      init(h: StatefulProcessorHandle): void {
+        this.v = h.getValueState('v', 'int');
+      }
+      handleInputRows(_k: string, rows: Iterable<{ k: string; on: boolean }>): void {
+        for (const r of rows) {
+          if (r.on) this.v.update(1);
+          else this.v.clear();
+        }
+      }
+    }
+    const t = new TwsTester(SetOrClear, { inputSchema: { k: 'string', on: 'boolean' }, outputSchema: { k: 'string' }, timeMode: 'none' });
+    t.testRows(Array.from({ length: 10_000 }, (_, i) => ({ k: `k${i}`, on: true })));
+    expect(t.partition.keyCount).toBe(10_000);
+    // All but 10 keys are cleared: their removals are this batch's delta, so the index keeps them for now.
+    t.testRows(Array.from({ length: 9_990 }, (_, i) => ({ k: `k${i + 10}`, on: false })));
+    expect(t.lastMetrics?.numRowsTotal).toBe(10);
+    expect(t.partition.keyCount).toBe(10_000);
+    // The deltas were taken: the next batch forgets the emptied keys (the index has not grown since its last scan).
+    t.testRows([{ k: 'k0', on: true }]);
+    expect(t.partition.keyCount).toBe(10);
+    expect(t.peekValueState('v', 'k9')).toBe(1);
+    expect(t.peekValueState('v', 'k10')).toBeUndefined();
+  });
+});
+
 describe('forgetting keys keeps the others whole', () => {
   it('timers and TTL values of the surviving keys stay with their keys after the key index is rebuilt', async () => {
     const { TwsTester } = await import('../../../engine/testing/tws-tester.js');

@@ -51,21 +51,19 @@ export function hashBytes(bytes: Uint8Array, a: number, b: number): number {
  * d.encode(strVecFromStrings(['b', 'a', null])); // Int32Array [1, 0, -1]
  */
 export class StringDict {
-  /**
-   * One entry per value, on a 4-byte boundary: its id, its length in bytes, then its bytes zero-padded to a word (so
-   * values are compared a word at a time). A probe that matches a hash reads the id, length and bytes from one place.
-   */
+  /** Values' bytes, each starting on a 4-byte boundary, zero-padded to one: compared a word at a time. */
   private arena = new Uint8Array(4096);
   private arenaWords = new Int32Array(this.arena.buffer);
-  /** Bytes of the arena in use (a multiple of 4). */
   private used = 0;
-  /** The word offset of id `i`'s entry in the arena. */
+  /** Bytes of id `i` are `arena[starts[i] … starts[i] + lens[i])`. */
   private starts = new Int32Array(1024);
-  /** Slot `s` is (entry word offset + 1, hash) at `2s`, `2s + 1`: a probe compares hashes without a second array's cache line. */
+  private lens = new Int32Array(1024);
+  private hashes = new Int32Array(1024);
+  /** Slot `s` is (id + 1, hash) at `2s`, `2s + 1`: a probe compares hashes without a second array's cache line. */
   private slots = new Int32Array(4096);
   private mask = 2047;
-  /** Where the prefetching loads of `encode` land (kept, so the compiler cannot drop them). */
-  private touched = 0;
+  /** A row's bytes as little-endian words (zero-padded), filled while hashing, for the word-wise compare. */
+  private rowWords = new Int32Array(64);
   private strings: (string | undefined)[] = [];
   /** A Buffer view of `arena` for `stringOf` (dropped when the arena grows). */
   private arenaBuf: Buffer | null = null;
@@ -97,10 +95,9 @@ export class StringDict {
    * const d = new StringDict(); d.stringOf(d.idOf('a')); // 'a'
    */
   stringOf(id: number): string {
-    const w = this.starts[id]!;
-    const p = (w + 2) << 2;
+    const p = this.starts[id]!;
     const buf = (this.arenaBuf ??= Buffer.from(this.arena.buffer, this.arena.byteOffset, this.arena.byteLength));
-    return buf.toString('utf8', p, p + this.arenaWords[w + 1]!);
+    return buf.toString('utf8', p, p + this.lens[id]!);
   }
 
   /**
@@ -112,16 +109,33 @@ export class StringDict {
    */
   reserveId(): number {
     if (this.reserved >= 0) return this.reserved;
-    const id = this.entry(null, 0, 0);
+    this.growIds(this.size + 1);
+    const id = this.size++;
+    this.starts[id] = this.used;
+    this.lens[id] = 0;
+    this.hashes[id] = 0;
     this.reserved = id;
     return id;
   }
 
+  private growIds(need: number): void {
+    if (need <= this.hashes.length) return;
+    const cap = Math.max(need, this.hashes.length * 2);
+    const st = new Int32Array(cap);
+    st.set(this.starts);
+    this.starts = st;
+    const ln = new Int32Array(cap);
+    ln.set(this.lens);
+    this.lens = ln;
+    const hs = new Int32Array(cap);
+    hs.set(this.hashes);
+    this.hashes = hs;
+  }
+
   /** The bytes of an id (a view: valid until the dictionary grows). */
   bytesOf(id: number): Uint8Array {
-    const w = this.starts[id]!;
-    const p = (w + 2) << 2;
-    return this.arena.subarray(p, p + this.arenaWords[w + 1]!);
+    const p = this.starts[id]!;
+    return this.arena.subarray(p, p + this.lens[id]!);
   }
 
   idOf(s: string): number {
@@ -134,74 +148,59 @@ export class StringDict {
     const h = hashBytes(bytes, a, b);
     const len = b - a;
     const arena = this.arena;
-    const aw = this.arenaWords;
     let s = h & this.mask;
     for (;;) {
-      const e = this.slots[2 * s]!;
-      if (e === 0) return this.add(bytes, a, b, h);
-      if (this.slots[2 * s + 1] === h && aw[e] === len) {
-        const p = (e + 1) << 2;
+      const g = this.slots[2 * s]!;
+      if (g === 0) return this.add(bytes, a, b, h);
+      if (this.slots[2 * s + 1] === h && this.lens[g - 1] === len) {
+        const p = this.starts[g - 1]!;
         let k = 0;
         while (k < len && arena[p + k] === bytes[a + k]) k++;
-        if (k === len) return aw[e - 1]!;
+        if (k === len) return g - 1;
       }
       s = (s + 1) & this.mask;
     }
   }
 
-  /** Appends an entry (id, length, bytes) for a new id and returns the id; no slot. */
-  private entry(bytes: Uint8Array | null, a: number, b: number): number {
+  private add(bytes: Uint8Array, a: number, b: number, h: number): number {
     const id = this.size++;
     const len = b - a;
-    const need = 8 + ((len + 3) & ~3);
-    if (this.used + need > this.arena.length) {
+    const padded = (len + 3) & ~3;
+    if (this.used + padded > this.arena.length) {
       let cap = this.arena.length * 2;
-      while (cap < this.used + need) cap *= 2;
+      while (cap < this.used + padded) cap *= 2;
       const next = new Uint8Array(cap);
       next.set(this.arena.subarray(0, this.used));
       this.arena = next;
       this.arenaWords = new Int32Array(next.buffer);
       this.arenaBuf = null;
     }
-    const w = this.used >> 2;
-    this.arenaWords[w] = id;
-    this.arenaWords[w + 1] = len;
-    if (bytes !== null) this.arena.set(bytes.subarray(a, b), this.used + 8);
-    this.used += need;
-    if (id >= this.starts.length) {
-      const st = new Int32Array(Math.max(id + 1, this.starts.length * 2));
-      st.set(this.starts);
-      this.starts = st;
-    }
-    this.starts[id] = w;
-    return id;
-  }
-
-  private add(bytes: Uint8Array, a: number, b: number, h: number): number {
-    const id = this.entry(bytes, a, b);
-    const e = this.starts[id]! + 1;
-    if ((this.size - (this.reserved >= 0 ? 1 : 0)) * 2 > this.mask + 1) {
-      // Rehash from the old slots (they carry each entry's hash).
-      const old = this.slots;
+    this.arena.set(bytes.subarray(a, b), this.used);
+    this.growIds(id + 1);
+    this.starts[id] = this.used;
+    this.lens[id] = len;
+    this.hashes[id] = h;
+    this.used += padded;
+    if (this.size * 2 > this.mask + 1) {
       const cap = (this.mask + 1) * 2;
       const slots = new Int32Array(cap * 2);
       const mask = cap - 1;
-      for (let i = 0; i < old.length; i += 2) {
-        const oe = old[i]!;
-        if (oe === 0) continue;
-        const hg = old[i + 1]!;
+      for (let g = 0; g < this.size; g++) {
+        if (g === this.reserved) continue;
+        const hg = this.hashes[g]!;
         let t = hg & mask;
         while (slots[2 * t] !== 0) t = (t + 1) & mask;
-        slots[2 * t] = oe;
+        slots[2 * t] = g + 1;
         slots[2 * t + 1] = hg;
       }
       this.slots = slots;
       this.mask = mask;
+    } else {
+      let t = h & this.mask;
+      while (this.slots[2 * t] !== 0) t = (t + 1) & this.mask;
+      this.slots[2 * t] = id + 1;
+      this.slots[2 * t + 1] = h;
     }
-    let t = h & this.mask;
-    while (this.slots[2 * t] !== 0) t = (t + 1) & this.mask;
-    this.slots[2 * t] = e;
-    this.slots[2 * t + 1] = h;
     return id;
   }
 
@@ -212,59 +211,77 @@ export class StringDict {
     const offs = v.offsets;
     const bytes = v.bytes;
     const valid = v.valid;
-    // Hash every row first, then probe: the probe loop then has independent loads the CPU can overlap (the next rows'
-    // slots, then their entries, touched ahead), instead of waiting for each cache miss after a burst of arithmetic.
-    const rh = new Int32Array(n);
-    for (let i = 0; i < n; i++) rh[i] = hashBytes(bytes, offs[i]!, offs[i + 1]!);
-    // Table arrays in locals, reloaded after an insert. A candidate entry holds its id, its length and its bytes: a
-    // hit reads the slot and the entry, nothing else.
+    let maxLen = 0;
+    for (let i = 0; i < n; i++) maxLen = Math.max(maxLen, offs[i + 1]! - offs[i]!);
+    if (this.rowWords.length * 4 < maxLen + 4) this.rowWords = new Int32Array((maxLen >> 2) + 2);
+    const rw = this.rowWords;
+    // Hot loop: hashBytes and the probe inlined, table arrays in locals (reloaded after an insert). The hash loop
+    // keeps the row's words, so a candidate is compared a word at a time against the padded arena.
     let slots = this.slots;
     let mask = this.mask;
+    let starts = this.starts;
+    let lens = this.lens;
     let aw = this.arenaWords;
-    let arena = this.arena;
-    let touched = 0;
     for (let i = 0; i < n; i++) {
-      if ((i & (PREFETCH - 1)) === 0) {
-        const end = Math.min(n, i + PREFETCH);
-        for (let j = i; j < end; j++) touched ^= slots[2 * (rh[j]! & mask)]!;
-        for (let j = i; j < end; j++) {
-          const e = slots[2 * (rh[j]! & mask)]!;
-          if (e !== 0) touched ^= aw[e]!;
-        }
-      }
       if (valid !== null && valid[i] === 0) {
         out[i] = -1;
         continue;
       }
       const a = offs[i]!;
-      const len = offs[i + 1]! - a;
-      const h = rh[i]!;
+      const b = offs[i + 1]!;
+      const len = b - a;
+      let h = 0x9747b28c ^ len;
+      let p = a;
+      let nw = 0;
+      for (; p + 4 <= b; p += 4) {
+        let k = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
+        rw[nw++] = k;
+        k = Math.imul(k, 0xcc9e2d51);
+        k = (k << 15) | (k >>> 17);
+        h ^= Math.imul(k, 0x1b873593);
+        h = (h << 13) | (h >>> 19);
+        h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      }
+      let tail = 0;
+      for (let sh = 0; p < b; p++, sh += 8) tail |= bytes[p]! << sh;
+      rw[nw] = tail;
+      if ((len & 3) !== 0) nw++;
+      tail = Math.imul(tail, 0xcc9e2d51);
+      tail = (tail << 15) | (tail >>> 17);
+      h ^= Math.imul(tail, 0x1b873593);
+      h = (h << 13) | (h >>> 19);
+      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
       let s = h & mask;
       let id = -1;
       for (;;) {
-        const e = slots[2 * s]!;
-        if (e === 0) break;
-        if (slots[2 * s + 1] === h && aw[e] === len) {
-          const q = (e + 1) << 2;
+        const g = slots[2 * s]!;
+        if (g === 0) break;
+        if (slots[2 * s + 1] === h && lens[g - 1] === len) {
+          const q = starts[g - 1]! >> 2;
           let k = 0;
-          while (k < len && arena[q + k] === bytes[a + k]) k++;
-          if (k === len) {
-            id = aw[e - 1]!;
+          while (k < nw && aw[q + k] === rw[k]) k++;
+          if (k === nw) {
+            id = g - 1;
             break;
           }
         }
         s = (s + 1) & mask;
       }
       if (id < 0) {
-        id = this.add(bytes, a, a + len, h);
+        id = this.add(bytes, a, b, h);
         slots = this.slots;
         mask = this.mask;
+        starts = this.starts;
+        lens = this.lens;
         aw = this.arenaWords;
-        arena = this.arena;
       }
       out[i] = id;
     }
-    this.touched = touched;
     return out;
   }
 
@@ -272,19 +289,19 @@ export class StringDict {
   gather(ids: ArrayLike<number>, valid: Uint8Array | null, type: 'string' | 'binary'): StrVec {
     const n = ids.length;
     const offsets = new Int32Array(n + 1);
-    const aw = this.arenaWords;
-    const starts = this.starts;
+    const lens = this.lens;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      if (valid === null || valid[i] === 1) total += aw[starts[ids[i]!]! + 1]!;
+      if (valid === null || valid[i] === 1) total += lens[ids[i]!]!;
       offsets[i + 1] = total;
     }
     const out = new Uint8Array(total);
     const arena = this.arena;
+    const starts = this.starts;
     for (let i = 0; i < n; i++) {
       const o = offsets[i]!;
       const len = offsets[i + 1]! - o;
-      const p = len > 0 ? (starts[ids[i]!]! + 2) << 2 : 0;
+      const p = len > 0 ? starts[ids[i]!]! : 0;
       for (let k = 0; k < len; k++) out[o + k] = arena[p + k]!;
     }
     return { kind: 'str', type, length: n, offsets, bytes: out, valid };
@@ -292,7 +309,7 @@ export class StringDict {
 
   /** Bytes held. */
   get memoryBytes(): number {
-    return this.arena.byteLength + this.starts.byteLength + this.slots.byteLength;
+    return this.arena.byteLength + this.starts.byteLength + this.lens.byteLength + this.hashes.byteLength + this.slots.byteLength;
   }
 }
 

@@ -1,7 +1,8 @@
 // A pipeline spec with a transformWithState step, run by the CLI: the processor is named by a module path relative to
 // the spec file (TypeScript, compiled on load) and its export; its state survives a restart of the command.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
+import { inspectCheckpoint } from '../../engine/cli/status/checkpoint-inspector.js';
 import { describe, expect, it } from 'vitest';
 import { pathToFileURL } from 'node:url';
 import { col, dataFrameFromSpec, parsePipelineSpec, Session, SpecError, StatefulProcessor } from '../../engine/index.js';
@@ -73,6 +74,13 @@ describe('a pipeline spec with a transformWithState step', () => {
       .flatMap((f) => readFileSync(join(out, f), 'utf8').trim().split('\n').filter((l) => l !== ''))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rows).toEqual([{ user: 'ann', reason: '3 failed logins', at: '2026-12-01T10:03:00.000Z' }]);
+    // sluice status counts the state files of every table: the state variable's live in state/0/<p>/fails/.
+    const stateFiles = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? stateFiles(join(dir, e.name)) : /^\d+\.(delta|snapshot)$/.test(e.name) ? [join(dir, e.name)] : []));
+    const files = stateFiles(join(dir, 'ckpt', 'state', '0'));
+    expect(files.some((f) => f.includes(`${sep}fails${sep}`))).toBe(true);
+    const status = await inspectCheckpoint(join(dir, 'ckpt'));
+    expect(status.operators[0]!.files).toBe(files.length);
   }, 120_000);
 
   it('is what toSpec() writes for a processor given by module, and rebuilds the same plan; a class alone has no spec form', () => {

@@ -109,12 +109,16 @@ function operators(paths: CheckpointPaths): OperatorStatus[] {
     let latest: number | null = null;
     for (const p of dirEntries(opDir).filter((n) => /^\d+$/.test(n))) {
       partitions++;
-      for (const f of dirEntries(join(opDir, p))) {
-        const m = /^(\d+)\.(delta|snapshot)$/.exec(f);
-        if (!m) continue;
-        files++;
-        bytes += statSync(join(opDir, p, f)).size;
-        latest = Math.max(latest ?? 0, Number(m[1]));
+      // The operator's main table is the partition folder itself; its other named tables are subfolders of it.
+      const tableDirs = [join(opDir, p), ...dirEntries(join(opDir, p)).map((n) => join(opDir, p, n)).filter((d) => statSync(d).isDirectory())];
+      for (const dir of tableDirs) {
+        for (const f of dirEntries(dir)) {
+          const m = /^(\d+)\.(delta|snapshot)$/.exec(f);
+          if (!m) continue;
+          files++;
+          bytes += statSync(join(dir, f)).size;
+          latest = Math.max(latest ?? 0, Number(m[1]));
+        }
       }
     }
     out.push({ operatorId: op, signature, partitions, files, bytes, latestVersion: latest });

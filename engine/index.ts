@@ -30,6 +30,7 @@ export {
   floor,
   fromCsv,
   fromJson,
+  interval,
   last,
   length,
   lit,
@@ -74,7 +75,8 @@ export {
   StateBatchNotAvailableError,
 } from './state/state-reader.js';
 export { StateSourceOptionError } from '../connectors/state/index.js';
-export { AnalysisError } from './logical/resolve-expr.js';
+export { AnalysisError, AmbiguousColumnError } from './logical/resolve-expr.js';
+export { parseJoinType, type JoinType } from './logical/join-type.js';
 export { UnsupportedOperationError, UnsupportedOutputModeError } from './logical/unsupported-operations.js';
 export { SinkOptionError } from './io/sink-options.js';
 export { EvaluationError } from './kernels/expr-kernel.js';

@@ -8,6 +8,7 @@ import { Table, type RecordBatch } from 'apache-arrow';
 import { analyze, analyzeAggregate } from '../logical/analyzer.js';
 import { exprs, exprName, unalias, type Expr } from '../logical/expr.js';
 import { isStreamingPlan, plans, type LogicalPlan } from '../logical/plan.js';
+import { parseJoinType } from '../logical/join-type.js';
 import { AnalysisError, unknownColumn } from '../logical/resolve-expr.js';
 import { planPhysical } from '../planner/planner.js';
 import { executeBatch, type BatchQueryMetrics } from '../exec/batch-execution.js';
@@ -183,6 +184,66 @@ export class DataFrame {
     const names = this.columns;
     for (const n of names) if (!other.columns.includes(n)) throw unknownColumn(n, other.schema, 'the other DataFrame of unionByName()');
     return this.union(other.select(...names.map(quote)));
+  }
+
+  /**
+   * Names this DataFrame so that its columns can be referred to as `alias.column` (`col('l.id')`), which is how the two
+   * `id` columns of a join are told apart.
+   *
+   * @example
+   * const l = orders.alias('l'), r = payments.alias('r');
+   * l.join(r, col('l.id').eq(col('r.orderId'))).select('l.id', 'r.amount');
+   */
+  alias(name: string): DataFrame {
+    return this.with(plans.subqueryAlias(this.plan, name));
+  }
+
+  /** Alias of `alias()`. @example df.as('l') */
+  as(name: string): DataFrame {
+    return this.alias(name);
+  }
+
+  /**
+   * Joins with another DataFrame. `on` is a column name or a list of them (equal values match; each appears once in
+   * the output, first), or a boolean condition over both sides' columns; omitted, every pair of rows matches. `how` is
+   * one of `inner` (default), `left`/`leftOuter`, `right`/`rightOuter`, `full`/`fullOuter`/`outer`, `leftSemi`/`semi`,
+   * `leftAnti`/`anti`, `cross` (case and `_` ignored, as in Spark). A null key never matches.
+   *
+   * Either side may be streaming: a stream joined with a batch DataFrame enriches each micro-batch (the batch side is
+   * read once per run); two streams are joined with their rows buffered in state, bounded by watermarks and a time
+   * condition (see README, "Joins").
+   *
+   * @example
+   * orders.join(customers, 'customerId');
+   * orders.alias('o').join(payments.alias('p'), col('o.id').eq(col('p.orderId')), 'leftOuter');
+   * impressions.withWatermark('impTime', '2 hours').join(
+   *   clicks.withWatermark('clickTime', '3 hours'),
+   *   col('clickAdId').eq(col('impAdId'))
+   *     .and(col('clickTime').geq(col('impTime')))
+   *     .and(col('clickTime').leq(col('impTime').plus(interval('1 hour')))),
+   *   'leftOuter');
+   */
+  join(right: DataFrame, on?: string | readonly string[] | Column | null, how: string = 'inner'): DataFrame {
+    if (!(right instanceof DataFrame)) throw new AnalysisError('join() needs a DataFrame to join with, e.g. orders.join(customers, \'customerId\').');
+    const joinType = parseJoinType(how);
+    if (on === undefined || on === null) return this.with(plans.join(this.plan, right.plan, joinType, null, null));
+    if (typeof on === 'string') return this.with(plans.join(this.plan, right.plan, joinType, null, [on]));
+    if (Array.isArray(on)) {
+      if (on.every((x) => typeof x === 'string')) return this.with(plans.join(this.plan, right.plan, joinType, null, on as readonly string[]));
+      throw new AnalysisError('join(other, on): a list in `on` must hold column names; combine conditions with .and() instead.');
+    }
+    if (on instanceof Column) return this.with(plans.join(this.plan, right.plan, joinType, on.expr, null));
+    throw new AnalysisError("join(other, on): `on` must be a column name, a list of names, or a condition such as col('l.id').eq(col('r.id')).");
+  }
+
+  /**
+   * Every pair of rows of the two DataFrames (a cartesian product).
+   *
+   * @example
+   * sizes.crossJoin(colours);
+   */
+  crossJoin(right: DataFrame): DataFrame {
+    return this.join(right, null, 'cross');
   }
 
   /** Keeps the first row of each distinct key (all columns by default). @example df.dropDuplicates(['id']) */

@@ -123,6 +123,19 @@ export function window(timeColumn: ColumnLike, windowDuration: Duration, slideDu
 }
 
 /**
+ * An interval literal: a fixed duration that can be added to or subtracted from a timestamp (`ts ± interval` is a
+ * timestamp). Months count as 31 days, as elsewhere in sluice. The usual use is a join's time bound.
+ *
+ * @example
+ * col('clickTime').leq(col('impTime').plus(interval('1 hour')));
+ * col('ts').minus(interval('5 minutes'));
+ */
+export function interval(duration: Duration): Column {
+  const ms = durationMs(duration, 'interval');
+  return new Column(exprs.call('interval', [], { ms }));
+}
+
+/**
  * A session window: each row opens `[t, t + gap)`, and under `groupBy` rows of the same key whose sessions overlap or
  * touch merge; in `select`/`withColumn` each row keeps its own `[t, t + gap)`. The gap is a duration or a per-row column
  * (a duration string or milliseconds); rows whose time is null or whose gap is null or ≤ 0 are dropped. The result

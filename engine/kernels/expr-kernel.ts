@@ -886,6 +886,17 @@ function evalCall(b: Extract<Bound, { k: 'call' }>, batch: RecordBatch, schema: 
       for (let i = 0; i < n; i++) out[i] = end.values[i]! - 1;
       return { kind: 'num', type: 'timestamp', length: n, values: out, big: null, valid: andValid(v.valid, end.valid, n) };
     }
+    case 'timestampAdd': {
+      const v = evalNode(b.args[0]!, batch, schema, env, n);
+      if (v.kind === 'null') return nullVec('timestamp', n);
+      const src = (v as NumVec).values;
+      const ms = Number(b.options?.['ms'] ?? 0);
+      const out = new Float64Array(n);
+      for (let i = 0; i < n; i++) out[i] = src[i]! + ms;
+      return { kind: 'num', type: 'timestamp', length: n, values: out, big: null, valid: validTimestamps(out, v.valid, n) };
+    }
+    case 'interval':
+      throw new EvaluationError('interval() is only evaluated as part of timestamp ± interval.');
     case 'hash': {
       const vs = args();
       const out = new Float64Array(n);

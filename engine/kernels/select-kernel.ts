@@ -7,7 +7,8 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { Schema } from '../types/data-type.js';
 import { batchFromVecs, columnVec } from '../types/values.js';
-import type { BoolVec, NumVec, StrVec, Vec } from './vec.js';
+import { nullVec, type BoolVec, type NumVec, type StrVec, type Vec } from './vec.js';
+import type { DataType } from '../types/data-type.js';
 
 /**
  * Indices of rows where a predicate is true (null counts as false).
@@ -110,6 +111,27 @@ export function gatherVec(v: Vec, sel: Int32Array): Vec {
       return { kind: 'list', type: v.type, length: m, offsets, child: gatherVec(v.child, Int32Array.from(childSel)), valid };
     }
   }
+}
+
+/**
+ * Gathers rows `sel` of a column where a negative index gives a null: the null-padded side of an outer join.
+ *
+ * @example
+ * gatherVecOrNull(vec, Int32Array.of(1, -1, 0), 'long'); // row 1, null, row 0
+ */
+export function gatherVecOrNull(v: Vec, sel: Int32Array, type: DataType): Vec {
+  const m = sel.length;
+  let missing = 0;
+  for (let i = 0; i < m; i++) if (sel[i]! < 0) missing++;
+  if (missing === 0) return gatherVec(v, sel);
+  if (missing === m || v.length === 0) return nullVec(type, m);
+  const safe = new Int32Array(m);
+  for (let i = 0; i < m; i++) safe[i] = sel[i]! < 0 ? 0 : sel[i]!;
+  const g = gatherVec(v, safe);
+  const valid = new Uint8Array(m);
+  const src = g.valid;
+  for (let i = 0; i < m; i++) valid[i] = sel[i]! < 0 ? 0 : src === null ? 1 : src[i]!;
+  return { ...g, valid } as Vec;
 }
 
 /**

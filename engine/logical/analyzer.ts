@@ -13,6 +13,7 @@ import {
   typeToString,
   WINDOW_TYPE,
   type DataType,
+  qualifySchema,
   type Field,
   type Schema,
 } from '../types/data-type.js';
@@ -30,6 +31,7 @@ import {
 } from './expr.js';
 import { assertNever, type AggregateNode, type LogicalPlan, type TransformWithStateNode } from './plan.js';
 import { AnalysisError, bindExpr, bindNamed, resolveColumn, unknownColumn } from './resolve-expr.js';
+import { analyzeJoin, joinWatermarkColumns } from './join-analysis.js';
 
 export { AnalysisError };
 
@@ -119,7 +121,13 @@ function analyzeNode(p: LogicalPlan): NodeInfo {
       const child = analyze(p.child);
       const w = projectionWindow(p.exprs, child);
       const named = bindNamed(p.exprs, child.schema, { clause: 'select', ...(w ? { window: w } : {}) });
-      checkDuplicateNames(named.map((n) => n.name), 'select');
+      // Columns passed through as is may repeat a name the input already repeats (both sides' `id` after a join);
+      // writing or collecting such a result is refused later, with the names to rename.
+      const passThrough = (n: NamedBound) => n.bound.k === 'ref' && n.bound.path.length === 0 && child.schema.fields[n.bound.ordinal]?.name === n.name;
+      checkDuplicateNames(
+        named.filter((n) => !passThrough(n) || child.schema.fields.filter((f) => f.name === n.name).length < 2).map((n) => n.name),
+        'select',
+      );
       const wm = new Map<string, number>();
       // A watermark column stays one when it is projected as is or renamed; so does the window of a watermark column.
       for (const n of named) {
@@ -130,11 +138,14 @@ function analyzeNode(p: LogicalPlan): NodeInfo {
             : child.watermarkColumns.get(child.schema.fields[n.bound.ordinal]!.name);
         if (d !== undefined && d !== null) wm.set(n.name, d);
       }
-      return {
-        schema: schemaOf(named.map((n) => field(n.name, n.type, n.nullable))),
-        watermarkColumns: wm,
-        streaming: child.streaming,
-      };
+      // A column passed through as is keeps its qualifier (`df.alias('l').select('id')` still answers to `l.id`).
+      const fields = named.map((n) => {
+        const src = n.bound.k === 'ref' && n.bound.path.length === 0 ? child.schema.fields[n.bound.ordinal] : undefined;
+        return src !== undefined && src.qualifier !== undefined && src.name === n.name
+          ? Object.freeze({ name: n.name, type: n.type, nullable: n.nullable, qualifier: src.qualifier })
+          : field(n.name, n.type, n.nullable);
+      });
+      return { schema: schemaOf(fields), watermarkColumns: wm, streaming: child.streaming };
     }
     case 'filter': {
       const child = analyze(p.child);
@@ -224,6 +235,17 @@ function analyzeNode(p: LogicalPlan): NodeInfo {
     }
     case 'transformWithState':
       return analyzeTransformWithState(p);
+    case 'subqueryAlias': {
+      const child = analyze(p.child);
+      if (typeof p.alias !== 'string' || p.alias.length === 0 || p.alias.includes('.')) {
+        throw new AnalysisError(`alias('${p.alias}') needs a name without dots, e.g. df.alias('l').`);
+      }
+      return { schema: qualifySchema(child.schema, p.alias), watermarkColumns: child.watermarkColumns, streaming: child.streaming };
+    }
+    case 'join': {
+      const j = analyzeJoin(p);
+      return { schema: j.schema, watermarkColumns: joinWatermarkColumns(j), streaming: j.left.streaming || j.right.streaming };
+    }
     default:
       return assertNever(p);
   }
@@ -294,7 +316,7 @@ function analyzeTransformWithState(p: TransformWithStateNode): NodeInfo {
 
 function hasWatermarkNode(p: LogicalPlan): boolean {
   if (p.kind === 'watermark') return true;
-  if (p.kind === 'aggregate' || p.kind === 'union' || p.kind === 'transformWithState') return false;
+  if (p.kind === 'aggregate' || p.kind === 'union' || p.kind === 'transformWithState' || p.kind === 'join') return false;
   return p.kind === 'relation' || p.kind === 'streamingRelation' ? false : hasWatermarkNode(p.child);
 }
 

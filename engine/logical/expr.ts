@@ -37,7 +37,11 @@ export type CallFn =
   | 'timestampMillis'
   | 'currentTimestamp'
   | 'windowTime'
-  | 'hash';
+  | 'hash'
+  /** `interval('1 hour')`: a duration literal (`options.ms`), only as an operand of timestamp ± interval. */
+  | 'interval'
+  /** timestamp + `options.ms` milliseconds: what `ts ± interval(…)` binds to. */
+  | 'timestampAdd';
 
 export interface ColumnRef {
   readonly kind: 'column';
@@ -244,6 +248,7 @@ export function exprToString(e: Expr): string {
       return `session_window(${exprToString(e.time)}, ${e.gap.kind === 'literal' ? formatDuration(Number(e.gap.value)) : exprToString(e.gap)})`;
     case 'call':
       if (e.fn === 'getField') return `${exprToString(e.args[0]!)}.${String(e.options?.['field'])}`;
+      if (e.fn === 'interval') return `INTERVAL '${formatDuration(Number(e.options?.['ms']))}'`;
       return `${e.fn}(${e.args.map(exprToString).join(', ')})`;
   }
   return '?';

@@ -9,6 +9,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { BatchScan, StreamSource } from '../io/source.js';
 import type { Schema } from '../types/data-type.js';
 import type { Expr, SortOrder } from './expr.js';
+import type { JoinType } from './join-type.js';
 import type { ProcessorModuleRef, StatefulProcessorClass, TimeMode } from '../api/stateful-processor.js';
 
 /** A bounded input: batches in memory, or a scan of files/tables. */
@@ -105,6 +106,26 @@ export interface TransformWithStateNode {
   readonly initialState: { readonly plan: LogicalPlan; readonly keys: readonly string[] } | null;
 }
 
+/** `df.alias('l')`: the same rows, every column qualified by `alias` so that `col('l.id')` reaches it. */
+export interface SubqueryAliasNode {
+  readonly kind: 'subqueryAlias';
+  readonly child: LogicalPlan;
+  readonly alias: string;
+}
+
+/**
+ * `left.join(right, on, how)`. `on` is either a condition over both inputs' columns (`condition`), or the names of
+ * columns both inputs have (`using`: equal values match, each appears once in the output); neither for a cross join.
+ */
+export interface JoinNode {
+  readonly kind: 'join';
+  readonly left: LogicalPlan;
+  readonly right: LogicalPlan;
+  readonly joinType: JoinType;
+  readonly condition: Expr | null;
+  readonly using: readonly string[] | null;
+}
+
 export type LogicalPlan =
   | RelationNode
   | StreamingRelationNode
@@ -116,7 +137,9 @@ export type LogicalPlan =
   | UnionNode
   | DeduplicateNode
   | WatermarkNode
-  | TransformWithStateNode;
+  | TransformWithStateNode
+  | SubqueryAliasNode
+  | JoinNode;
 
 /** The children of a node. */
 export function planChildren(p: LogicalPlan): readonly LogicalPlan[] {
@@ -126,6 +149,9 @@ export function planChildren(p: LogicalPlan): readonly LogicalPlan[] {
       return [];
     case 'union':
       return p.children;
+    case 'join':
+      return [p.left, p.right];
+    case 'subqueryAlias':
     case 'project':
     case 'filter':
     case 'aggregate':
@@ -175,4 +201,7 @@ export const plans = {
     Object.freeze({ kind: 'deduplicate', child, keys: keys ? Object.freeze([...keys]) : null, withinWatermark }),
   watermark: (child: LogicalPlan, column: string, delayMs: number): WatermarkNode => Object.freeze({ kind: 'watermark', child, column, delayMs }),
   transformWithState: (n: Omit<TransformWithStateNode, 'kind'>): TransformWithStateNode => Object.freeze({ kind: 'transformWithState', ...n }),
+  subqueryAlias: (child: LogicalPlan, alias: string): SubqueryAliasNode => Object.freeze({ kind: 'subqueryAlias', child, alias }),
+  join: (left: LogicalPlan, right: LogicalPlan, joinType: JoinType, condition: Expr | null, using: readonly string[] | null): JoinNode =>
+    Object.freeze({ kind: 'join', left, right, joinType, condition, using: using ? Object.freeze([...using]) : null }),
 };

@@ -64,10 +64,15 @@ function findField(fields: readonly Field[], name: string): number {
   return matches.length === 1 ? matches[0]![1] : -1;
 }
 
+/** A column's name as a user may write it: `l.id` when it carries a qualifier (`df.alias('l')`), else `id`. */
+function displayName(f: Field): string {
+  return f.qualifier !== undefined ? `${f.qualifier}.${f.name}` : f.name;
+}
+
 /** Error for a column that does not exist, listing the ones that do. */
 export function unknownColumn(name: string, schema: Schema, where?: string): AnalysisError {
-  const names = schema.fields.map((f) => f.name);
-  const hint = closestName(name, names);
+  const names = schema.fields.map(displayName);
+  const hint = closestName(name, names) ?? closestName(name, schema.fields.map((f) => f.name));
   return new AnalysisError(
     `Column '${name}' does not exist${where ? ` in ${where}` : ''}. ` +
       `Available columns: ${names.length ? names.join(', ') : '(none)'}.` +
@@ -76,7 +81,47 @@ export function unknownColumn(name: string, schema: Schema, where?: string): Ana
 }
 
 /**
- * Resolves a column path (`amount`, `window.start`, `` `a.b` ``) to an ordinal and a struct path.
+ * A column name that matches more than one column (after a join both inputs may have an `id`). Spark's
+ * `AMBIGUOUS_REFERENCE`; the message lists the candidates and how to pick one.
+ *
+ * @example
+ * try { left.join(right, col('id').eq(col('id'))) } catch (e) { e instanceof AmbiguousColumnError } // true
+ */
+export class AmbiguousColumnError extends AnalysisError {
+  constructor(
+    readonly column: string,
+    readonly candidates: readonly string[],
+  ) {
+    const qualified = candidates.every((c) => c.includes('.'));
+    super(
+      `[AMBIGUOUS_REFERENCE] Reference '${column}' is ambiguous, could be: ${candidates.join(', ')}. ` +
+        (qualified
+          ? `Qualify it, e.g. col('${candidates[0]}').`
+          : `Name the inputs with df.alias('l') and other.alias('r') before the join, then write col('l.${column}') or col('r.${column}') ` +
+            `(or rename the column on one side with withColumnRenamed()).`),
+    );
+  }
+}
+
+/** Indexes of the fields named `name`: exact matches, else the case-insensitive ones. */
+function fieldsNamed(fields: readonly Field[], name: string, qualifier?: string): number[] {
+  const pick = (eq: (a: string, b: string) => boolean) => {
+    const out: number[] = [];
+    fields.forEach((f, i) => {
+      if (!eq(f.name, name)) return;
+      if (qualifier !== undefined && (f.qualifier === undefined || f.qualifier.toLowerCase() !== qualifier.toLowerCase())) return;
+      out.push(i);
+    });
+    return out;
+  };
+  const exact = pick((a, b) => a === b);
+  return exact.length > 0 ? exact : pick((a, b) => a.toLowerCase() === b.toLowerCase());
+}
+
+/**
+ * Resolves a column path (`amount`, `window.start`, `` `a.b` ``, `l.id` for a column of the DataFrame aliased `l`) to an
+ * ordinal and a struct path. A qualified name wins over a struct path of the same spelling; a name that matches
+ * several columns (both sides of a join) throws `AmbiguousColumnError`.
  *
  * @example
  * resolveColumn('window.start', schema); // { ordinal: 0, path: [0], type: 'timestamp', … }
@@ -86,29 +131,48 @@ export function resolveColumn(
   schema: Schema,
 ): { ordinal: number; path: number[]; type: DataType; nullable: boolean; name: string } {
   const parts = splitName(name);
+  const fields = schema.fields;
+  const ambiguous = (idx: readonly number[], shown: string) => new AmbiguousColumnError(shown, idx.map((i) => displayName(fields[i]!)));
   // A column whose name itself contains dots wins over a struct path.
-  const whole = findField(schema.fields, name);
-  if (whole >= 0 && parts.length > 1) {
-    const f = schema.fields[whole]!;
-    return { ordinal: whole, path: [], type: f.type, nullable: f.nullable, name: f.name };
+  if (parts.length > 1) {
+    const whole = fieldsNamed(fields, name);
+    if (whole.length > 1) throw ambiguous(whole, name);
+    if (whole.length === 1) {
+      const f = fields[whole[0]!]!;
+      return { ordinal: whole[0]!, path: [], type: f.type, nullable: f.nullable, name: f.name };
+    }
   }
-  const ordinal = findField(schema.fields, parts[0]!);
-  if (ordinal < 0) throw unknownColumn(name, schema);
-  let f = schema.fields[ordinal]!;
+  let ordinal = -1;
+  let rest = parts.slice(1);
+  if (parts.length > 1 && fields.some((f) => f.qualifier !== undefined && f.qualifier.toLowerCase() === parts[0]!.toLowerCase())) {
+    // `l.id`: the column `id` of the input aliased `l`.
+    const q = fieldsNamed(fields, parts[1]!, parts[0]!);
+    if (q.length > 1) throw ambiguous(q, `${parts[0]}.${parts[1]}`);
+    if (q.length === 1) {
+      ordinal = q[0]!;
+      rest = parts.slice(2);
+    }
+  }
+  if (ordinal < 0) {
+    const idx = fieldsNamed(fields, parts[0]!);
+    if (idx.length > 1) throw ambiguous(idx, parts[0]!);
+    if (idx.length === 0) throw unknownColumn(name, schema);
+    ordinal = idx[0]!;
+    rest = parts.slice(1);
+  }
+  let f = fields[ordinal]!;
   const path: number[] = [];
   let nullable = f.nullable;
-  for (let i = 1; i < parts.length; i++) {
+  const shownParts = parts.slice(0, parts.length - rest.length);
+  for (let i = 0; i < rest.length; i++) {
+    const seen = [...shownParts, ...rest.slice(0, i)].join('.');
     if (!isStruct(f.type)) {
-      throw new AnalysisError(
-        `Cannot read field '${parts[i]}' of '${parts.slice(0, i).join('.')}': it is a ${typeToString(f.type)}, not a struct.`,
-      );
+      throw new AnalysisError(`Cannot read field '${rest[i]}' of '${seen}': it is a ${typeToString(f.type)}, not a struct.`);
     }
-    const idx = findField(f.type.fields, parts[i]!);
+    const idx = findField(f.type.fields, rest[i]!);
     if (idx < 0) {
       const names = f.type.fields.map((x) => x.name);
-      throw new AnalysisError(
-        `Field '${parts[i]}' does not exist in '${parts.slice(0, i).join('.')}'. Available fields: ${names.join(', ')}.`,
-      );
+      throw new AnalysisError(`Field '${rest[i]}' does not exist in '${seen}'. Available fields: ${names.join(', ')}.`);
     }
     path.push(idx);
     f = f.type.fields[idx]!;
@@ -309,6 +373,7 @@ function bind(e: Expr, schema: Schema, ctx: BindContext): Bound {
       break;
     }
     case 'binary': {
+      if (isIntervalOperand(e.left) || isIntervalOperand(e.right)) return bindIntervalArith(e, schema, ctx);
       const l = bind(e.left, schema, ctx);
       const r = bind(e.right, schema, ctx);
       const op = e.op;
@@ -367,6 +432,34 @@ function bind(e: Expr, schema: Schema, ctx: BindContext): Bound {
       return bindCall(e, schema, ctx);
   }
   throw new AnalysisError(`Unsupported expression ${describe(e)}.`);
+}
+
+function isIntervalOperand(e: Expr): boolean {
+  return e.kind === 'call' && e.fn === 'interval';
+}
+
+/**
+ * `timestamp ± interval(…)` and `interval(…) + timestamp`: a timestamp moved by a fixed number of milliseconds (a date
+ * is read as its midnight). An interval anywhere else is refused.
+ */
+function bindIntervalArith(e: Extract<Expr, { kind: 'binary' }>, schema: Schema, ctx: BindContext): Bound {
+  const li = isIntervalOperand(e.left);
+  const ri = isIntervalOperand(e.right);
+  const fix = `Write col('ts').plus(interval('1 hour')) or col('ts').minus(interval('5 minutes')).`;
+  if (li && ri) throw new AnalysisError(`Cannot combine two intervals (${describe(e)}): add each to a timestamp. ${fix}`);
+  const time = bind(ri ? e.left : e.right, schema, ctx);
+  const ms = Number((ri ? e.right : e.left).kind === 'call' ? ((ri ? e.right : e.left) as Extract<Expr, { kind: 'call' }>).options?.['ms'] : 0);
+  if ((e.op !== '+' && e.op !== '-') || (li && e.op === '-')) {
+    throw new AnalysisError(`An interval can only be added to or subtracted from a timestamp, not used in ${describe(e)}. ${fix}`);
+  }
+  if (time.type !== 'timestamp' && time.type !== 'date' && time.type !== 'null') {
+    throw new AnalysisError(
+      `${describe(ri ? e.left : e.right)} is ${typeToString(time.type as DataType)}: an interval can only move a timestamp. ` +
+        `Cast it first, e.g. col('x').cast('timestamp').plus(interval('1 hour')).`,
+    );
+  }
+  const t = time.type === 'timestamp' ? time : castTo(time.type === 'null' ? lit(null, 'timestamp') : time, 'timestamp');
+  return { k: 'call', fn: 'timestampAdd', args: [t], type: 'timestamp', options: { ms: e.op === '-' ? -ms : ms } };
 }
 
 /** Whether sluice can cast between two types. */
@@ -502,6 +595,14 @@ function bindCall(e: Extract<Expr, { kind: 'call' }>, schema: Schema, ctx: BindC
     }
     case 'hash':
       return mk('int');
+    case 'interval':
+      throw new AnalysisError(
+        `${describe(e)} can only be added to or subtracted from a timestamp, e.g. col('ts').plus(interval('1 hour')).`,
+      );
+    case 'timestampAdd':
+      need(1);
+      if (args[0]!.type !== 'timestamp') throw new AnalysisError(`timestampAdd() needs a timestamp, got ${typeToString(args[0]!.type as DataType)}.`);
+      return mk('timestamp');
   }
   throw new AnalysisError(`Unknown function ${e.fn}().`);
 }

@@ -12,6 +12,8 @@ import { registerLocalProcessor, type TransformWithStateSpec } from '../physical
 import { moduleUrl } from '../workers/load-module.js';
 import { readColumnsOf, type ReadColumns } from './prune.js';
 import { DedupExec } from '../physical/dedup-exec.js';
+import { AliasExec } from '../physical/alias-exec.js';
+import { planJoin } from './plan-join.js';
 import { ExchangeExec } from '../physical/exchange-exec.js';
 import type { ExecNode } from '../physical/exec-node.js';
 import { FilterExec } from '../physical/filter-exec.js';
@@ -104,6 +106,10 @@ function plan(p: LogicalPlan, read: Map<RelationNode, ReadColumns>, partitions: 
     }
     case 'transformWithState':
       return planTransformWithState(p, planPhysical, partitions);
+    case 'subqueryAlias':
+      return new AliasExec(planPhysical(p.child), analyze(p).schema, p.alias);
+    case 'join':
+      return planJoin(p, planPhysical, partitions);
     default:
       return assertNever(p);
   }

@@ -48,6 +48,20 @@ function refs(es: readonly (Expr | null)[]): ReadColumns {
   return all ? 'all' : names;
 }
 
+/** The names plus, for each dotted one, what follows its first part (`l.id` → `id`): a qualifier is not a column. */
+function qualifiedTails(r: ReadColumns): ReadColumns {
+  if (r === 'all') return 'all';
+  const out = new Set(r);
+  for (const n of r) {
+    const parts = splitName(n);
+    if (parts.length > 1) {
+      out.add(parts[1]!.toLowerCase());
+      out.add(parts.slice(1).join('.').toLowerCase());
+    }
+  }
+  return out;
+}
+
 /** True when an expression parses text (`fromJson`, `fromCsv`), whose bad rows carry their whole input row. */
 function routesDeadLetters(es: readonly Expr[]): boolean {
   let found = false;
@@ -82,6 +96,16 @@ function visit(p: LogicalPlan, need: ReadColumns, out: Map<RelationNode, ReadCol
       return visit(p.child, p.keys === null ? 'all' : union(need, new Set(p.keys.flatMap((k) => [k.toLowerCase(), splitName(k)[0]!.toLowerCase()]))), out);
     case 'watermark':
       return visit(p.child, union(need, new Set([p.column.toLowerCase(), splitName(p.column)[0]!.toLowerCase()])), out);
+    case 'subqueryAlias':
+      return visit(p.child, qualifiedTails(need), out);
+    case 'join': {
+      // Conservative: each side reads what is needed above (a name may be qualified: `l.id` counts `id` too) plus
+      // every column the condition or the using list mentions.
+      const cond = union(qualifiedTails(need), qualifiedTails(union(refs(p.condition ? [p.condition] : []), new Set((p.using ?? []).map((u) => u.toLowerCase())))));
+      visit(p.left, cond, out);
+      visit(p.right, cond, out);
+      return;
+    }
     case 'transformWithState':
       // The processor sees whole input rows.
       if (p.initialState !== null) visit(p.initialState.plan, 'all', out);

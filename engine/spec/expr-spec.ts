@@ -129,6 +129,7 @@ export const CALL_FNS: readonly CallFn[] = [
   'currentTimestamp',
   'windowTime',
   'hash',
+  'interval',
 ];
 
 const EXPR_KEYS: Readonly<Record<string, readonly string[]>> = {

@@ -213,6 +213,7 @@ export function specFromPlan(plan: LogicalPlan, extras: SpecExtras = {}): Pipeli
   for (;;) {
     if (node.kind === 'relation' || node.kind === 'streamingRelation') break;
     if (node.kind === 'union') fail('union() has no spec form: a spec reads one source.');
+    if (node.kind === 'join') fail('join() has no spec form yet.');
     chain.push(node);
     node = node.child;
   }

@@ -55,6 +55,11 @@ export interface Field {
   readonly name: string;
   readonly type: DataType;
   readonly nullable: boolean;
+  /**
+   * The name of the DataFrame the column came from (`df.alias('l')`), so that `col('l.id')` reaches it after a join.
+   * Plan metadata only: never written to files, state or Arrow schemas.
+   */
+  readonly qualifier?: string;
 }
 
 /** An ordered list of fields; the shape of every batch a plan node produces. */
@@ -152,6 +157,16 @@ export function schemaOf(spec: SchemaSpec | readonly Field[] | Schema): Schema {
 
 function isSchema(x: unknown): x is Schema {
   return typeof x === 'object' && x !== null && Array.isArray((x as Schema).fields) && !('kind' in x);
+}
+
+/**
+ * The same schema with every column qualified by `alias` (what `df.alias('l')` gives its columns).
+ *
+ * @example
+ * qualifySchema(schemaOf({ id: 'long' }), 'l').fields[0]!.qualifier; // 'l'
+ */
+export function qualifySchema(schema: Schema, alias: string): Schema {
+  return Object.freeze({ fields: Object.freeze(schema.fields.map((f) => Object.freeze({ name: f.name, type: f.type, nullable: f.nullable, qualifier: alias }))) });
 }
 
 /** The `window` struct type: `{ start: timestamp, end: timestamp }`. */

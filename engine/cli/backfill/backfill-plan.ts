@@ -95,6 +95,7 @@ function traceDate(plan: LogicalPlan, partitionColumn: string): TimePartition | 
       case 'deduplicate':
       case 'sort':
       case 'limit':
+      case 'subqueryAlias':
         node = node.child;
         break;
       case 'aggregate': {
@@ -113,6 +114,8 @@ function traceDate(plan: LogicalPlan, partitionColumn: string): TimePartition | 
         return { kind: 'eventTime', column: partitionColumn };
       case 'union':
         return 'comes from a union';
+      case 'join':
+        return 'comes from a join';
     }
   }
 }
@@ -121,6 +124,7 @@ function hasAggregate(p: LogicalPlan): boolean {
   if (p.kind === 'aggregate') return true;
   if (p.kind === 'relation' || p.kind === 'streamingRelation') return false;
   if (p.kind === 'union') return p.children.some(hasAggregate);
+  if (p.kind === 'join') return hasAggregate(p.left) || hasAggregate(p.right);
   return hasAggregate(p.child);
 }
 

@@ -1,8 +1,10 @@
 /**
  * Nexmark-style benchmark (not a test). An in-process generator of Person/Auction/Bid events in the standard 1:3:46
- * mix produces Arrow batches directly; the bid stream feeds q0, q1, q2, q5, q7, q11 and q12 as streaming queries
- * with a discarding sink, with parallelism 1 and 2, each in its own child process (clean peak RSS). The same bids are
- * written once to Parquet and the same queries run in DuckDB with 1 and 2 threads.
+ * mix produces Arrow batches directly (`generatePersons`, `generateAuctions` and `generateBids` over one event
+ * numbering; the join queries q3 and q8 over persons and auctions are in `join-bench.ts`). The bid stream feeds q0,
+ * q1, q2, q5, q7, q11 and q12 as streaming queries with a discarding sink, with parallelism 1 and 2, each in its own
+ * child process (clean peak RSS). The same bids are written once to Parquet and the same queries run in DuckDB with
+ * 1 and 2 threads.
  *
  *   npx tsx test/bench/nexmark.ts [--quick] [--events N] [--repeat R] [--queries=q5,q7] [--json out.json]
  *
@@ -129,6 +131,165 @@ export function generateBids(from: number, n: number, seed = 7): { batch: Record
       strings(['Google', 'Facebook', 'Baidu', 'Apple'], chan),
       strings(Array.from({ length: 16 }, (_, i) => `https://www.nexmark.com/item.htm?query=${i}&channel_id=${i * 7}`), url),
       { kind: 'num', type: 'timestamp', length: m, values: ts, big: null, valid: null },
+      strings([''], extra),
+    ],
+    m,
+  );
+  return { batch, events: n };
+}
+
+export const PERSON_SCHEMA = schemaOf({
+  id: 'long',
+  name: 'string',
+  emailAddress: 'string',
+  creditCard: 'string',
+  city: 'string',
+  state: 'string',
+  dateTime: 'timestamp',
+  extra: 'string',
+});
+
+export const AUCTION_SCHEMA = schemaOf({
+  id: 'long',
+  itemName: 'string',
+  description: 'string',
+  initialBid: 'long',
+  reserve: 'long',
+  dateTime: 'timestamp',
+  expires: 'timestamp',
+  seller: 'long',
+  category: 'long',
+  extra: 'string',
+});
+
+/** Nexmark's value pools (`NexmarkUtils`/`PersonGenerator`): 6 × 6 names, 10 cities, 6 states. */
+const FIRST_NAMES = ['Peter', 'Paul', 'Luke', 'John', 'Saul', 'Vicky'];
+const LAST_NAMES = ['Shultz', 'Abrams', 'Spencer', 'White', 'Bartels', 'Walton'];
+const NAMES = FIRST_NAMES.flatMap((f) => LAST_NAMES.map((l) => `${f} ${l}`));
+const CITIES = ['Phoenix', 'Los Angeles', 'San Francisco', 'Boise', 'Portland', 'Bend', 'Redmond', 'Seattle', 'Kent', 'Cheyenne'];
+/** Nexmark's `US_STATES`: q3 keeps OR, ID and CA (half of the persons). */
+export const STATES = ['AZ', 'CA', 'ID', 'OR', 'WA', 'WY'];
+/** Nexmark's `FIRST_CATEGORY_ID` and `NUM_CATEGORIES`: q3 keeps category 10 (a fifth of the auctions). */
+const FIRST_CATEGORY = 10;
+const CATEGORIES = 5;
+/** Nexmark's `HOT_SELLER_RATIO` (sellers grouped by 100) and `hotSellersRatio` (3 auctions in 4 go to a hot seller). */
+const HOT_SELLER_RATIO = 100;
+const HOT_SELLERS_ONE_IN = 4;
+/** Nexmark's `NUM_ACTIVE_PEOPLE` and `PERSON_ID_LEAD`: other sellers are among the last 1000 persons or the next 10. */
+const ACTIVE_PEOPLE = 1000;
+const PERSON_ID_LEAD = 10;
+/** Ids start here, as the bids' `auction` and `bidder` do. */
+const FIRST_ID = 1000;
+
+/** Event time of stream event `k`: persons and auctions come in order (the bids carry the disorder). */
+const eventTime = (k: number): number => BASE_TIME + Math.floor((k * 1000) / EVENTS_PER_SECOND);
+
+/** The stream events among `[from, from + n)` whose `k % 50` lies in `[lo, hi)`: persons (0, 1), auctions (1, 4). */
+function eventsOf(from: number, n: number, lo: number, hi: number): number[] {
+  const ids: number[] = [];
+  for (let k = from - (from % 50); k < from + n; k += 50) for (let j = lo; j < hi; j++) if (k + j >= from && k + j < from + n) ids.push(k + j);
+  return ids;
+}
+
+/**
+ * Generates the persons among events `[from, from + n)` of the Nexmark stream (event k is a person when k % 50 = 0):
+ * person `k / 50 + 1000` (the ids the bids' `bidder` and the auctions' `seller` refer to), with a name, city and state
+ * from Nexmark's pools, in event-time order.
+ *
+ * @example
+ * const { batch } = generatePersons(0, 1_048_576); // 20,972 persons
+ */
+export function generatePersons(from: number, n: number, seed = 11): { batch: RecordBatch; events: number } {
+  const rnd = lcg(seed + from);
+  const ks = eventsOf(from, n, 0, 1);
+  const m = ks.length;
+  const id = new Float64Array(m);
+  const ts = new Float64Array(m);
+  const name = new Uint32Array(m);
+  const email = new Uint32Array(m);
+  const card = new Uint32Array(m);
+  const city = new Uint32Array(m);
+  const state = new Uint32Array(m);
+  const extra = new Uint32Array(m);
+  for (let i = 0; i < m; i++) {
+    const k = ks[i]!;
+    id[i] = k / 50 + FIRST_ID;
+    ts[i] = eventTime(k);
+    name[i] = Math.floor(rnd() * NAMES.length);
+    email[i] = Math.floor(rnd() * 64);
+    card[i] = Math.floor(rnd() * 64);
+    city[i] = Math.floor(rnd() * CITIES.length);
+    state[i] = Math.floor(rnd() * STATES.length);
+  }
+  const batch = batchFromVecs(
+    PERSON_SCHEMA,
+    [
+      { kind: 'num', type: 'long', length: m, values: id, big: null, valid: null },
+      strings(NAMES, name),
+      strings(Array.from({ length: 64 }, (_, i) => `user${i}@nexmark.example.com`), email),
+      strings(Array.from({ length: 64 }, (_, i) => `${1000 + i} ${2000 + i} ${3000 + i} ${4000 + i}`), card),
+      strings(CITIES, city),
+      strings(STATES, state),
+      { kind: 'num', type: 'timestamp', length: m, values: ts, big: null, valid: null },
+      strings([''], extra),
+    ],
+    m,
+  );
+  return { batch, events: n };
+}
+
+/**
+ * Generates the auctions among events `[from, from + n)` of the Nexmark stream (event k is an auction when
+ * k % 50 ∈ 1..3): auction `3·⌊k/50⌋ + (k % 50 − 1) + 1000`, in category 10–14, sold by a hot seller (the first of
+ * the last 100 persons) 3 times in 4 and otherwise by one of the last 1000 persons or the next 10 (Nexmark's
+ * `AuctionGenerator`), in event-time order, expiring within 20 s.
+ *
+ * @example
+ * const { batch } = generateAuctions(0, 1_048_576); // 62,915 auctions
+ */
+export function generateAuctions(from: number, n: number, seed = 13): { batch: RecordBatch; events: number } {
+  const rnd = lcg(seed + from);
+  const ks = eventsOf(from, n, 1, 4);
+  const m = ks.length;
+  const id = new Float64Array(m);
+  const initialBid = new Float64Array(m);
+  const reserve = new Float64Array(m);
+  const ts = new Float64Array(m);
+  const expires = new Float64Array(m);
+  const seller = new Float64Array(m);
+  const category = new Float64Array(m);
+  const item = new Uint32Array(m);
+  const desc = new Uint32Array(m);
+  const extra = new Uint32Array(m);
+  for (let i = 0; i < m; i++) {
+    const k = ks[i]!;
+    const person = Math.floor(k / 50); // the last person (base 0) at or before this event
+    id[i] = Math.floor(k / 50) * 3 + (k % 50) - 1 + FIRST_ID;
+    if (Math.floor(rnd() * HOT_SELLERS_ONE_IN) > 0) seller[i] = Math.floor(person / HOT_SELLER_RATIO) * HOT_SELLER_RATIO + FIRST_ID;
+    else {
+      const active = Math.min(person, ACTIVE_PEOPLE);
+      seller[i] = person - active + Math.floor(rnd() * (active + PERSON_ID_LEAD)) + FIRST_ID;
+    }
+    category[i] = FIRST_CATEGORY + Math.floor(rnd() * CATEGORIES);
+    initialBid[i] = 100 + Math.floor(rnd() * 10_000);
+    reserve[i] = initialBid[i]! + Math.floor(rnd() * 10_000);
+    ts[i] = eventTime(k);
+    expires[i] = ts[i]! + Math.floor(rnd() * 20_000);
+    item[i] = Math.floor(rnd() * 32);
+    desc[i] = Math.floor(rnd() * 32);
+  }
+  const batch = batchFromVecs(
+    AUCTION_SCHEMA,
+    [
+      { kind: 'num', type: 'long', length: m, values: id, big: null, valid: null },
+      strings(Array.from({ length: 32 }, (_, i) => `item ${i}`), item),
+      strings(Array.from({ length: 32 }, (_, i) => `description of a fine item, lot ${i}`), desc),
+      { kind: 'num', type: 'long', length: m, values: initialBid, big: null, valid: null },
+      { kind: 'num', type: 'long', length: m, values: reserve, big: null, valid: null },
+      { kind: 'num', type: 'timestamp', length: m, values: ts, big: null, valid: null },
+      { kind: 'num', type: 'timestamp', length: m, values: expires, big: null, valid: null },
+      { kind: 'num', type: 'long', length: m, values: seller, big: null, valid: null },
+      { kind: 'num', type: 'long', length: m, values: category, big: null, valid: null },
       strings([''], extra),
     ],
     m,
@@ -386,7 +547,8 @@ function twins(name: string, events: number): Promise<{ eventsPerSec: number }[]
   );
 }
 
-function fmt(v: number): string {
+/** A rate for a table: `1.23M` or `456k`. @example fmt(1_234_567); // '1.23M' */
+export function fmt(v: number): string {
   return v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : `${Math.round(v / 1000)}k`;
 }
 

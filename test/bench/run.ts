@@ -9,6 +9,8 @@
  *   lake      rows/s into a partitioned Delta table, per-commit overhead
  *   parquet   parquet-wasm write/read rows/s vs DuckDB
  *   stateful  failed-login detector (transformWithState) over 10M logins, parallelism 1 and 2, vs a hand-written Map loop
+ *   joins     10M × 1M equi-join from Parquet (long and string key), parallelism 1, 2 and default, vs DuckDB 1 and 2
+ *             threads; Nexmark q3 and q8 (stream–stream joins of persons and auctions) at parallelism 1 and 2
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,6 +27,7 @@ const benches: { name: string; file: string; full: string[]; quick: string[]; en
   { name: 'lake', file: 'lake-bench.ts', full: ['2000000'], quick: ['300000'] },
   { name: 'parquet', file: 'parquet-bench.ts', full: ['1000000'], quick: ['200000'] },
   { name: 'stateful', file: 'stateful-bench.ts', full: [], quick: ['--quick'] },
+  { name: 'joins', file: 'join-bench.ts', full: [], quick: ['--quick'] },
 ];
 
 const started = Date.now();

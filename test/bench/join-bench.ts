@@ -8,9 +8,12 @@
  *   fact.join(dim, 'ik').select('ik', 'v', 'w')
  *   SELECT ik, v, w FROM read_parquet('fact…') AS fact JOIN read_parquet('dim…') AS dim USING (ik)
  *
- * sluice with `parallelism` 1 and 2 and with the default settings (`new Session()`), DuckDB with 1 and 2 threads; both
- * sides read the files and materialise the whole result (sluice: Arrow batches; DuckDB: `CREATE TEMP TABLE … AS`).
- * Rates are input rows (fact + dimension) per second of wall time.
+ * sluice with `parallelism` 1 and 2 and with the default settings (`new Session()`), DuckDB with 1 and 2 threads, and
+ * the same join written by hand in JavaScript over the same files (`floorChild`: what a join costs in JS without an
+ * engine); each reads the files and materialises the whole result (sluice: Arrow batches; DuckDB: `CREATE TEMP TABLE
+ * … AS`; the hand-written join: typed arrays).
+ * Rates are input rows (fact + dimension) per second of wall time; the ratio of CPU times (every thread of the
+ * process) is shown too, since on a shared machine it moves less than wall time.
  *
  * Streaming: Nexmark q3 and q8 over two `MemoryStream`s, persons and auctions from the Nexmark generator of
  * `nexmark.ts` (the 1:3:46 mix: 2 % of the stream's events are persons, 6 % auctions; the bids are not generated),
@@ -43,7 +46,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { col, MemoryStream, Session, window, type DataFrame, type StreamingSink } from '../../engine/index.js';
 import { batchFromVecs } from '../../engine/types/values.js';
 import { schemaOf } from '../../engine/types/data-type.js';
-import { writeParquetFile } from '../../connectors/parquet/index.js';
+import { scanParquetFile, writeParquetFile } from '../../connectors/parquet/index.js';
 import { prng } from '../helpers/prng.js';
 import { AUCTION_SCHEMA, fmt, generateAuctions, generatePersons, PERSON_SCHEMA, printTable } from './nexmark.js';
 
@@ -255,6 +258,178 @@ async function batchChild(query: string, setting: string): Promise<ChildResult> 
   return { ...r, rows: FACT_ROWS + DIM_ROWS, rss: peakRss(), parallelism: session.conf.get('parallelism') as number };
 }
 
+/**
+ * The floor: the same join written by hand over the Arrow columns of the same files, read with the project's Parquet
+ * reader (`scanParquetFile`, only the join's columns, one batch per row group): an open-addressing table of the
+ * dimension's rows on the key (long: its two words; string: FNV-1a of its bytes, compared byte by byte), probed by
+ * each fact row, the matches' key, `v` and `w` gathered into new columns. What the join costs in JavaScript without
+ * an engine around it.
+ */
+async function floorChild(query: string): Promise<ChildResult> {
+  const { fact, dim } = await batchFiles();
+  const key = BATCH_QUERIES[query]!.key;
+  const r = await bestOf(async () => {
+    const dimBatches: RecordBatch[] = [];
+    for await (const b of scanParquetFile(dim, { columns: [key, 'w'] })) dimBatches.push(b);
+    const table = new FloorTable(dimBatches, key === 'sk');
+    let out = 0;
+    const kept: unknown[] = [];
+    for await (const b of scanParquetFile(fact, { columns: [key, 'v'] })) out += table.probe(b, kept);
+    return out;
+  });
+  return { ...r, rows: FACT_ROWS + DIM_ROWS, rss: peakRss() };
+}
+
+/** FNV-1a over `src[from, to)`, its high bits folded in. */
+function hashBytes(src: Uint8Array, from: number, to: number): number {
+  let h = 0x811c9dc5;
+  for (let j = from; j < to; j++) h = Math.imul(h ^ src[j]!, 0x01000193);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+/** A long's two words mixed (the low bits of a multiplication by an odd constant spread sequential keys). */
+const hashLong = (lo: number, hi: number): number => Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1) >>> 0;
+
+/** The floor's hash table over the dimension's rows (see `floorChild`). */
+class FloorTable {
+  readonly mask: number;
+  readonly slots: Int32Array;
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  readonly w: Float64Array;
+  readonly starts: Int32Array;
+  bytes: Uint8Array = new Uint8Array(0);
+
+  constructor(
+    batches: readonly RecordBatch[],
+    readonly stringKey: boolean,
+  ) {
+    const n = batches.reduce((a, b) => a + b.numRows, 0);
+    const cap = 1 << Math.ceil(Math.log2(n * 2));
+    this.mask = cap - 1;
+    this.slots = new Int32Array(cap);
+    this.lo = new Int32Array(n);
+    this.hi = new Int32Array(n);
+    this.w = new Float64Array(n);
+    this.starts = new Int32Array(n + 1);
+    let row = 0;
+    for (const b of batches) {
+      const k = b.getChildAt(0)!.data[0]!;
+      this.w.set(b.getChildAt(1)!.data[0]!.values as Float64Array, row);
+      if (stringKey) {
+        const off = k.valueOffsets as Int32Array;
+        const grown = new Uint8Array(this.bytes.length + off[b.numRows]! - off[0]!);
+        grown.set(this.bytes);
+        grown.set((k.values as Uint8Array).subarray(off[0]!, off[b.numRows]!), this.bytes.length);
+        for (let i = 0; i < b.numRows; i++) this.starts[row + i + 1] = this.bytes.length + off[i + 1]! - off[0]!;
+        this.bytes = grown;
+      } else {
+        const words = wordsOf(k.values as BigInt64Array, b.numRows);
+        for (let i = 0; i < b.numRows; i++) {
+          this.lo[row + i] = words[2 * i]!;
+          this.hi[row + i] = words[2 * i + 1]!;
+        }
+      }
+      row += b.numRows;
+    }
+    for (let i = 0; i < n; i++) this.insert(i, stringKey ? hashBytes(this.bytes, this.starts[i]!, this.starts[i + 1]!) : hashLong(this.lo[i]!, this.hi[i]!));
+  }
+
+  private insert(row: number, hash: number): void {
+    let s = hash & this.mask;
+    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+    this.slots[s] = row + 1;
+  }
+
+  /** Joins one fact batch: the matches' key, v and w gathered into new columns (pushed to `kept`); their count. */
+  probe(b: RecordBatch, kept: unknown[]): number {
+    const m = b.numRows;
+    const k = b.getChildAt(0)!.data[0]!;
+    const v = b.getChildAt(1)!.data[0]!.values as Float64Array;
+    const match = new Int32Array(m);
+    const probe = new Int32Array(m);
+    const found = this.stringKey
+      ? this.probeStrings(k.valueOffsets as Int32Array, k.values as Uint8Array, m, probe, match)
+      : this.probeLongs(wordsOf(k.values as BigInt64Array, m), m, probe, match);
+    if (this.stringKey) {
+      const off = k.valueOffsets as Int32Array;
+      const offsets = new Int32Array(found + 1);
+      let total = 0;
+      for (let i = 0; i < found; i++) offsets[i + 1] = total += off[probe[i]! + 1]! - off[probe[i]!]!;
+      const keyBytes = new Uint8Array(total);
+      const src = k.values as Uint8Array;
+      for (let i = 0; i < found; i++) for (let j = off[probe[i]!]!, t = offsets[i]!; j < off[probe[i]! + 1]!; j++) keyBytes[t++] = src[j]!;
+      kept.push(offsets, keyBytes);
+    } else {
+      const words = wordsOf(k.values as BigInt64Array, m);
+      const keys = new Int32Array(found * 2);
+      for (let i = 0; i < found; i++) {
+        keys[2 * i] = words[2 * probe[i]!]!;
+        keys[2 * i + 1] = words[2 * probe[i]! + 1]!;
+      }
+      kept.push(keys);
+    }
+    const vs = new Float64Array(found);
+    const ws = new Float64Array(found);
+    for (let i = 0; i < found; i++) {
+      vs[i] = v[probe[i]!]!;
+      ws[i] = this.w[match[i]!]!;
+    }
+    kept.push(vs, ws);
+    return found;
+  }
+
+  private probeLongs(words: Int32Array, m: number, probe: Int32Array, match: Int32Array): number {
+    const { slots, lo, hi, mask } = this;
+    let found = 0;
+    for (let i = 0; i < m; i++) {
+      const l = words[2 * i]!;
+      const h = words[2 * i + 1]!;
+      let s = hashLong(l, h) & mask;
+      let d = slots[s]!;
+      while (d !== 0) {
+        if (lo[d - 1] === l && hi[d - 1] === h) {
+          probe[found] = i;
+          match[found++] = d - 1;
+          break;
+        }
+        s = (s + 1) & mask;
+        d = slots[s]!;
+      }
+    }
+    return found;
+  }
+
+  private probeStrings(off: Int32Array, src: Uint8Array, m: number, probe: Int32Array, match: Int32Array): number {
+    const { slots, starts, bytes, mask } = this;
+    let found = 0;
+    for (let i = 0; i < m; i++) {
+      const a = off[i]!;
+      const len = off[i + 1]! - a;
+      let s = hashBytes(src, a, a + len) & mask;
+      let d = slots[s]!;
+      while (d !== 0) {
+        const ds = starts[d - 1]!;
+        if (starts[d]! - ds === len) {
+          let j = 0;
+          while (j < len && bytes[ds + j] === src[a + j]) j++;
+          if (j === len) {
+            probe[found] = i;
+            match[found++] = d - 1;
+            break;
+          }
+        }
+        s = (s + 1) & mask;
+        d = slots[s]!;
+      }
+    }
+    return found;
+  }
+}
+
+/** The two 32-bit words of each of `n` longs. */
+const wordsOf = (a: BigInt64Array, n: number): Int32Array => new Int32Array(a.buffer, a.byteOffset, n * 2);
+
 async function duckBatchChild(query: string, threads: number): Promise<ChildResult> {
   const { fact, dim } = await batchFiles();
   const { DuckDBInstance } = await import('@duckdb/node-api');
@@ -368,6 +543,7 @@ async function main(): Promise<void> {
     const [kind, name, setting] = [args[ci + 1]!, args[ci + 2]!, args[ci + 3]!];
     const r =
       kind === 'batch' ? await batchChild(name, setting)
+      : kind === 'floor' ? await floorChild(name)
       : kind === 'duck' ? await duckBatchChild(name, Number(setting))
       : kind === 'stream' ? await streamChild(name, setting)
       : await duckStreamChild(name, Number(setting));
@@ -395,6 +571,8 @@ async function main(): Promise<void> {
       const defaultParallelism = new Session().conf.get('parallelism') as number;
       const sd = defaultParallelism <= 2 ? (defaultParallelism === 1 ? s1 : s2) : runChild('batch', q, 'default');
       if (defaultParallelism > 2) describe(`${q} sluice default`, sd);
+      const fl = runChild('floor', q, '1');
+      describe(`${q} hand-written JS`, fl);
       const d1 = runChild('duck', q, '1');
       describe(`${q} DuckDB 1 thread`, d1);
       const d2 = runChild('duck', q, '2');
@@ -406,15 +584,17 @@ async function main(): Promise<void> {
         rate(s1),
         rate(s2),
         `${rate(sd)} (p=${defaultParallelism})`,
+        rate(fl),
         rate(d1),
         rate(d2),
         `**${ratio(s1, d1)}** / ${ratio(s2, d2)}`,
-        [s1, s2, d1, d2].map(mb).join(' / '),
+        typeof s1 === 'string' || typeof d1 === 'string' ? '—' : (d1.cpuMs / s1.cpuMs).toFixed(2),
+        [s1, s2, fl, d1, d2].map(mb).join(' / '),
       ]);
     }
     printTable(
       `Batch equi-join, ${FACT_ROWS.toLocaleString('en')} × ${DIM_ROWS.toLocaleString('en')} rows from Parquet; input rows per second of wall time`,
-      ['join', 'rows out', 'sluice p=1', 'sluice p=2', 'sluice default', 'DuckDB 1t', 'DuckDB 2t', 'sluice/DuckDB (p1/1t, p2/2t)', 'peak RSS MB (p1/p2/D1/D2)'],
+      ['join', 'rows out', 'sluice p=1', 'sluice p=2', 'sluice default', 'hand-written JS', 'DuckDB 1t', 'DuckDB 2t', 'sluice/DuckDB (p1/1t, p2/2t)', 'by CPU time (p1/1t)', 'peak RSS MB (p1/p2/JS/D1/D2)'],
       rows,
     );
   }

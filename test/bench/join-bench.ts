@@ -37,6 +37,10 @@
  * inside it. A configuration that fails (a join that cannot be planned yet) shows its error and the others still run.
  *
  *   npx tsx test/bench/join-bench.ts [--quick] [--rows N] [--dim M] [--chunks C] [--repeat R] [--only int,string,q3,q8]
+ *
+ * One configuration alone, e.g. to profile it (`cpu-profile-top.ts` cuts the profile to the printed `timedUs`):
+ *
+ *   node --cpu-prof --import tsx test/bench/join-bench.ts --child batch|floor|duck|stream|duckstream <query> <parallelism|threads|default>
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';

@@ -6,6 +6,9 @@
  */
 import type { OutputMode } from '../io/sink.js';
 import { analyze, analyzeAggregate } from './analyzer.js';
+import { analyzeJoin, type JoinAnalysis } from './join-analysis.js';
+import { joinTypeName } from './join-type.js';
+import { canEvictPreserved, joinWatermarks, type JoinSide } from './join-watermark.js';
 import { AnalysisError } from './resolve-expr.js';
 import { planChildren, type LogicalPlan } from './plan.js';
 
@@ -50,6 +53,7 @@ function collect(p: LogicalPlan, out: LogicalPlan[] = []): LogicalPlan[] {
  */
 export function checkStreamingPlan(plan: LogicalPlan, mode: OutputMode): void {
   const nodes = collect(plan).filter((n) => analyze(n).streaming);
+  checkStreamStreamJoins(nodes, mode);
   const aggs = nodes.filter((n): n is Extract<LogicalPlan, { kind: 'aggregate' }> => n.kind === 'aggregate');
   if (mode === 'complete' && nodes.some((n) => n.kind === 'transformWithState')) {
     throw new UnsupportedOperationError(
@@ -125,4 +129,86 @@ export function checkBatchPlan(plan: LogicalPlan): void {
       );
     }
   }
+}
+
+/** The joins of a plan whose two inputs are both streaming, with their analysis. */
+function streamStreamJoins(nodes: readonly LogicalPlan[]): JoinAnalysis[] {
+  const out: JoinAnalysis[] = [];
+  for (const n of nodes) {
+    if (n.kind !== 'join') continue;
+    const j = analyzeJoin(n);
+    if (j.left.streaming && j.right.streaming) out.push(j);
+  }
+  return out;
+}
+
+function modeName(mode: OutputMode): string {
+  return mode[0]!.toUpperCase() + mode.slice(1);
+}
+
+/**
+ * Spark's rules for joins of two streams (UnsupportedOperationChecker): append mode only, an equality predicate,
+ * no left anti join, and an outer or semi join only when its preserved side's state can be evicted (a watermark in
+ * the join keys, or a watermark on the nullable side and a range condition).
+ */
+function checkStreamStreamJoins(nodes: readonly LogicalPlan[], mode: OutputMode): void {
+  for (const j of streamStreamJoins(nodes)) {
+    const type = joinTypeName(j.joinType);
+    if (mode !== 'append') {
+      throw new UnsupportedOperationError(
+        `Join between two streaming DataFrames/Datasets is not supported in ${modeName(mode)} output mode, only in Append output mode. Use outputMode('append').`,
+      );
+    }
+    if (j.joinType === 'leftAnti') {
+      throw new UnsupportedOperationError(
+        `${type} join with a streaming DataFrame/Dataset on the right is not supported. Join with a static DataFrame on the right, or use a left outer join and keep the rows whose right columns are null.`,
+      );
+    }
+    if (j.keys.length === 0) {
+      throw new UnsupportedOperationError(
+        "Stream-stream join without equality predicate is not supported. Join on a key, e.g. col('l.id').eq(col('r.id')).",
+      );
+    }
+    if ((j.joinType === 'leftOuter' || j.joinType === 'rightOuter' || j.joinType === 'fullOuter' || j.joinType === 'leftSemi') && !canEvictPreserved(j)) {
+      throw new UnsupportedOperationError(
+        `Stream-stream ${type} join between two streaming DataFrame/Datasets is not supported without a watermark in the join keys, ` +
+          'or a watermark on the nullable side and an appropriate range condition. Call withWatermark on both inputs and bound the times, ' +
+          "e.g. col('r.time').between(col('l.time'), col('l.time').plus(interval('1 hour'))), or join on a watermarked time or window.",
+      );
+    }
+  }
+}
+
+/**
+ * What a streaming plan will do that it may not mean to (beyond Spark, which starts such queries silently): a
+ * stream–stream join side whose state is never evicted, so it grows for as long as the query runs. Each warning
+ * names the side and the missing condition.
+ *
+ * @example
+ * streamingPlanWarnings(impressions.join(clicks, col('adId').eq(col('clickAdId'))).plan);
+ * // ["Stream-stream Inner join on [(adId = clickAdId)]: the left side's state is never evicted: …"]
+ */
+export function streamingPlanWarnings(plan: LogicalPlan): string[] {
+  const out: string[] = [];
+  for (const j of streamStreamJoins(collect(plan).filter((n) => analyze(n).streaming))) {
+    if (j.keys.length === 0 || j.joinType === 'leftAnti') continue;
+    const w = joinWatermarks(j);
+    for (const side of ['left', 'right'] as const) {
+      if ((side === 'left' ? w.left : w.right) !== null) continue;
+      out.push(`Stream-stream ${joinTypeName(j.joinType)} join on [${j.keys.map((k) => k.text).join(', ')}]: the ${side} side's state is never evicted: ${missingBound(j, side, w.lateLeft, w.lateRight)}`);
+    }
+  }
+  return out;
+}
+
+function missingBound(j: JoinAnalysis, side: JoinSide, lateLeft: { name: string } | null, lateRight: { name: string } | null): string {
+  const mine = side === 'left' ? lateLeft : lateRight;
+  const theirs = side === 'left' ? lateRight : lateLeft;
+  const other = side === 'left' ? 'right' : 'left';
+  if (mine === null) return `the ${side} input has no watermark. Call withWatermark(column, delay) on it and bound its time by the ${other} side's, or join on a watermarked time or window.`;
+  if (theirs === null) return `the ${other} input has no watermark, so nothing bounds how late a ${other} row matching a ${side} row can come. Call withWatermark(column, delay) on the ${other} input.`;
+  return (
+    `no condition bounds the ${side} side's ${mine.name} from below by the ${other} side's ${theirs.name}. ` +
+    `Add a range condition such as ${side}.${mine.name} >= ${other}.${theirs.name} - interval('1 hour'), or join on a watermarked time or window.`
+  );
 }

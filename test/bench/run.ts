@@ -9,6 +9,7 @@
  *   lake      rows/s into a partitioned Delta table, per-commit overhead
  *   parquet   parquet-wasm write/read rows/s vs DuckDB
  *   stateful  failed-login detector (transformWithState) over 10M logins, parallelism 1 and 2, vs a hand-written Map loop
+ *   join      stream–stream inner join (impressions × clicks within an hour), 1M rows per side, parallelism 1 and 2
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,6 +26,7 @@ const benches: { name: string; file: string; full: string[]; quick: string[]; en
   { name: 'lake', file: 'lake-bench.ts', full: ['2000000'], quick: ['300000'] },
   { name: 'parquet', file: 'parquet-bench.ts', full: ['1000000'], quick: ['200000'] },
   { name: 'stateful', file: 'stateful-bench.ts', full: [], quick: ['--quick'] },
+  { name: 'join', file: 'join-bench.ts', full: ['1000000'], quick: ['200000'] },
 ];
 
 const started = Date.now();

@@ -415,19 +415,19 @@ export class JoinPartition implements KeyedOperator {
     }
     let pairsI = Int32Array.from(candI);
     let pairsH = Int32Array.from(candH);
+    // The candidates' combined rows, gathered once: the residual reads them, and the passing ones are the output.
+    let pairRows: Vec[] | null = null;
     if (spec.residual !== null && pairsI.length > 0) {
-      const combined = this.combinedBatch(side, batch, sel, pairsI, pairsH);
-      const ok = evaluate(spec.residual, combined, spec.combined, env);
-      const fi: number[] = [];
-      const fh: number[] = [];
-      for (let p = 0; p < pairsI.length; p++) {
-        if (isTrue(ok, p)) {
-          fi.push(pairsI[p]!);
-          fh.push(pairsH[p]!);
-        }
+      pairRows = this.combinedVecs(side, batch, sel, pairsI, pairsH);
+      const ok = evaluate(spec.residual, batchFromVecs(spec.combined, pairRows, pairsI.length), spec.combined, env);
+      const keepPairs: number[] = [];
+      for (let p = 0; p < pairsI.length; p++) if (isTrue(ok, p)) keepPairs.push(p);
+      if (keepPairs.length < pairsI.length) {
+        const k = Int32Array.from(keepPairs);
+        pairsI = pairsI.filter((_, p) => isTrue(ok, p));
+        pairsH = pairsH.filter((_, p) => isTrue(ok, p));
+        pairRows = pairRows.map((v) => gatherVec(v, k));
       }
-      pairsI = Int32Array.from(fi);
-      pairsH = Int32Array.from(fh);
     }
     const inputMatched = new Uint8Array(m);
     if (spec.joinType === 'leftSemi') {
@@ -452,7 +452,7 @@ export class JoinPartition implements KeyedOperator {
       }
     } else {
       other.markMatched(pairsI, pairsH, inputMatched);
-      if (pairsI.length > 0) this.emitPairs(side, batch, sel, pairsI, pairsH);
+      if (pairsI.length > 0) this.emitCombined(pairRows ?? this.combinedVecs(side, batch, sel, pairsI, pairsH), pairsI.length);
     }
     // Store: all left rows (but a left semi's matched ones); right rows unless this batch evicts them and the join
     // does not keep them unmatched.
@@ -503,14 +503,6 @@ export class JoinPartition implements KeyedOperator {
     const otherWidth = this.spec.inputSchemas[1 - side]!.fields.length;
     const theirs = other.gather(pairsH, this.nKeys + 1, this.nKeys + 1 + otherWidth);
     return side === 0 ? [...mine, ...theirs] : [...theirs, ...mine];
-  }
-
-  private combinedBatch(side: number, batch: RecordBatch, sel: Int32Array, pairsI: Int32Array, pairsH: Int32Array): RecordBatch {
-    return batchFromVecs(this.spec.combined, this.combinedVecs(side, batch, sel, pairsI, pairsH), pairsI.length);
-  }
-
-  private emitPairs(side: number, batch: RecordBatch, sel: Int32Array, pairsI: Int32Array, pairsH: Int32Array): void {
-    this.emitCombined(this.combinedVecs(side, batch, sel, pairsI, pairsH), pairsI.length);
   }
 
   /** The output columns of combined rows. */

@@ -139,3 +139,31 @@ describe('stream–stream join on 1, 2 and 4 partitions', () => {
     expect(await runAt(4)).toEqual(one);
   });
 });
+
+describe('stream–stream full outer join on using columns with a watermarked time key', () => {
+  it('evicts both sides by the key and emits each unmatched row once, its using columns coalesced', async () => {
+    const session = new Session();
+    const lIn = new MemoryStream(session, { id: 'int', ts: 'timestamp', lv: 'string' });
+    const rIn = new MemoryStream(session, { id: 'long', ts: 'timestamp', rv: 'string' });
+    const L = lIn.toDF().withWatermark('ts', '5 seconds');
+    const R = rIn.toDF().withWatermark('ts', '5 seconds');
+    const df = L.join(R, ['id', 'ts'], 'fullOuter');
+    expect(planPhysical(df.plan).toString().split('\n')[0]).toBe(
+      'StreamingSymmetricHashJoinExec: FullOuter keys=[(id = id), (ts = ts)] condition=USING (id, ts) leftState=evict(key (ts = ts) <= watermark) rightState=evict(key (ts = ts) <= watermark)',
+    );
+    await testStream(df, { outputMode: 'append' }, [
+      addData(lIn, [{ id: 1, ts: s(10), lv: 'a' }, { id: 2, ts: s(10), lv: 'b' }]),
+      addData(rIn, [{ id: 1, ts: s(10), rv: 'x' }, { id: 3, ts: s(11), rv: 'y' }]),
+      checkNewAnswer([{ id: 1, ts: t(s(10)), lv: 'a', rv: 'x' }]),
+      // W = 11 s − 5 s = 6 s: nothing at or below it yet
+      addData(lIn, [{ id: 4, ts: s(20), lv: 'c' }]),
+      addData(rIn, [{ id: 5, ts: s(20), rv: 'z' }]),
+      // W = 15 s: the no-data batch evicts the keys at 10 s and 11 s
+      checkNewAnswer([
+        { id: 2, ts: t(s(10)), lv: 'b', rv: null },
+        { id: 3, ts: t(s(11)), lv: null, rv: 'y' },
+      ]),
+      assertProgress('state', (last) => expect(last.stateOperators[0]!.customMetrics).toMatchObject({ leftStateRows: 1, rightStateRows: 1 })),
+    ]);
+  });
+});

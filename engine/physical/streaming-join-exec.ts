@@ -8,7 +8,7 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import { joinTypeName } from '../logical/join-type.js';
-import type { SideEviction } from '../logical/join-watermark.js';
+import { joinOutputWatermark, type SideEviction } from '../logical/join-watermark.js';
 import { typeToString, type Schema } from '../types/data-type.js';
 import type { ExecContext, ExecNode } from './exec-node.js';
 import { JoinPartition, type JoinOperatorSpec } from './partitions/join-partition.js';
@@ -68,6 +68,15 @@ export class StreamingJoinExec extends StatefulExec {
   /** The right input's rows, after the left's: Spark joins the left rows first. */
   protected override async *moreInputs(ctx: ExecContext): AsyncIterable<{ batch: RecordBatch; input: number }> {
     for await (const batch of this.right.execute(ctx)) if (batch.numRows > 0) yield { batch, input: 1 };
+  }
+
+  /**
+   * The watermark of the rows this join emits when the query's is `wm` (Spark's produceOutputWatermark): the smallest
+   * of both sides' state watermarks and `wm`, since a row held in state down to its state watermark can still be
+   * emitted. Operators above read it (`inputWatermark`).
+   */
+  outputWatermark(wm: number): number {
+    return joinOutputWatermark({ lateLeft: this.spec.lateLeft, lateRight: this.spec.lateRight, left: this.spec.evictLeft, right: this.spec.evictRight }, wm);
   }
 
   /** Spark's rule: a no-data batch when a side has a state watermark rule and the watermark rose. */

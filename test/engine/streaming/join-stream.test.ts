@@ -3,9 +3,9 @@
  * refusals, the warning for state that is never evicted, explain(), and the same answer on 1, 2 and 4 partitions.
  */
 import { describe, expect, it } from 'vitest';
-import { col, interval, MemoryStream, Session, UnsupportedOperationError, type StreamingQueryProgress } from '../../../engine/index.js';
+import { col, count, interval, MemoryStream, Session, UnsupportedOperationError, window, type StreamingQueryProgress } from '../../../engine/index.js';
 import { planPhysical } from '../../../engine/planner/planner.js';
-import { addData, assertProgress, checkNewAnswer, execute, processAllAvailable, t, testStream } from '../../helpers/stream-test.js';
+import { addData, assertProgress, checkNewAnswer, execute, processAllAvailable, t, testStream, win } from '../../helpers/stream-test.js';
 
 const s = (sec: number) => 3_600_000 + sec * 1000;
 
@@ -164,6 +164,35 @@ describe('stream–stream full outer join on using columns with a watermarked ti
         { id: 3, ts: t(s(11)), lv: null, rv: 'y' },
       ]),
       assertProgress('state', (last) => expect(last.stateOperators[0]!.customMetrics).toMatchObject({ leftStateRows: 1, rightStateRows: 1 })),
+    ]);
+  });
+});
+
+describe('a stateful operator above a stream–stream join', () => {
+  it("reads the join's output watermark (min of the state watermarks and W), so a row the join emits late is neither dropped nor put in a closed window", async () => {
+    const session = new Session();
+    const { lIn, rIn, L, R, on } = inputs(session);
+    const counts = L.join(R, on).groupBy(window(col('lt'), '1 second')).agg(count('*').as('n'));
+    await testStream(counts, { outputMode: 'append' }, [
+      addData(lIn, [{ id: 1, lt: s(12.5) }]),
+      addData(rIn, [{ rid: 9, rt: s(10) }]),
+      processAllAvailable(), // W = 10 s
+      addData(lIn, [{ id: 8, lt: s(15) }]),
+      addData(rIn, [{ rid: 8, rt: s(15) }]),
+      processAllAvailable(), // W = 15 s: the aggregation's watermark is 15 s − 5 001 ms
+      // joins the left row of 12.5 s, kept in the join's state down to W − 5 001 ms: its window [12 s, 13 s) ended
+      // before W, but not before the join's output watermark
+      addData(rIn, [{ rid: 1, rt: s(15.5) }]),
+      processAllAvailable(),
+      addData(lIn, [{ id: 50, lt: s(100) }]),
+      addData(rIn, [{ rid: 51, rt: s(100) }]),
+      checkNewAnswer([
+        { window: win(s(12), s(13)), n: 1 },
+        { window: win(s(15), s(16)), n: 1 },
+      ]),
+      assertProgress('nothing dropped as late by the aggregation', (_l, all) => {
+        expect(all.reduce((n, p) => n + p.stateOperators[0]!.numRowsDroppedByWatermark + p.stateOperators[1]!.numRowsDroppedByWatermark, 0)).toBe(0);
+      }),
     ]);
   });
 });

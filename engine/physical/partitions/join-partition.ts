@@ -276,8 +276,9 @@ function timesOf(v: Vec): NumVec {
  */
 export class JoinPartition implements KeyedOperator {
   readonly tables: readonly StateTable[];
-  private readonly codec: KeyCodec;
-  private readonly groups: GroupTable;
+  /** Rebuilt with the state (`compact`): its string dictionaries would otherwise keep every key ever seen. */
+  private codec: KeyCodec;
+  private groups: GroupTable;
   private readonly sides: [SideState, SideState];
   private readonly nKeys: number;
   private readonly leftWidth: number;
@@ -591,7 +592,8 @@ export class JoinPartition implements KeyedOperator {
   }
 
   private reset(): void {
-    this.groups.clear();
+    this.codec = new KeyCodec(this.spec.keyTypes);
+    this.groups = new GroupTable(this.codec.width);
     this.sides[0] = new SideState('left');
     this.sides[1] = new SideState('right');
   }

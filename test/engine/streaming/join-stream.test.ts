@@ -196,3 +196,30 @@ describe('a stateful operator above a stream–stream join', () => {
     ]);
   });
 });
+
+describe('stream–stream join on a window of watermarked times', () => {
+  for (const parallelism of [1, 2]) {
+    it(`joins rows of the same 10-second window and evicts a window once the watermark reaches its end (parallelism ${parallelism})`, async () => {
+      const session = new Session({ conf: parallelism > 1 ? { parallelism, parallelThresholdRows: 1, parallelMinRowNs: 0 } : { parallelism: 1 } });
+      const { lIn, rIn, L, R } = inputs(session);
+      const lw = L.select(col('id'), window(col('lt'), '10 seconds').as('lw'));
+      const rw = R.select(col('rid'), window(col('rt'), '10 seconds').as('rw'));
+      const df = lw.join(rw, col('id').eq(col('rid')).and(col('lw').eq(col('rw'))), 'leftOuter');
+      await testStream(df, { outputMode: 'append' }, [
+        addData(lIn, [{ id: 1, lt: s(11) }, { id: 2, lt: s(12) }, { id: 3, lt: s(25) }]),
+        addData(rIn, [{ rid: 1, rt: s(19) }, { rid: 2, rt: s(21) }, { rid: 3, rt: s(22) }]),
+        checkNewAnswer([
+          { id: 1, lw: win(s(10), s(20)), rid: 1, rw: win(s(10), s(20)) },
+          { id: 3, lw: win(s(20), s(30)), rid: 3, rw: win(s(20), s(30)) },
+          { id: 2, lw: win(s(10), s(20)), rid: null, rw: null },
+        ]),
+        // W = min(25 s, 22 s) = 22 s: in the no-data batch 1 the window ending at 20 s leaves, id 2 with nulls
+        execute('batch 1', (_q, sink) => expect(sink.batches.get(1)).toEqual([{ id: 2, lw: win(s(10), s(20)), rid: null, rw: null }])),
+        assertProgress('state', (last) => {
+          expect(last.stateOperators[0]!.customMetrics).toMatchObject({ leftStateRows: 1, rightStateRows: 2 });
+          expect(last.stateOperators[0]!.numStateStoreInstances).toBe(parallelism);
+        }),
+      ]);
+    });
+  }
+});

@@ -1,12 +1,13 @@
 /**
  * Property: random two-sided inputs cut into random micro-batches, with watermarks far enough behind that nothing is
- * late, give the multiset of a batch join (a nested-loop reference here). A last pair of far-future rows (a key
+ * late, give the multiset of a batch join (a nested-loop reference here), also when the query is stopped and
+ * restarted from its checkpoint between micro-batches. A last pair of far-future rows (a key
  * nobody else has) moves the watermark past everything, so the outer joins' unmatched rows are emitted too.
  */
 import { describe, expect, it } from 'vitest';
 import { col, interval, lit, MemoryStream, Session } from '../../../engine/index.js';
 import { prng } from '../../helpers/prng.js';
-import { addData, normalizeRows, processAllAvailable, testStream } from '../../helpers/stream-test.js';
+import { addData, normalizeRows, processAllAvailable, startStream, stopStream, testStream } from '../../helpers/stream-test.js';
 
 type L = { id: number | null; lt: Date; lv: number };
 type R = { rid: number | null; rt: Date; rv: number };
@@ -58,7 +59,7 @@ function randomInputs(seed: number) {
 
 describe('stream–stream join = batch join (property)', () => {
   for (const type of ['inner', 'leftOuter', 'rightOuter', 'fullOuter', 'leftSemi']) {
-    it(`${type}: random inputs in random micro-batches give the nested-loop join's multiset`, async () => {
+    it(`${type}: random inputs in random micro-batches, with and without restarts, give the nested-loop join's multiset`, async () => {
       for (const seed of [1, 2, 3, 4, 5, 6]) {
         const { ls, rs, lBatches, rBatches } = randomInputs(seed * 101 + type.length);
         const session = new Session();
@@ -71,7 +72,14 @@ describe('stream–stream join = batch join (property)', () => {
           .and(col('lv').notEqual(lit(1)));
         // A 1-hour delay: the 2-minute spread of the data is never late and never evicted before the final rows.
         const df = lIn.toDF().withWatermark('lt', '1 hour').join(rIn.toDF().withWatermark('rt', '1 hour'), on, type);
-        const steps = lBatches.flatMap((lb, i) => [addData(lIn, lb), addData(rIn, rBatches[i]!), processAllAvailable()]);
+        // Odd seeds stop and restart the query (state restored from the checkpoint) after every other micro-batch.
+        const restart = seed % 2 === 1;
+        const steps = lBatches.flatMap((lb, i) => [
+          addData(lIn, lb),
+          addData(rIn, rBatches[i]!),
+          processAllAvailable(),
+          ...(restart && i % 2 === 0 ? [stopStream(), startStream()] : []),
+        ]);
         const sink = await testStream(df, { outputMode: 'append' }, [
           ...steps,
           addData(lIn, [{ id: 99, lt: new Date(FAR), lv: 0 }]),

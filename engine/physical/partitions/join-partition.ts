@@ -578,17 +578,38 @@ export class JoinPartition implements KeyedOperator {
     };
   }
 
-  /** Rewrites both sides into one chunk each and drops key groups nobody holds, once dead rows outnumber live ones. */
+  /**
+   * Once a side's dead rows outnumber its live ones, rewrites that side into one chunk (its key groups kept); once
+   * the key groups outnumber twice the live rows, rebuilds everything, dropping the keys nobody holds. Only between
+   * commits (no change waits for `takeDelta`), so both cost O(1) per row amortised.
+   */
   private compact(): void {
     const [l, r] = this.sides;
-    if (l.dirtyList.length > 0 || r.dirtyList.length > 0) return; // changes not yet taken by a commit
-    if (l.size - l.live <= l.live && r.size - r.live <= r.live && this.groups.size <= 2 * (l.live + r.live) + 1024) return;
-    const rows = new Map<string, RecordBatch | null>([
-      ['left', this.snapshot('left')],
-      ['right', this.snapshot('right')],
-    ]);
-    this.reset();
-    this.load(rows, true);
+    if (l.dirtyList.length > 0 || r.dirtyList.length > 0) return;
+    if (this.groups.size > 2 * (l.live + r.live) + 1024) {
+      const rows = new Map<string, RecordBatch | null>([
+        ['left', this.snapshot('left')],
+        ['right', this.snapshot('right')],
+      ]);
+      this.reset();
+      this.load(rows, true);
+      return;
+    }
+    for (const side of [0, 1]) {
+      const st = this.sides[side]!;
+      if (st.size - st.live <= st.live) continue;
+      const live = st.liveHandles();
+      const fresh = new SideState(st.name);
+      fresh.ensureGroups(this.groups.size);
+      if (live.length > 0) {
+        const cols = st.gather(live, 0, st.chunks[0]!.length);
+        const groups = Int32Array.from(live, (h) => st.group[h]!);
+        const times = Float64Array.from(live, (h) => st.time[h]!);
+        const matched = Uint8Array.from(live, (h) => st.matched[h]!);
+        fresh.add(cols, live.length, groups, times, matched, true);
+      }
+      this.sides[side] = fresh;
+    }
   }
 
   private reset(): void {

@@ -143,20 +143,23 @@ describe('JoinPartition', () => {
     expect(ra.metrics).toMatchObject({ numRowsRemoved: 3, numRowsTotal: 2 });
   });
 
-  it('keeps joining, and snapshots the same rows, after most of its state was evicted and the rest compacted', () => {
-    const { run, p } = partition(L.join(R, onKey(), 'leftOuter'));
-    const rows = Array.from({ length: 40 }, (_, i) => ({ id: i, lt: s(10 + (i < 30 ? 0 : 20)), lv: `v${i}` }));
-    run(0, 0, 0, rows, [{ rid: 35, rt: s(31) }]);
-    const before = p.snapshot('left');
-    const evicted = run(1, 0, s(20), [], []); // state watermark 14 999: the 30 rows at 10 s leave
-    expect(evicted.metrics).toMatchObject({ numRowsRemoved: 30, numRowsTotal: 11 });
-    expect(before?.numRows).toBe(40);
-    // The next batch starts by compacting (30 dead rows, 10 live ones): the rest still joins and keeps its flags.
-    const next = run(2, s(20), s(20), [], [{ rid: 36, rt: s(32) }]);
-    expect(next.rows).toEqual([{ id: 36, lt: ts(30), lv: 'v36', rid: 36, rt: ts(32) }]);
-    expect(p.snapshot('left')?.numRows).toBe(10);
-    const gone = run(3, s(20), s(100), [], []);
-    expect(gone.rows).toHaveLength(8); // ids 30–39 but the two that matched
-    expect(gone.rows.map((r) => r['lv'])).not.toContain('v35');
-  });
+  // 40 rows: the left side is rewritten alone; 2 000: the key groups outnumber the live rows too, and everything is rebuilt.
+  for (const total of [40, 2000]) {
+    it(`keeps joining, and snapshots the same rows, after most of its state was evicted and the rest compacted (${total} rows)`, () => {
+      const { run, p } = partition(L.join(R, onKey(), 'leftOuter'));
+      const old = total - 10;
+      const rows = Array.from({ length: total }, (_, i) => ({ id: i, lt: s(10 + (i < old ? 0 : 20)), lv: `v${i}` }));
+      run(0, 0, 0, rows, [{ rid: old + 5, rt: s(31) }]);
+      const evicted = run(1, 0, s(20), [], []); // state watermark 14 999: the old rows at 10 s leave
+      expect(evicted.metrics).toMatchObject({ numRowsRemoved: old, numRowsTotal: 11 });
+      // The next batch starts by compacting: the rest still joins and keeps its flags.
+      const next = run(2, s(20), s(20), [], [{ rid: old + 6, rt: s(32) }]);
+      expect(next.rows).toEqual([{ id: old + 6, lt: ts(30), lv: `v${old + 6}`, rid: old + 6, rt: ts(32) }]);
+      expect(p.snapshot('left')?.numRows).toBe(10);
+      if (total > 1000) expect(next.metrics.memoryUsedBytes).toBeLessThan(evicted.metrics.memoryUsedBytes / 4);
+      const gone = run(3, s(20), s(100), [], []);
+      expect(gone.rows).toHaveLength(8); // the 10 newest but the two that matched
+      expect(gone.rows.map((r) => r['lv'])).not.toContain(`v${old + 5}`);
+    });
+  }
 });

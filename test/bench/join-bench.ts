@@ -6,50 +6,18 @@
  *
  *   npx tsx test/bench/join-bench.ts [rowsPerSide]
  */
-import { col, interval, MemoryStream, Session } from '../../engine/index.js';
-import { field, schemaOf } from '../../engine/types/data-type.js';
-import { batchFromVecs } from '../../engine/types/values.js';
-import { numVec } from '../../engine/kernels/vec.js';
+import { Session } from '../../engine/index.js';
+import { adBatches, adJoin } from './ad-join-query.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
-const CHUNK = 65_536;
-const BASE = Date.UTC(2026, 0, 1);
-
-function chunks(seed: number, click: boolean) {
-  let s = seed;
-  const r = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
-  const schema = schemaOf([field(click ? 'clickAdId' : 'adId', 'long'), field(click ? 'clickTime' : 'impressionTime', 'timestamp')]);
-  const out = [];
-  for (let a = 0; a < N; a += CHUNK) {
-    const n = Math.min(CHUNK, N - a);
-    const ids = new Float64Array(n);
-    const ts = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const row = a + i;
-      ids[i] = row;
-      // events move forward 5 ms per row; the click on ad `row` lands 0–60 s after its impression
-      ts[i] = BASE + row * 5 + (click ? Math.floor(r() * 60_000) : 0);
-    }
-    out.push(batchFromVecs(schema, [numVec('long', ids), numVec('timestamp', ts)], n));
-  }
-  return out;
-}
 
 async function run(parallelism: number): Promise<{ rowsPerSec: number; stateRows: number; output: number }> {
   const session = new Session({ conf: { parallelism, ...(parallelism > 1 ? { parallelThresholdRows: 1, parallelMinRowNs: 0 } : {}) } });
-  const imp = new MemoryStream(session, { adId: 'long', impressionTime: 'timestamp' });
-  const clk = new MemoryStream(session, { clickAdId: 'long', clickTime: 'timestamp' });
-  const df = imp
-    .toDF()
-    .withWatermark('impressionTime', '10 seconds')
-    .join(
-      clk.toDF().withWatermark('clickTime', '20 seconds'),
-      col('clickAdId').eq(col('adId')).and(col('clickTime').geq(col('impressionTime'))).and(col('clickTime').leq(col('impressionTime').plus(interval('1 hour')))),
-    );
+  const { imp, clk, df } = adJoin(session);
   let output = 0;
   const q = df.writeStream.foreachBatch(async (b) => void (output += (await b.toBatches()).reduce((n, x) => n + x.numRows, 0))).start();
-  const ic = chunks(1, false);
-  const cc = chunks(2, true);
+  const ic = adBatches(N, false);
+  const cc = adBatches(N, true);
   const t0 = performance.now();
   for (let i = 0; i < ic.length; i++) {
     imp.addBatches([ic[i]!]);

@@ -7,46 +7,25 @@
  *   npx tsx test/bench/join-partition-bench.ts [rowsPerSide]
  */
 import type { RecordBatch } from 'apache-arrow';
-import { col, interval, MemoryStream, Session } from '../../engine/index.js';
+import { Session } from '../../engine/index.js';
+import { AD_CHUNK, adBatches, adJoin } from './ad-join-query.js';
 import type { ExecNode } from '../../engine/physical/exec-node.js';
 import { JoinPartition } from '../../engine/physical/partitions/join-partition.js';
 import type { BatchInfo } from '../../engine/physical/partitions/keyed-operator.js';
 import { StreamingJoinExec } from '../../engine/physical/streaming-join-exec.js';
 import { planPhysical } from '../../engine/planner/planner.js';
-import { numVec } from '../../engine/kernels/vec.js';
-import { batchFromVecs } from '../../engine/types/values.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
-const CHUNK = 65_536;
-const BASE = Date.UTC(2026, 0, 1);
 
 const session = new Session();
-const imp = new MemoryStream(session, { adId: 'long', impressionTime: 'timestamp' });
-const clk = new MemoryStream(session, { clickAdId: 'long', clickTime: 'timestamp' });
-const df = imp
-  .toDF()
-  .withWatermark('impressionTime', '10 seconds')
-  .join(
-    clk.toDF().withWatermark('clickTime', '20 seconds'),
-    col('clickAdId').eq(col('adId')).and(col('clickTime').geq(col('impressionTime'))).and(col('clickTime').leq(col('impressionTime').plus(interval('1 hour')))),
-  );
+const { df } = adJoin(session);
 const find = (n: ExecNode): StreamingJoinExec | null => (n instanceof StreamingJoinExec ? n : (n.children.map(find).find((x) => x !== null) ?? null));
 const spec = find(planPhysical(df.plan))!.spec;
 
-function chunk(click: boolean, a: number): RecordBatch {
-  const n = Math.min(CHUNK, N - a);
-  const ids = new Float64Array(n);
-  const ts = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const row = a + i;
-    ids[i] = row;
-    ts[i] = BASE + row * 5 + (click ? (row * 7919) % 60_000 : 0);
-  }
-  return batchFromVecs(spec.inputSchemas[click ? 1 : 0]!, [numVec('long', ids), numVec('timestamp', ts)], n);
-}
-
 const batches: [RecordBatch, RecordBatch][] = [];
-for (let a = 0; a < N; a += CHUNK) batches.push([chunk(false, a), chunk(true, a)]);
+const impressions = adBatches(N, false);
+const clicks = adBatches(N, true);
+impressions.forEach((b, i) => batches.push([b, clicks[i]!]));
 const p = new JoinPartition(spec);
 const ms = { startBatch: 0, absorb: 0, finish: 0, takeDelta: 0 };
 let wm = 0;
@@ -72,7 +51,7 @@ batches.forEach(([l, r], b) => {
     p.takeDelta('left');
     p.takeDelta('right');
   });
-  wm = BASE + (b + 1) * CHUNK * 5 - 20_000;
+  wm = Date.UTC(2026, 0, 1) + (b + 1) * AD_CHUNK * 5 - 20_000;
 });
 const total = Object.values(ms).reduce((a, b) => a + b, 0);
 console.log(`ms: ${JSON.stringify(Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Math.round(v)])))}`);

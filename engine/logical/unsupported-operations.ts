@@ -161,7 +161,7 @@ function checkStreamStreamJoins(nodes: readonly LogicalPlan[], mode: OutputMode)
     }
     if (j.joinType === 'leftAnti') {
       throw new UnsupportedOperationError(
-        `${type} join with a streaming DataFrame/Dataset on the right is not supported. Join with a static DataFrame on the right, or use a left outer join and keep the rows whose right columns are null.`,
+        `${type} joins with a streaming DataFrame/Dataset on the right are not supported. Join with a static DataFrame on the right, or use a left outer join and keep the rows whose right columns are null.`,
       );
     }
     if (j.keys.length === 0) {

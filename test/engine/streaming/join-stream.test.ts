@@ -65,6 +65,7 @@ describe('stream–stream join refusals and warnings', () => {
     );
     expect(() => start(L.join(R, col('lt').geq(col('rt'))))).toThrow(/^Stream-stream join without equality predicate is not supported/);
     expect(() => start(L.join(R, on, 'leftAnti'))).toThrow(UnsupportedOperationError);
+    expect(() => start(L.join(R, on, 'leftAnti'))).toThrow(/^LeftAnti joins with a streaming DataFrame\/Dataset on the right are not supported/);
     expect(() => start(L.join(R, col('id').eq(col('rid')), 'leftOuter'))).toThrow(
       /^Stream-stream LeftOuter join between two streaming DataFrame\/Datasets is not supported without a watermark in the join keys, or a watermark on the nullable side and an appropriate range condition/,
     );

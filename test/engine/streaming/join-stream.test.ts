@@ -224,3 +224,22 @@ describe('stream–stream join on a window of watermarked times', () => {
     });
   }
 });
+
+describe('no-data batches of a stream–stream join', () => {
+  it('runs one after the watermark rises only when a side has a state watermark rule', async () => {
+    const executed = async (withRange: boolean) => {
+      const session = new Session();
+      const { lIn, rIn, L, R, on } = inputs(session);
+      let ran: number[] = [];
+      await testStream(L.join(R, withRange ? on : col('id').eq(col('rid'))), { outputMode: 'append' }, [
+        addData(lIn, [{ id: 1, lt: s(10) }]),
+        addData(rIn, [{ rid: 1, rt: s(11) }]),
+        processAllAvailable(),
+        assertProgress('batches', (_l, all) => void (ran = all.filter((p) => p.durationMs['addBatch'] !== undefined).map((p) => p.numInputRows))),
+      ]);
+      return ran;
+    };
+    expect(await executed(true)).toEqual([2, 0]);
+    expect(await executed(false)).toEqual([2]);
+  });
+});

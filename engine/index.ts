@@ -81,7 +81,7 @@ export { UnsupportedOperationError, UnsupportedOutputModeError } from './logical
 export { SinkOptionError } from './io/sink-options.js';
 export { EvaluationError } from './kernels/expr-kernel.js';
 export { DurationError, parseDuration, formatDuration, type Duration } from './types/duration.js';
-export { SchemaError, schemaOf, type DataType, type Schema, type SchemaSpec, type Field } from './types/data-type.js';
+export { RepeatedColumnNamesError, SchemaError, schemaOf, type DataType, type Schema, type SchemaSpec, type Field } from './types/data-type.js';
 export { RowConversionError, parseTimestamp } from './types/values.js';
 export { defaultFormats, FormatRegistry, UnknownFormatError, type FormatProvider } from './io/format-registry.js';
 export type { StreamingSink, SinkBatchInfo, OutputMode, SaveMode } from './io/sink.js';

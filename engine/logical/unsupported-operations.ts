@@ -14,6 +14,14 @@ import { joinTypeName, type JoinType } from './join-type.js';
 export class UnsupportedOperationError extends AnalysisError {}
 
 /**
+ * A join refused in a streaming query (which join type with which side streaming, or what state it would need).
+ *
+ * @example
+ * throw new UnsupportedJoinError('FullOuter join with a streaming DataFrame/Dataset on the left … is not supported. …');
+ */
+export class UnsupportedJoinError extends UnsupportedOperationError {}
+
+/**
  * A sink that does not take the query's output mode: Spark's `STREAMING_OUTPUT_MODE.UNSUPPORTED_DATASOURCE`
  * (sqlState 42KDE), with the format (`className`) and the mode.
  *
@@ -135,7 +143,7 @@ export function checkStreamStaticJoin(j: JoinNode): void {
   const t = j.joinType;
   const refuse = (streamOn: 'left' | 'right', fix: string): never => {
     const staticOn = streamOn === 'left' ? 'right' : 'left';
-    throw new UnsupportedOperationError(
+    throw new UnsupportedJoinError(
       `${joinTypeName(t)} join with a streaming DataFrame/Dataset on the ${streamOn} and a static DataFrame/Dataset on the ${staticOn} is not supported. ${fix}`,
     );
   };

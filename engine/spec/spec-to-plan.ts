@@ -15,7 +15,7 @@ import type { Session } from '../api/session.js';
 import type { DataStreamWriter } from '../api/writers.js';
 import type { StreamingQuery } from '../exec/streaming-query.js';
 import { AnalysisError } from '../logical/resolve-expr.js';
-import { UnsupportedOperationError } from '../logical/unsupported-operations.js';
+import { UnsupportedJoinError, UnsupportedOperationError } from '../logical/unsupported-operations.js';
 import type { Expr } from '../logical/expr.js';
 import { DurationError } from '../types/duration.js';
 import { SchemaError, type Schema } from '../types/data-type.js';
@@ -282,6 +282,14 @@ export function startPipeline(spec: PipelineSpec, session: Session, overrides: S
     return writer.start();
   } catch (e) {
     if (!isSpecProblem(e) || e instanceof SpecError) throw e;
-    throw new SpecError([{ path: e instanceof UnsupportedOperationError ? ['outputMode'] : e.name === 'FileNotFoundError' ? ['source', 'path'] : ['sink'], message: e.message }], file);
+    const path = e instanceof UnsupportedJoinError ? joinStepPath(spec) : e instanceof UnsupportedOperationError ? ['outputMode'] : e.name === 'FileNotFoundError' ? ['source', 'path'] : ['sink'];
+    throw new SpecError([{ path, message: e.message }], file);
   }
+}
+
+/** The path of the spec's join step (`steps[1].join`) when it has one at the top level, else `steps`. */
+function joinStepPath(spec: PipelineSpec): SpecPath {
+  const found: SpecPath[] = [];
+  for (const field of ['steps', 'outputSteps'] as const) (spec[field] ?? []).forEach((s, i) => 'join' in s && found.push([field, i, 'join']));
+  return found.length === 1 ? found[0]! : ['steps'];
 }

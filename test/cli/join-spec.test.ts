@@ -2,6 +2,9 @@
  * Joins in pipeline specs: the `join` and `alias` steps, `source.static`, the `interval` expression; spec → plan →
  * spec round trips over every shape of join, and validation that reports every problem at its path.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   col,
@@ -142,6 +145,13 @@ describe('join steps: spec → plan → spec', () => {
     expect(staticLeft.steps![1]).toEqual({ join: { with: { source: expect.not.objectContaining({ static: true }) }, on: 'id', how: 'rightOuter' } });
     const agg = roundTrip(orders().withWatermark('ts', '1 minute').groupBy(window('ts', '5 minutes'), col('cust')).agg(count('*').as('n')).join(customers(), 'cust'));
     expect(agg.outputSteps).toEqual([{ join: { with: expect.anything(), on: 'cust' } }]);
+  });
+
+  it('a Delta table as the static side', async () => {
+    const table = join(mkdtempSync(join(tmpdir(), 'sluice-join-spec-')), 'customers');
+    await session.createDataFrame([{ cust: 'a', name: 'Ann' }], { cust: 'string', name: 'string' }).write.format('delta').save(table);
+    const spec = roundTrip(orders().join(session.read.format('delta').option('versionAsOf', '0').load(table), 'cust', 'leftOuter'));
+    expect(spec.steps).toEqual([{ join: { with: { source: { format: 'delta', path: table, options: { versionAsOf: '0' }, static: true } }, on: 'cust', how: 'leftOuter' } }]);
   });
 
   it('reads a hand-written join spec as the fluent query, and writes it back unchanged', () => {

@@ -2,7 +2,7 @@
  * Joins in pipeline specs: the `join` and `alias` steps, `source.static`, the `interval` expression; spec → plan →
  * spec round trips over every shape of join, and validation that reports every problem at its path.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ import {
   type PipelineSpec,
 } from '../../engine/index.js';
 import type { LogicalPlan } from '../../engine/logical/plan.js';
-import { ORDERS_DIR, specErrorOf } from './helpers.js';
+import { ORDERS_DIR, ROOT, specErrorOf } from './helpers.js';
 
 const session = new Session({ conf: { parallelism: 2 } });
 
@@ -185,6 +185,15 @@ describe('join steps: spec → plan → spec', () => {
     expect(shape(short.plan)).toEqual(shape(long.plan));
     expect(long.toSpec().steps).toEqual([{ withColumn: { later: { op: '+', args: ['ts', { interval: '90 minutes' }] } } }]);
     expect(short.schema.fields.find((f) => f.name === 'later')!.type).toBe('timestamp');
+  });
+});
+
+describe('engine/spec/README.md', () => {
+  it('has a join example that is a valid spec', () => {
+    const text = readFileSync(join(ROOT, 'engine', 'spec', 'README.md'), 'utf8');
+    const block = /### Joins[\s\S]*?```json\n([\s\S]*?)```/.exec(text)![1]!;
+    const spec = parsePipelineSpec(JSON.parse(block));
+    expect(spec.steps!.map((s) => Object.keys(s)[0])).toEqual(['alias', 'join', 'select']);
   });
 });
 

@@ -116,6 +116,10 @@ defaultFormats.register({
       schema,
       description: `DeltaScan[${options['path']}${version !== undefined ? `@v${version}` : ''}]`,
       prunesColumns: true,
+      // What it was read with, as a file scan has it: `df.toSpec()` writes the source from these.
+      format: { name: 'delta' },
+      path: options['path']!,
+      options: { ...req.options },
       async *scan(columns?: ReadonlySet<string>) {
         const scan = await deltaScanFromOptions(options);
         yield* scan.scan(columns);

@@ -10,10 +10,19 @@ import { analyzeJoin, type JoinAnalysis } from './join-analysis.js';
 import { joinTypeName } from './join-type.js';
 import { canEvictPreserved, joinWatermarks, type JoinSide } from './join-watermark.js';
 import { AnalysisError } from './resolve-expr.js';
-import { planChildren, type LogicalPlan } from './plan.js';
+import { planChildren, type JoinNode, type LogicalPlan } from './plan.js';
+import { joinTypeName, type JoinType } from './join-type.js';
 
 /** A streaming query refused for its output mode or operators. */
 export class UnsupportedOperationError extends AnalysisError {}
+
+/**
+ * A join refused in a streaming query (which join type with which side streaming, or what state it would need).
+ *
+ * @example
+ * throw new UnsupportedJoinError('FullOuter join with a streaming DataFrame/Dataset on the left … is not supported. …');
+ */
+export class UnsupportedJoinError extends UnsupportedOperationError {}
 
 /**
  * A sink that does not take the query's output mode: Spark's `STREAMING_OUTPUT_MODE.UNSUPPORTED_DATASOURCE`
@@ -99,6 +108,7 @@ export function checkStreamingPlan(plan: LogicalPlan, mode: OutputMode): void {
     );
   }
   for (const n of nodes) {
+    if (n.kind === 'join') checkStreamStaticJoin(n);
     if (n.kind === 'sort') {
       const below = collect(n.child);
       if (mode !== 'complete' || !below.some((x) => x.kind === 'aggregate')) {
@@ -110,6 +120,76 @@ export function checkStreamingPlan(plan: LogicalPlan, mode: OutputMode): void {
     if (n.kind === 'limit' && mode !== 'complete') {
       throw new UnsupportedOperationError(`limit() on a streaming DataFrame is only supported in complete mode, not ${mode}.`);
     }
+  }
+}
+
+/** How to write `how` in a message: `'leftOuter'`. */
+function how(t: JoinType): string {
+  return `'${t}'`;
+}
+
+/**
+ * Throws `UnsupportedOperationError` for a join with exactly one streaming side whose type cannot be computed
+ * incrementally (Spark's `UnsupportedOperationChecker`): a join type that keeps unmatched rows of the static side, or
+ * decides a row's fate by the absence of a match on the streaming side, would need the whole stream. Inner and cross
+ * joins are allowed with the stream on either side; left outer and left semi need the stream on the left, right outer
+ * on the right; full outer is refused, and so is left anti with the stream on the right. Joins of two streams, or of
+ * two static inputs, are not this function's concern. Each message says which side to put where.
+ *
+ * @example
+ * checkStreamStaticJoin(stream.join(table, 'id', 'leftOuter').plan as JoinNode);  // allowed
+ * checkStreamStaticJoin(table.join(stream, 'id', 'leftOuter').plan as JoinNode);  // throws: LeftOuter join with a streaming DataFrame/Dataset on the right …
+ */
+export function checkStreamStaticJoin(j: JoinNode): void {
+  const leftStreaming = analyze(j.left).streaming;
+  const rightStreaming = analyze(j.right).streaming;
+  if (leftStreaming === rightStreaming) return;
+  const t = j.joinType;
+  const refuse = (streamOn: 'left' | 'right', fix: string): never => {
+    const staticOn = streamOn === 'left' ? 'right' : 'left';
+    throw new UnsupportedJoinError(
+      `${joinTypeName(t)} join with a streaming DataFrame/Dataset on the ${streamOn} and a static DataFrame/Dataset on the ${staticOn} is not supported. ${fix}`,
+    );
+  };
+  switch (t) {
+    case 'inner':
+    case 'cross':
+      return;
+    case 'leftOuter':
+    case 'leftSemi':
+      if (rightStreaming) {
+        refuse(
+          'right',
+          `The rows of the static side cannot be ${t === 'leftOuter' ? 'kept unmatched' : 'tested for a match'} before the stream ends: put the stream on the left, ` +
+            `stream.join(table, on, ${how(t)}) (every stream row${t === 'leftOuter' ? ', matched or not' : ' that has a match'}), or join them ${how('inner')}.`,
+        );
+      }
+      return;
+    case 'rightOuter':
+      if (leftStreaming) {
+        refuse(
+          'left',
+          `The rows of the static side cannot be kept unmatched before the stream ends: put the stream on the right, table.join(stream, on, ${how('rightOuter')}), ` +
+            `or write stream.join(table, on, ${how('leftOuter')}) (every stream row, matched or not).`,
+        );
+      }
+      return;
+    case 'fullOuter':
+      refuse(
+        leftStreaming ? 'left' : 'right',
+        `The unmatched rows of the static side cannot be known before the stream ends: keep every stream row with ` +
+          `stream.join(table, on, ${how('leftOuter')}) (the stream on the left), or join them ${how('inner')}.`,
+      );
+      return;
+    case 'leftAnti':
+      if (rightStreaming) {
+        refuse(
+          'right',
+          `Whether a static row never has a match cannot be known before the stream ends: put the stream on the left, ` +
+            `stream.join(table, on, ${how('leftAnti')}) (the stream rows without a match in the table).`,
+        );
+      }
+      return;
   }
 }
 

@@ -11,7 +11,7 @@ import { joinTypeName } from './join-type.js';
 import { canEvictPreserved, joinWatermarks, type JoinSide } from './join-watermark.js';
 import { AnalysisError } from './resolve-expr.js';
 import { planChildren, type JoinNode, type LogicalPlan } from './plan.js';
-import { joinTypeName, type JoinType } from './join-type.js';
+import { type JoinType } from './join-type.js';
 
 /** A streaming query refused for its output mode or operators. */
 export class UnsupportedOperationError extends AnalysisError {}

@@ -467,10 +467,6 @@ export class HashJoiner {
       const b = Math.min(count, a + JOIN_BATCH_ROWS);
       const rows = sel.subarray(a, b);
       const pad = none.subarray(0, b - a);
-      if (this.semiAnti) {
-        yield batchFromVecs(this.spec.outputSchema, side.vecs.map((v) => gatherVec(v, rows)), b - a);
-        continue;
-      }
       yield isLeft ? outputBatch(this.spec, side, empty, rows, pad, b - a) : outputBatch(this.spec, empty, side, pad, rows, b - a);
     }
   }

@@ -22,7 +22,7 @@ export type StreamingSide = 'left' | 'right';
  *
  * - **Batch** (neither input streaming): both inputs are read whole; the smaller one is the build side (the right one
  *   of a left semi or anti join, whose output is the left rows); the other is probed batch by batch. A big join (both
- *   sides together at least `parallelThresholdRows` rows, with parallelism > 1 and an equi-key) is split by key hash
+ *   sides together at least `PARALLEL_JOIN_THRESHOLD_FACTOR` × `parallelThresholdRows` rows, with parallelism > 1 and an equi-key) is split by key hash
  *   and its partitions joined on the worker threads (`parallel-join.ts`); the result is the same rows.
  * - **Stream–static** (one input streaming): the static input is the build side, read and built once per run (the
  *   first micro-batch of a run builds it; a restart builds it again, there is no state); every micro-batch's stream

@@ -17,22 +17,24 @@ import { fromWire, gatherToWire, toWire, wireTransferables, type WireBatch } fro
 import type { ExecContext } from './exec-node.js';
 
 /**
- * Rows (both sides together) from which a batch join runs on the worker threads. Measured on a 2-core machine with
- * a 1 M × 100 k long-key inner join (see the join tests' report): splitting and shipping cost about 0.25 µs per row,
- * the kernel itself about 0.5–0.7 µs per input row, so below a few hundred thousand rows the hand-off (and the
- * threads' start, ~100 ms for a cold pool) outweighs the second core.
+ * A batch join runs on the worker threads from this many times the run's `parallelThresholdRows` input rows (both
+ * sides together; 3.1 M rows by default). A batch query starts its threads for the join (measured here: 0.25–0.4 s of
+ * CPU each to load the worker, 0.3–0.8 s of wall time on the shared 2-core machine), splitting and shipping costs
+ * about 0.06–0.09 µs per row, and the inline kernel about 0.35 µs per input row (a 3 M × 300 k long-key join: 1.0–1.2
+ * s of CPU inline, 1.7–2.1 s with two threads): the second core pays for the threads' start only from a few million
+ * rows on.
  */
-export const PARALLEL_JOIN_MIN_ROWS = 400_000;
+export const PARALLEL_JOIN_THRESHOLD_FACTOR = 48;
 
 /**
  * Whether a join of `rows` input rows runs on the worker threads: parallelism above 1, an equi-key to split by, and
- * at least `PARALLEL_JOIN_MIN_ROWS` rows (and the run's `parallelThresholdRows`).
+ * at least `PARALLEL_JOIN_THRESHOLD_FACTOR` × `parallelThresholdRows` rows.
  *
  * @example
- * parallelJoinWorthIt(spec, 1_100_000, ctx.workers); // true with parallelism 2
+ * parallelJoinWorthIt(spec, 4_000_000, ctx.workers); // true with parallelism 2 and the default threshold
  */
 export function parallelJoinWorthIt(spec: JoinSpec, rows: number, workers: WorkerContext): boolean {
-  return workers.parallelism > 1 && spec.keys.length > 0 && rows >= Math.max(PARALLEL_JOIN_MIN_ROWS, workers.thresholdRows);
+  return workers.parallelism > 1 && spec.keys.length > 0 && rows >= PARALLEL_JOIN_THRESHOLD_FACTOR * workers.thresholdRows;
 }
 
 /** One side's rows split into `P` wire batches by key hash. */

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { col, MemoryStream, Session, type DataFrame } from '../../../engine/index.js';
+import { col, MemoryStream, Session, sum, type DataFrame } from '../../../engine/index.js';
 import { writeParquetFile } from '../../../connectors/parquet/index.js';
 import { batchFromRows } from '../../../engine/types/values.js';
 import { schemaOf } from '../../../engine/types/data-type.js';
@@ -109,6 +109,41 @@ describe('a stream enriched from a Parquet file', () => {
       addData(input, [order(4, 9, 5), order(5, 1, 9)]),
       checkNewAnswer([{ name: 'Ann', oid: 5 }]),
     ]);
+  });
+});
+
+describe('a static side with an aggregation', () => {
+  it('is computed as a batch, keeps no state and is not checkpointed', async () => {
+    const session = new Session({ conf: { parallelism: 1 } });
+    const history = session.createDataFrame(
+      [
+        { cust: 1, amount: 5 },
+        { cust: 1, amount: 7 },
+        { cust: 2, amount: 1 },
+      ],
+      { cust: 'long', amount: 'double' },
+    );
+    const totals = history.groupBy('cust').agg(sum('amount').as('spent'));
+    const input = new MemoryStream(session, ORDERS);
+    const df = input.toDF().join(totals, 'cust', 'left').select('oid', 'spent');
+    const checkpoint = join(dir, 'ckpt');
+    await testStream(df, { checkpoint }, [
+      addData(input, [order(1, 1, 1), order(2, 3, 1)]),
+      checkNewAnswer([
+        { oid: 1, spent: 12 },
+        { oid: 2, spent: null },
+      ]),
+      addData(input, [order(3, 2, 1), order(4, 1, 1)]),
+      checkNewAnswer([
+        { oid: 3, spent: 1 },
+        { oid: 4, spent: 12 },
+      ]),
+      stopStream(),
+      startStream(),
+      addData(input, [order(5, 1, 1)]),
+      checkNewAnswer([{ oid: 5, spent: 12 }]),
+    ]);
+    expect(existsSync(join(checkpoint, 'state'))).toBe(false);
   });
 });
 

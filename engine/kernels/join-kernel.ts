@@ -108,6 +108,11 @@ export function matchableRows(keys: readonly Vec[], nullSafe: readonly boolean[]
   return sel;
 }
 
+/** Whether every row can match: no side conjunct, and no null in a key that is not null-safe. */
+function allMatchable(keys: readonly Vec[], nullSafe: readonly boolean[], ok: Uint8Array | null): boolean {
+  return ok === null && keys.every((k, c) => nullSafe[c] || (k.kind !== 'null' && k.valid === null));
+}
+
 /**
  * The hash table of a join's build side: build rows grouped by key (CSR: the rows of key `g` are
  * `rows[start[g] … start[g + 1])`, in build order), and the probe that gives each probe row its key's group or −1.
@@ -138,8 +143,8 @@ export class JoinHashTable {
   /** Groups the build rows that can match (see `matchableRows`). */
   build(keys: readonly Vec[], n: number, ok: Uint8Array | null): void {
     this.codec = new KeyCodec(this.types);
-    const sel = matchableRows(keys, this.nullSafe, ok, n);
-    const m = sel.length;
+    const sel = allMatchable(keys, this.nullSafe, ok) ? null : matchableRows(keys, this.nullSafe, ok, n);
+    const m = sel === null ? n : sel.length;
     this.table = new GroupTable(this.codec.width, Math.max(16, m));
     const gids = new Int32Array(m);
     if (m > 0) this.table.findOrInsert(this.codec.encode(keys, sel, m), m, gids);
@@ -150,7 +155,8 @@ export class JoinHashTable {
     for (let g = 0; g < G; g++) start[g + 1]! += start[g]!;
     const pos = start.slice(0, G);
     const rows = new Int32Array(m);
-    for (let i = 0; i < m; i++) rows[pos[gids[i]!]!++] = sel[i]!;
+    if (sel === null) for (let i = 0; i < m; i++) rows[pos[gids[i]!]!++] = i;
+    else for (let i = 0; i < m; i++) rows[pos[gids[i]!]!++] = sel[i]!;
     this.start = start;
     this.rows = rows;
     this.builtDictionary = this.codec.dictionarySize;
@@ -158,7 +164,13 @@ export class JoinHashTable {
 
   /** The group of each probe row (−1: no build row has its key, or the row cannot match). */
   probe(keys: readonly Vec[], n: number, ok: Uint8Array | null): Int32Array {
-    const out = new Int32Array(n).fill(-1);
+    const out = new Int32Array(n);
+    if (this.table.size > 0 && allMatchable(keys, this.nullSafe, ok)) {
+      this.table.find(this.codec.encode(keys, null, n), n, out);
+      this.codec.release();
+      return out;
+    }
+    out.fill(-1);
     const sel = matchableRows(keys, this.nullSafe, ok, n);
     const m = sel.length;
     if (m === 0 || this.table.size === 0) return out;
@@ -335,11 +347,9 @@ export class HashJoiner {
   private buildOk: Uint8Array | null = null;
   /** Build rows matched by some probe row (a preserved build side). */
   private buildMatched = new Uint8Array(0);
-  // Pair buffers (reused): candidates, and the accepted pairs waiting to be emitted.
-  private readonly candP = new Int32Array(JOIN_BATCH_ROWS);
-  private readonly candB = new Int32Array(JOIN_BATCH_ROWS);
-  private readonly outL = new Int32Array(JOIN_BATCH_ROWS);
-  private readonly outR = new Int32Array(JOIN_BATCH_ROWS);
+  /** Pairs (probe row, build row) of the output batch being filled (reused). */
+  private readonly pairP = new Int32Array(JOIN_BATCH_ROWS);
+  private readonly pairB = new Int32Array(JOIN_BATCH_ROWS);
   /** Build side rows. */
   get buildRows(): number {
     return this.build_.n;
@@ -398,37 +408,33 @@ export class HashJoiner {
     } else {
       if (needProbeFlags) probeMatched = new Uint8Array(n);
       const cursor = new PairCursor(groups, this.table.start, this.table.rows);
-      const cp = this.candP;
-      const cb = this.candB;
+      // Pairs go straight into the output buffers after the ones already accepted; a residual compacts its piece in
+      // place, so a selective one still emits full batches.
+      const cp = this.pairP;
+      const cb = this.pairB;
       let pending = 0;
-      for (let c = cursor.next(cp, cb); c > 0; c = cursor.next(cp, cb)) {
+      for (;;) {
+        const c = cursor.next(cp.subarray(pending), cb.subarray(pending));
+        if (c === 0) break;
         let m = c;
-        const li = this.buildLeft ? cb : cp;
-        const ri = this.buildLeft ? cp : cb;
         if (this.filter !== null) {
-          m = this.buildLeft ? this.filter.filter(this.build_, probe, cb, cp, c, this.env) : this.filter.filter(probe, this.build_, cp, cb, c, this.env);
+          const p = cp.subarray(pending, pending + c);
+          const b = cb.subarray(pending, pending + c);
+          m = this.buildLeft ? this.filter.filter(this.build_, probe, b, p, c, this.env) : this.filter.filter(probe, this.build_, p, b, c, this.env);
         }
-        if (probeMatched !== null) for (let i = 0; i < m; i++) probeMatched[cp[i]!] = 1;
+        if (probeMatched !== null) for (let i = pending; i < pending + m; i++) probeMatched[cp[i]!] = 1;
         if (this.buildPreserved) {
           const bm = this.buildMatched;
-          for (let i = 0; i < m; i++) bm[cb[i]!] = 1;
+          for (let i = pending; i < pending + m; i++) bm[cb[i]!] = 1;
         }
         if (this.semiAnti) continue;
-        // Accepted pairs gather into full output batches (a selective residual leaves few per piece).
-        let i = 0;
-        while (i < m) {
-          const take = Math.min(m - i, JOIN_BATCH_ROWS - pending);
-          this.outL.set(li.subarray(i, i + take), pending);
-          this.outR.set(ri.subarray(i, i + take), pending);
-          pending += take;
-          i += take;
-          if (pending === JOIN_BATCH_ROWS) {
-            yield this.emitPairs(probe, this.outL, this.outR, pending);
-            pending = 0;
-          }
+        pending += m;
+        if (pending === JOIN_BATCH_ROWS) {
+          yield this.emitPairs(probe, pending);
+          pending = 0;
         }
       }
-      if (pending > 0) yield this.emitPairs(probe, this.outL, this.outR, pending);
+      if (pending > 0) yield this.emitPairs(probe, pending);
     }
     if (this.semiAnti) {
       const want = this.spec.joinType === 'leftSemi' ? 1 : 0;
@@ -444,11 +450,11 @@ export class HashJoiner {
     yield* this.emitRows(this.build_, this.buildMatched, 0, 'build');
   }
 
-  /** Output of pairs `(l[i], r[i])`, left and right row indices; −1 pads. */
-  private emitPairs(probe: Side, l: Int32Array, r: Int32Array, n: number): RecordBatch {
-    const left = this.buildLeft ? this.build_ : probe;
-    const right = this.buildLeft ? probe : this.build_;
-    return outputBatch(this.spec, left, right, l.slice(0, n), r.slice(0, n), n);
+  /** Output of the first `n` pairs of the pair buffers (gathered now: the buffers are reused after). */
+  private emitPairs(probe: Side, n: number): RecordBatch {
+    const p = this.pairP.subarray(0, n);
+    const b = this.pairB.subarray(0, n);
+    return this.buildLeft ? outputBatch(this.spec, this.build_, probe, b, p, n) : outputBatch(this.spec, probe, this.build_, p, b, n);
   }
 
   /** Rows of one side whose flag is `want`, each alone (the other side null, or absent for semi/anti joins). */

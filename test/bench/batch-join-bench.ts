@@ -1,7 +1,8 @@
 /**
  * Batch hash join: an N × N/10 inner equi-join (long keys, every left row matching one right row; then string keys)
- * with parallelism 1 and 2, input rows per second of the join alone (inputs already in memory), against DuckDB with
- * 1 thread on the same rows. `--sizes` runs p1 and p2 at several sizes (how `PARALLEL_JOIN_MIN_ROWS` was chosen).
+ * with parallelism 1 and 2 (p2: the default threshold, below which it runs inline; p2 workers: a threshold low enough
+ * that it runs on the two worker threads, their start included), input rows per second of the join alone (inputs
+ * already in memory), against DuckDB with 1 thread on rows of the same shape. `--sizes` runs p1 and p2 at several sizes (how `PARALLEL_JOIN_MIN_ROWS` was chosen).
  * Not a test: nothing asserts on time.
  *
  *   tsx test/bench/batch-join-bench.ts [leftRows=1000000] [--sizes]
@@ -40,8 +41,8 @@ function sides(n: number, m: number, strings: boolean): { left: RecordBatch[]; r
   return { left, right };
 }
 
-async function timeJoin(left: RecordBatch[], right: RecordBatch[], parallelism: number): Promise<{ ms: number; rows: number }> {
-  const session = new Session({ conf: { parallelism } });
+async function timeJoin(left: RecordBatch[], right: RecordBatch[], parallelism: number, parallelThresholdRows = 65_536): Promise<{ ms: number; rows: number }> {
+  const session = new Session({ conf: { parallelism, parallelThresholdRows } });
   const l: DataFrame = session.createDataFrame(left);
   const r: DataFrame = session.createDataFrame(right);
   const df = l.join(r, col('k').eq(col('rk')));
@@ -75,24 +76,25 @@ async function duck(n: number, m: number, strings: boolean): Promise<number> {
 const fmt = (rows: number, ms: number) => `${((rows / ms) * 1000 / 1e6).toFixed(2)} M input rows/s (${ms.toFixed(0)} ms)`;
 
 if (sizes) {
-  console.log('| left × right | p1 | p2 | p2/p1 time |');
+  console.log('| left × right | p1 | p2 on the workers | p2/p1 time |');
   console.log('|---|---|---|---|');
   for (const n of [50_000, 100_000, 200_000, 400_000, 800_000]) {
     const m = n / 10;
     const { left, right } = sides(n, m, false);
     const a = await timeJoin(left, right, 1);
-    const b = await timeJoin(left, right, 2);
+    const b = await timeJoin(left, right, 2, 1024);
     console.log(`| ${n} × ${m} | ${a.ms.toFixed(0)} ms | ${b.ms.toFixed(0)} ms | ${(b.ms / a.ms).toFixed(2)} |`);
   }
 } else {
   const m = N / 10;
-  console.log(`| join ${N} × ${m} | sluice p1 | sluice p2 | DuckDB 1 thread |`);
-  console.log('|---|---|---|---|');
+  console.log(`| join ${N} × ${m} | sluice p1 | sluice p2 | sluice p2 workers | DuckDB 1 thread |`);
+  console.log('|---|---|---|---|---|');
   for (const strings of [false, true]) {
     const { left, right } = sides(N, m, strings);
     const a = await timeJoin(left, right, 1);
     const b = await timeJoin(left, right, 2);
+    const w = await timeJoin(left, right, 2, 1024);
     const d = await duck(N, m, strings);
-    console.log(`| ${strings ? 'string' : 'long'} keys (${a.rows} rows out) | ${fmt(N + m, a.ms)} | ${fmt(N + m, b.ms)} | ${fmt(N + m, d)} |`);
+    console.log(`| ${strings ? 'string' : 'long'} keys (${a.rows} rows out) | ${fmt(N + m, a.ms)} | ${fmt(N + m, b.ms)} | ${fmt(N + m, w.ms)} | ${fmt(N + m, d)} |`);
   }
 }

@@ -112,6 +112,31 @@ describe('a stream enriched from a Parquet file', () => {
   });
 });
 
+describe('left semi and left anti with the stream on the left', () => {
+  it('keep the orders with (semi) or without (anti) a customer, once each', async () => {
+    const session = new Session({ conf: { parallelism: 1 } });
+    const customers = session.createDataFrame(
+      [
+        { cid: 1, name: 'Ann', tier: 'gold' },
+        { cid: 1, name: 'Ann again', tier: 'gold' },
+        { cid: 2, name: 'Bob', tier: 'silver' },
+      ],
+      CUSTOMERS,
+    );
+    for (const how of ['left_semi', 'left_anti']) {
+      const input = new MemoryStream(session, ORDERS);
+      const df = input.toDF().join(customers, col('cust').eq(col('cid')).and(col('tier').eq('gold')), how);
+      const semi = how === 'left_semi';
+      await testStream(df, { checkpoint: join(dir, `ckpt-${how}`) }, [
+        addData(input, [order(1, 1, 5), order(2, 2, 1), order(3, null, 1)]),
+        checkNewAnswer(semi ? [order(1, 1, 5)] : [order(2, 2, 1), order(3, null, 1)]),
+        addData(input, [order(4, 1, 2), order(5, 9, 2)]),
+        checkNewAnswer(semi ? [order(4, 1, 2)] : [order(5, 9, 2)]),
+      ]);
+    }
+  });
+});
+
 describe('a static side with an aggregation', () => {
   it('is computed as a batch, keeps no state and is not checkpointed', async () => {
     const session = new Session({ conf: { parallelism: 1 } });

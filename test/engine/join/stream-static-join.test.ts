@@ -263,6 +263,20 @@ describe('when the static side is read', () => {
   });
 });
 
+describe('a static side that would be preserved', () => {
+  it('is refused when planned (the static rows without a match would be lost)', () => {
+    const session = new Session({ conf: { parallelism: 1 } });
+    const customers = session.createDataFrame([{ cid: 1, name: 'Ann', tier: 'gold' }], CUSTOMERS);
+    const stream = new MemoryStream(session, ORDERS).toDF();
+    const on = col('cust').eq(col('cid'));
+    expect(() => customers.join(stream, on, 'left').explain({ print: false })).toThrow(
+      'LeftOuter join with a streaming DataFrame/Dataset on the right and a static DataFrame/Dataset on the left is not supported',
+    );
+    expect(() => stream.join(customers, on, 'full').explain({ print: false })).toThrow(/FullOuter join with a streaming DataFrame\/Dataset on the left/);
+    expect(() => customers.join(stream, on, 'anti').explain({ print: false })).toThrow(/LeftAnti join with a streaming DataFrame\/Dataset on the right/);
+  });
+});
+
 describe('explain()', () => {
   it('shows the join line of a batch join, with its keys, condition and build side', () => {
     const session = new Session({ conf: { parallelism: 1 } });

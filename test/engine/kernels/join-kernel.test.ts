@@ -103,4 +103,21 @@ describe('joins through the kernel', () => {
     expect(await rowsOf(lw.join(rw, col('l.w').eq(col('r.w'))).select('x', 'y'))).toEqual(normalizeRows([{ x: 1, y: 10 }, { x: 2, y: 10 }, { x: 3, y: 20 }]));
     expect(await rowsOf(l.join(r, col('f').eq(col('g')).and(col('day').eq(col('d2')))).select('x', 'y'))).toEqual(normalizeRows([{ x: 1, y: 10 }, { x: 3, y: 20 }]));
   });
+
+  it('an empty side: outer joins keep the other side, semi keeps nothing, anti keeps everything', async () => {
+    const some = session.createDataFrame([{ a: 1, x: 'p' }, { a: null, x: 'q' }], { a: 'long', x: 'string' });
+    const none = session.createDataFrame([], { b: 'long', y: 'string' });
+    const on = col('a').eq(col('b'));
+    const count = async (df: DataFrame) => (await df.collect()).length;
+    expect(await count(some.join(none, on, 'inner'))).toBe(0);
+    expect(await count(some.join(none, on, 'left'))).toBe(2);
+    expect(await count(some.join(none, on, 'right'))).toBe(0);
+    expect(await count(some.join(none, on, 'full'))).toBe(2);
+    expect(await count(some.join(none, on, 'semi'))).toBe(0);
+    expect(await count(some.join(none, on, 'anti'))).toBe(2);
+    expect(await count(none.join(some, col('b').eq(col('a')), 'full'))).toBe(2);
+    expect(await count(none.join(some, col('b').eq(col('a')), 'right'))).toBe(2);
+    expect(await count(some.crossJoin(none))).toBe(0);
+    expect(await rowsOf(none.join(some, col('b').eq(col('a')), 'right'))).toEqual(normalizeRows([{ b: null, y: null, a: 1, x: 'p' }, { b: null, y: null, a: null, x: 'q' }]));
+  });
 });

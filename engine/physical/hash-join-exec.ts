@@ -85,8 +85,13 @@ export class HashJoinExec extends ExecNode {
       return;
     }
     const stream = this.streamingSide === 'left' ? this.left : this.right;
-    const joiner = await this.staticTable(ctx);
-    for await (const b of stream.execute(ctx)) yield* joiner.probe(b);
+    // Built at the first stream rows: a micro-batch without any (a no-data batch) does not read the static side.
+    let joiner: HashJoiner | null = null;
+    for await (const b of stream.execute(ctx)) {
+      if (b.numRows === 0) continue;
+      joiner ??= await this.staticTable(ctx);
+      yield* joiner.probe(b);
+    }
   }
 
   private async *executeBatch(ctx: ExecContext): AsyncIterable<RecordBatch> {
@@ -104,7 +109,7 @@ export class HashJoinExec extends ExecNode {
     yield* joinBatches(spec, left, right, ctx.env);
   }
 
-  /** The static side's table, built on the first micro-batch of the run, and again when its Delta version changed. */
+  /** The static side's table, built at the run's first stream rows, and again when its Delta version changed. */
   private async staticTable(ctx: ExecContext): Promise<HashJoiner> {
     const side = this.streamingSide === 'left' ? 'right' : 'left';
     const current = this.built === null ? (side === 'left' ? this.left : this.right) : this.replanStatic!();

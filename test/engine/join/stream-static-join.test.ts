@@ -234,7 +234,7 @@ describe('when the static side is read', () => {
     return { state, df: session.read.format(withVersion ? 'versioned' : 'fixed').load('x') as DataFrame };
   }
 
-  it('once per run for fixed data; again only after a version change for versioned data', async () => {
+  it('at the first stream rows of a run, for fixed data; again only after a version change for versioned data', async () => {
     for (const versioned of [false, true]) {
       const session = new Session({ conf: { parallelism: 1 } });
       const { state, df: customers } = countedSource(session, versioned);
@@ -242,6 +242,9 @@ describe('when the static side is read', () => {
       const df = input.toDF().join(customers, col('cust').eq(col('cid'))).select('oid', 'name');
       const mutate = { name: 'the static data changes', run: async () => void ((state.rows = [{ cid: 1, name: 'Anna', tier: 'gold' }]), state.version++) };
       await testStream(df, { checkpoint: join(dir, `ckpt-${versioned}`) }, [
+        addData(input, []),
+        checkNewAnswer([]),
+        { name: 'a micro-batch without stream rows does not read it', run: async () => expect(state.reads).toBe(0) },
         addData(input, [order(1, 1, 1)]),
         checkNewAnswer([{ oid: 1, name: 'Ann' }]),
         addData(input, [order(2, 1, 1)]),

@@ -25,7 +25,7 @@ export type StreamingSide = 'left' | 'right';
  *   sides together at least `PARALLEL_JOIN_THRESHOLD_FACTOR` × `parallelThresholdRows` rows, with parallelism > 1 and an equi-key) is split by key hash
  *   and its partitions joined on the worker threads (`parallel-join.ts`); the result is the same rows.
  * - **Stream–static** (one input streaming): the static input is the build side, read and built once per run (the
- *   first micro-batch of a run builds it; a restart builds it again, there is no state); every micro-batch's stream
+ *   first stream rows of a run build it; a restart builds it again, there is no state); every micro-batch's stream
  *   rows probe it. Only the streaming side's rows count as the batch's input rows (the static scan is not a source).
  *   A static side that reads a Delta table at its newest version (no `versionAsOf`) is read again before a
  *   micro-batch when the table's version changed since it was built, as Spark with Delta: each micro-batch joins the

@@ -145,7 +145,8 @@ export class JoinHashTable {
     this.codec = new KeyCodec(this.types);
     const sel = allMatchable(keys, this.nullSafe, ok) ? null : matchableRows(keys, this.nullSafe, ok, n);
     const m = sel === null ? n : sel.length;
-    this.table = new GroupTable(this.codec.width, Math.max(16, m));
+    // Sized for up to 64 k keys; it grows with more (a build side of one hot key needs no table of its rows' size).
+    this.table = new GroupTable(this.codec.width, Math.min(Math.max(16, m), 65_536));
     const gids = new Int32Array(m);
     if (m > 0) this.table.findOrInsert(this.codec.encode(keys, sel, m), m, gids);
     this.codec.release();

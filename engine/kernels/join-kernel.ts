@@ -71,17 +71,6 @@ export function joinSpecOf(j: JoinAnalysis, buildSide: 'left' | 'right'): JoinSp
 }
 
 /**
- * Whether a row of the left input failing a left-only conjunct is still emitted (left outer, full outer, left anti):
- * it then cannot match, but is not filtered out.
- *
- * @example
- * leftKeepsUnmatched('leftAnti'); // true
- */
-export function leftKeepsUnmatched(t: JoinType): boolean {
-  return preservesLeft(t) || t === 'leftAnti';
-}
-
-/**
  * The rows of a side that can match: every key present (or null-safe) and the side's own conjuncts true. `ok` (1 per
  * row where the side's conjuncts hold) may be null: all true.
  *
@@ -272,8 +261,13 @@ function truthMask(v: Vec, n: number): Uint8Array {
   return out;
 }
 
-/** A side's key columns, each cast to its key's type. */
-function keyVecs(keys: readonly Bound[], types: readonly DataType[], batch: RecordBatch, schema: Schema, env: EvalEnv): Vec[] {
+/**
+ * Key columns of a join side, each cast to its key's type: what the table hashes, and what partitions a big join.
+ *
+ * @example
+ * joinKeyVecs(spec.keys.map((k) => k.left), spec.keys.map((k) => k.type), batch, spec.leftSchema, env);
+ */
+export function joinKeyVecs(keys: readonly Bound[], types: readonly DataType[], batch: RecordBatch, schema: Schema, env: EvalEnv): Vec[] {
   const n = batch.numRows;
   return keys.map((k, c) => {
     const v = evaluate(k, batch, schema, env);
@@ -385,7 +379,7 @@ export class HashJoiner {
     const all = batches.length === 0 ? emptyBatch(schema) : batches.length === 1 ? batches[0]! : concatBatches(batches, schema);
     this.build_ = sideOf(all, schema);
     const n = all.numRows;
-    this.buildKeyVecs = keyVecs(this.buildKeys, this.types, all, schema, this.env);
+    this.buildKeyVecs = joinKeyVecs(this.buildKeys, this.types, all, schema, this.env);
     this.buildOk = this.buildCondition === null ? null : truthMask(evaluate(this.buildCondition, all, schema, this.env), n);
     this.table.build(this.buildKeyVecs, n, this.buildOk);
     this.buildMatched = new Uint8Array(this.buildPreserved ? n : 0);
@@ -398,7 +392,7 @@ export class HashJoiner {
     const schema = this.probeSchema;
     const probe = sideOf(batch, schema);
     const ok = this.probeCondition === null ? null : truthMask(evaluate(this.probeCondition, batch, schema, this.env), n);
-    const groups = this.table.probe(keyVecs(this.probeKeys, this.types, batch, schema, this.env), n, ok);
+    const groups = this.table.probe(joinKeyVecs(this.probeKeys, this.types, batch, schema, this.env), n, ok);
     if (this.table.bloated) this.table.build(this.buildKeyVecs, this.build_.n, this.buildOk);
     const needProbeFlags = this.probePreserved || this.semiAnti;
     let probeMatched: Uint8Array | null = null;
@@ -511,8 +505,13 @@ function coalesce(a: Vec, b: Vec, n: number): Vec {
   return gatherVec(concatVecs([a, b]), sel);
 }
 
-/** One batch of every row of `batches` (a side's input, whole). */
-function concatBatches(batches: readonly RecordBatch[], schema: Schema): RecordBatch {
+/**
+ * One batch of every row of `batches` (a side's input, whole).
+ *
+ * @example
+ * const all = concatBatches(rightBatches, spec.rightSchema); // all.numRows: the rows of every batch
+ */
+export function concatBatches(batches: readonly RecordBatch[], schema: Schema): RecordBatch {
   const n = batches.reduce((s, b) => s + b.numRows, 0);
   const vecs = schema.fields.map((_, i) => concatVecs(batches.map((b) => columnVec(b, schema, i))));
   return batchFromVecs(schema, vecs, n);
@@ -532,12 +531,4 @@ export function* joinBatches(spec: JoinSpec, left: readonly RecordBatch[], right
   yield* joiner.finish();
 }
 
-/**
- * Key columns of a join side, each cast to its key's type: what the table hashes, and what partitions a big join.
- *
- * @example
- * joinKeyVecs(spec.keys.map((k) => k.left), spec.keys.map((k) => k.type), batch, spec.leftSchema, env);
- */
-export const joinKeyVecs = keyVecs;
 
-export { concatBatches };

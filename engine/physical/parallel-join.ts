@@ -18,11 +18,11 @@ import type { ExecContext } from './exec-node.js';
 
 /**
  * A batch join runs on the worker threads from this many times the run's `parallelThresholdRows` input rows (both
- * sides together; 3.1 M rows by default). A batch query starts its threads for the join (measured here: 0.25–0.4 s of
- * CPU each to load the worker, 0.3–0.8 s of wall time on the shared 2-core machine), splitting and shipping costs
- * about 0.06–0.09 µs per row, and the inline kernel about 0.35 µs per input row (a 3 M × 300 k long-key join: 1.0–1.2
- * s of CPU inline, 1.7–2.1 s with two threads): the second core pays for the threads' start only from a few million
- * rows on.
+ * sides together; 3.1 M rows by default). A batch query starts its threads for the join (about 0.22 s of wall time,
+ * 0.25–0.4 s of CPU per thread), and splitting, shipping and gathering back cost about as much per row as the inline
+ * kernel, so the second core pays off only where the inline join slows down with a build table bigger than the caches.
+ * Measured on the 2-core machine (`test/bench/batch-join-bench.ts`, long keys): 1 M × 100 k, inline 105 ms, on two
+ * threads 372 ms; 4 M × 400 k, inline 1.13 s, on two threads 0.72–0.79 s (string keys 3.31 → 1.62 s).
  */
 export const PARALLEL_JOIN_THRESHOLD_FACTOR = 48;
 

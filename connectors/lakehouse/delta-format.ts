@@ -124,6 +124,15 @@ defaultFormats.register({
         const scan = await deltaScanFromOptions(options);
         yield* scan.scan(columns);
       },
+      // A time-travel read is fixed; the newest version changes with each commit (a stream–static join re-reads it).
+      ...(version === undefined
+        ? {
+            async dataVersion() {
+              const { DeltaTable } = await import('./delta-table.js');
+              return DeltaTable.forPath(options['path']!).version();
+            },
+          }
+        : {}),
     };
   },
   streamSource(req) {

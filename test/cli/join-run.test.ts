@@ -1,12 +1,13 @@
 /**
- * `sluice run` of pipeline specs with a join step over file sources: the specs it refuses before running (exit 2),
- * naming the spec field.
+ * `sluice run` of pipeline specs with a join step over file sources: a stream of orders enriched from a static table
+ * of products, end to end into Delta; and the specs it refuses before running (exit 2), naming the spec field.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PipelineSpec } from '../../engine/index.js';
-import { DAY1, HOUR, makeOrders, runCli, tempDir, writeOrders, writeSpec, type Order } from './helpers.js';
+import { normalizeRows } from '../helpers/stream-test.js';
+import { DAY1, HOUR, makeOrders, runCli, tableRows, tempDir, writeOrders, writeSpec, type Order } from './helpers.js';
 
 const ORDER_SCHEMA = { order_id: 'long', product_id: 'string', amount: 'double', event_time: 'timestamp' } as const;
 const PRODUCTS = [
@@ -81,5 +82,18 @@ describe('sluice run: a spec with a join', () => {
       /^ {2}sink: writeStream\.format\('delta'\)\.start\(\) needs one column per name, but the result has 'product_id' 2 times \(o\.product_id, p\.product_id\): one would be lost\. Rename them first: select\(col\('o\.product_id'\)\.as\('o_product_id'\)/m,
     );
     expect(existsSync(s.checkpoint)).toBe(false);
+  });
+});
+
+describe('sluice run: a stream–static join end to end', () => {
+  it('enriches every order from the static table, keeping the orders without a product (left outer)', async () => {
+    const s = setup('enrich');
+    const r = await runCli(['run', writeSpec(s.dir, 'enriched.json', enrichSpec(s)), '--trigger', 'available-now'], { cwd: s.dir });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/^batch 2: 40 rows in, 40 rows out/m);
+    const titles = new Map(PRODUCTS.map((p) => [p.product_id, p.title]));
+    const expected = s.orders.map((o) => ({ order_id: o.order_id, product_id: o.product_id, title: titles.get(o.product_id) ?? null, cents: o.amount * 100 }));
+    expect(expected.some((o) => o.title === null)).toBe(true);
+    expect(await tableRows(s.lake)).toEqual(normalizeRows(expected));
   });
 });

@@ -77,11 +77,11 @@ export {
 export { StateSourceOptionError } from '../connectors/state/index.js';
 export { AnalysisError, AmbiguousColumnError } from './logical/resolve-expr.js';
 export { parseJoinType, type JoinType } from './logical/join-type.js';
-export { UnsupportedOperationError, UnsupportedOutputModeError } from './logical/unsupported-operations.js';
+export { UnsupportedJoinError, UnsupportedOperationError, UnsupportedOutputModeError } from './logical/unsupported-operations.js';
 export { SinkOptionError } from './io/sink-options.js';
 export { EvaluationError } from './kernels/expr-kernel.js';
 export { DurationError, parseDuration, formatDuration, type Duration } from './types/duration.js';
-export { SchemaError, schemaOf, type DataType, type Schema, type SchemaSpec, type Field } from './types/data-type.js';
+export { RepeatedColumnNamesError, SchemaError, schemaOf, type DataType, type Schema, type SchemaSpec, type Field } from './types/data-type.js';
 export { RowConversionError, parseTimestamp } from './types/values.js';
 export { defaultFormats, FormatRegistry, UnknownFormatError, type FormatProvider } from './io/format-registry.js';
 export type { StreamingSink, SinkBatchInfo, OutputMode, SaveMode } from './io/sink.js';
@@ -107,7 +107,7 @@ export type {
   DeltaVacuumResult,
 } from '../connectors/lakehouse/delta-table.js';
 export { lineChart, barChart, timelineChart, svgImg, svgDataUri } from './viz/svg-chart.js';
-export { parsePipelineSpec, parsePipelineSpecText, pipelineSpecSchema, type PipelineSpec, type SourceSpec, type SinkSpec, type StepSpec, type AggregationSpec, type GroupBySpec, type GroupWindowSpec, type TriggerSpec, type WatermarkSpec, type ValueSpec } from './spec/pipeline-spec.js';
+export { parsePipelineSpec, parsePipelineSpecText, pipelineSpecSchema, type PipelineSpec, type SourceSpec, type SinkSpec, type StepSpec, type AggregationSpec, type GroupBySpec, type GroupWindowSpec, type TriggerSpec, type WatermarkSpec, type ValueSpec, type JoinStepSpec, type JoinInputSpec } from './spec/pipeline-spec.js';
 export { SpecError, IssueSink, exprFromSpec, exprToSpec, formatPath, type ExprSpec, type SpecIssue, type SpecPath, type TypeSpec, type SchemaJson, type DurationSpec } from './spec/expr-spec.js';
 export { dataFrameFromSpec, streamWriterFromSpec, startPipeline, type SpecToPlanOptions, type StartOverrides } from './spec/spec-to-plan.js';
 export { specFromPlan, type SpecExtras } from './spec/plan-to-spec.js';

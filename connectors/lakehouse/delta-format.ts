@@ -116,10 +116,23 @@ defaultFormats.register({
       schema,
       description: `DeltaScan[${options['path']}${version !== undefined ? `@v${version}` : ''}]`,
       prunesColumns: true,
+      // What it was read with, as a file scan has it: `df.toSpec()` writes the source from these.
+      format: { name: 'delta' },
+      path: options['path']!,
+      options: { ...req.options },
       async *scan(columns?: ReadonlySet<string>) {
         const scan = await deltaScanFromOptions(options);
         yield* scan.scan(columns);
       },
+      // A time-travel read is fixed; the newest version changes with each commit (a stream–static join re-reads it).
+      ...(version === undefined
+        ? {
+            async dataVersion() {
+              const { DeltaTable } = await import('./delta-table.js');
+              return DeltaTable.forPath(options['path']!).version();
+            },
+          }
+        : {}),
     };
   },
   streamSource(req) {

@@ -12,7 +12,7 @@ import { parseJoinType } from '../logical/join-type.js';
 import { AnalysisError, unknownColumn } from '../logical/resolve-expr.js';
 import { planPhysical } from '../planner/planner.js';
 import { executeBatch, type BatchQueryMetrics } from '../exec/batch-execution.js';
-import { schemaOf, schemaToString, typeToString, type Schema, type SchemaSpec } from '../types/data-type.js';
+import { assertUniqueNames, schemaOf, schemaToString, typeToString, type Schema, type SchemaSpec } from '../types/data-type.js';
 import type { StatefulProcessor, ProcessorModuleRef, StatefulProcessorClass, TransformWithStateOptions } from './stateful-processor.js';
 import { parseDuration, type Duration } from '../types/duration.js';
 import { rowsFromBatch } from '../types/values.js';
@@ -308,7 +308,8 @@ export class DataFrame {
 
   /**
    * Runs the query and returns plain objects: timestamps as `Date`, dates as `YYYY-MM-DD`, windows as `{ start, end }`,
-   * longs as numbers (bigint beyond ±2^53).
+   * longs as numbers (bigint beyond ±2^53). A result with two columns of one name (both inputs' `id` after a join) is
+   * refused before it runs (`RepeatedColumnNamesError`, with the columns to rename), as are `show()` and every sink.
    *
    * @example
    * const rows = await df.collect(); rows[0].window.start;
@@ -316,6 +317,7 @@ export class DataFrame {
   async collect(): Promise<Row[]> {
     this.assertBatch('collect');
     const schema = this.schema;
+    assertUniqueNames(schema, 'collect()');
     const out: Row[] = [];
     for (const b of await this.toBatches()) appendAll(out, rowsFromBatch(b, schema));
     return out;
@@ -337,6 +339,7 @@ export class DataFrame {
   /** The table `show()` prints, as text. @example const text = await df.showString(5) */
   async showString(n = 20): Promise<string> {
     this.assertBatch('show');
+    assertUniqueNames(this.schema, 'show()');
     const limited = this.limit(n);
     const rows = await limited.collect();
     this.metrics = limited.metrics;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Table, type RecordBatch } from 'apache-arrow';
 import { parseDuration, type Duration } from '../types/duration.js';
 import { emptyBatch } from '../types/values.js';
+import { assertUniqueNames } from '../types/data-type.js';
 import type { OutputMode, SaveMode, SinkBatchInfo, StreamingSink } from '../io/sink.js';
 import { checkOptionNames } from '../io/sink-options.js';
 import { checkStreamingPlan, UnsupportedOperationError, UnsupportedOutputModeError } from '../logical/unsupported-operations.js';
@@ -72,6 +73,7 @@ export class DataFrameWriter {
   /** Runs the query and writes its result. @example await df.write.format('jsonl').save('out/') */
   async save(path?: string): Promise<void> {
     if (!this.fmt) throw new AnalysisError("Choose a format first, e.g. df.write.format('delta').save(path).");
+    assertUniqueNames(this.df.schema, `write.format('${this.fmt}').save()`);
     const write = this.session.formats.get(this.fmt, 'batchWrite');
     const batches = await this.df.toBatches();
     const table = new Table(batches.length > 0 ? batches : [emptyBatch(this.df.schema)]);
@@ -180,6 +182,7 @@ export class DataStreamWriter {
    */
   start(path?: string): StreamingQuery {
     checkStreamingPlan(this.df.plan, this.mode);
+    assertUniqueNames(this.df.schema, `writeStream.format('${this.fmt}').start()`);
     for (const leaf of streamingLeaves(this.df.plan)) leaf.checkStart?.();
     const session = this.session;
     if (path !== undefined) this.opts['path'] = path;

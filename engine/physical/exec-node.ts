@@ -128,12 +128,20 @@ export abstract class ExecNode {
     return lines.join('\n');
   }
 
+  /**
+   * The children whose stateful operators belong to this query's state (default: every child). A stream–static
+   * join leaves out its static side, whose operators are rebuilt with it and never checkpointed.
+   */
+  get stateChildren(): readonly ExecNode[] {
+    return this.children;
+  }
+
   /** Stateful operators in this subtree, in plan order (parents first). */
   statefulOperators(): StatefulOperator[] {
     const out: StatefulOperator[] = [];
     const walk = (n: ExecNode) => {
       if (isStateful(n)) out.push(n);
-      n.children.forEach(walk);
+      n.stateChildren.forEach(walk);
     };
     walk(this);
     return out;

@@ -20,6 +20,17 @@ export class LocalScanExec extends ExecNode {
     if (this.batches) yield* this.batches;
     else if (this.scan) yield* this.scan.scan(this.columns === 'all' ? undefined : this.columns, ctx.scanStats);
   }
+  /**
+   * What identifies the data a scan reads now (`BatchScan.dataVersion`: a Delta table's newest version), or null for
+   * data fixed for the run (memory, files): a stream–static join reads its static side again when this changes.
+   *
+   * @example
+   * await scan.dataVersion(); // 3 (a Delta table), null (a Parquet file)
+   */
+  async dataVersion(): Promise<number | null> {
+    return this.scan?.dataVersion ? this.scan.dataVersion() : null;
+  }
+
   describe(): string {
     const all = this.schema.fields.map((f) => f.name);
     const cols = this.columns;

@@ -42,6 +42,26 @@ export function windowTimeName(a: AggregateAnalysis, input: Schema): string | nu
   return t?.k === 'ref' && t.path.length === 0 ? input.fields[t.ordinal]!.name : null;
 }
 
+/**
+ * The watermark an operator's input carries when the query's is `wm`: lowered by each operator below that holds rows
+ * back past the watermark and says so with `outputWatermark` (a stream–stream join emits rows down to its state
+ * watermarks: Spark's produceOutputWatermark), so that a stateful operator above it neither drops them as late nor
+ * closes their windows early. Unchanged when nothing below lowers it.
+ *
+ * @example
+ * inputWatermark(joinExec, 60_000); // 60_000 − 5_001 above `l BETWEEN r − 5s AND r + 5s`
+ */
+export function inputWatermark(n: ExecNode, wm: number): number {
+  let out = wm;
+  const walk = (x: ExecNode) => {
+    const lowers = (x as { outputWatermark?: (wm: number) => number }).outputWatermark;
+    if (typeof lowers === 'function') out = Math.min(out, lowers.call(x, wm));
+    x.children.forEach(walk);
+  };
+  walk(n);
+  return out;
+}
+
 export abstract class StatefulExec extends ExecNode implements StatefulOperator {
   operatorId = 0;
   abstract readonly operatorName: string;
@@ -82,8 +102,8 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
       batchId: ctx.batchId,
       streaming: ctx.streaming,
       outputMode: ctx.outputMode,
-      lateWatermarkMs: ctx.lateWatermarkMs,
-      evictionWatermarkMs: ctx.evictionWatermarkMs,
+      lateWatermarkMs: this.inputWatermark(ctx.lateWatermarkMs),
+      evictionWatermarkMs: this.inputWatermark(ctx.evictionWatermarkMs),
       batchTimestampMs: ctx.env.batchTimestampMs,
       ...(ctx.query ? { queryId: ctx.query.id, runId: ctx.query.runId } : {}),
     };
@@ -119,6 +139,11 @@ export abstract class StatefulExec extends ExecNode implements StatefulOperator 
     if (Object.keys(custom).length > 0) this.m.customMetrics = custom;
     if (note !== null) this.m.placementNote = note;
     yield* outputs;
+  }
+
+  /** The watermark of this operator's inputs (see `inputWatermark`): the smallest over them. */
+  private inputWatermark(wm: number): number {
+    return Math.min(...this.children.map((c) => inputWatermark(c, wm)));
   }
 
   /**

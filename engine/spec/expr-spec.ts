@@ -16,6 +16,7 @@
  * { "agg": "sum", "args": [E] }             an aggregate ({ "agg": "count", "args": [] } is count(*))
  * { "window": { "column": E, "size": "5 minutes", "slide"?: …, "startTime"?: … } }
  * { "sessionWindow": { "column": E, "gap": "30 seconds" | E-object } }
+ * { "interval": "1 hour" }                  interval('1 hour'): timestamp ± interval is a timestamp
  * ```
  *
  * @module
@@ -59,7 +60,8 @@ export type ExprSpec =
   | { readonly fn: string; readonly args?: readonly ExprSpec[]; readonly options?: Readonly<Record<string, unknown>> }
   | { readonly agg: string; readonly args?: readonly ExprSpec[] }
   | { readonly window: WindowExprSpec }
-  | { readonly sessionWindow: SessionWindowExprSpec };
+  | { readonly sessionWindow: SessionWindowExprSpec }
+  | { readonly interval: DurationSpec };
 
 /** A tumbling or sliding window expression. */
 export interface WindowExprSpec {
@@ -142,6 +144,7 @@ const EXPR_KEYS: Readonly<Record<string, readonly string[]>> = {
   agg: ['args'],
   window: [],
   sessionWindow: [],
+  interval: [],
 };
 
 function describe(v: unknown): string {
@@ -402,6 +405,10 @@ export function exprFromSpec(v: unknown, path: SpecPath, issues: IssueSink): Exp
       return windowFromSpec(v['window'], [...path, 'window'], issues);
     case 'sessionWindow':
       return sessionWindowFromSpec(v['sessionWindow'], [...path, 'sessionWindow'], issues);
+    case 'interval': {
+      const ms = durationFromSpec(v['interval'], [...path, 'interval'], issues);
+      return ms === null ? null : exprs.call('interval', [], { ms });
+    }
   }
   return issues.add(path, 'not an expression');
 }
@@ -523,6 +530,9 @@ export function exprToSpec(e: Expr, where = 'expression'): ExprSpec {
     case 'sessionWindow':
       return { sessionWindow: { column: exprToSpec(e.time, where), gap: gapToSpec(e.gap, where) } };
     case 'call': {
+      if (e.fn === 'interval' && e.args.length === 0 && e.options && Object.keys(e.options).length === 1 && typeof e.options['ms'] === 'number' && e.options['ms'] >= 0) {
+        return { interval: formatDuration(e.options['ms']) };
+      }
       const out: { fn: string; args: ExprSpec[]; options?: Record<string, unknown> } = { fn: e.fn, args: e.args.map((a) => exprToSpec(a, where)) };
       if (e.options) out.options = callOptionsToSpec(e.options);
       return out;

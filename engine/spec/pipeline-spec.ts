@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { exprs, type Expr } from '../logical/expr.js';
+import { parseJoinType, type JoinType } from '../logical/join-type.js';
 import type { Schema } from '../types/data-type.js';
 import {
   durationFromSpec,
@@ -38,6 +39,11 @@ export interface SourceSpec {
   readonly schema?: SchemaJson;
   /** Decodes the binary `value` column (Kafka): `fromJson(col('value').cast('string'), schema)` then `select('e.*')`. */
   readonly value?: ValueSpec;
+  /**
+   * Read as a table (`session.read`: once per run) even when the query streams: the static side of a stream–static
+   * join. Without it a source is read as the query runs (`session.readStream`, or `session.read` in batch mode).
+   */
+  readonly static?: boolean;
 }
 
 /** How `value` is decoded. */
@@ -59,7 +65,31 @@ export type StepSpec =
   | { readonly watermark: WatermarkSpec }
   | { readonly dropDuplicates: readonly string[] | null }
   | { readonly dropDuplicatesWithinWatermark: readonly string[] | null }
-  | { readonly transformWithState: TransformWithStateStepSpec };
+  | { readonly transformWithState: TransformWithStateStepSpec }
+  | { readonly alias: string }
+  | { readonly join: JoinStepSpec };
+
+/**
+ * The other input of a join: a source and its own steps, read as the main input is (a stream, or with
+ * `source.static` a table), then `watermark`, then `alias`.
+ */
+export interface JoinInputSpec {
+  readonly source: SourceSpec;
+  readonly steps?: readonly StepSpec[];
+  readonly watermark?: WatermarkSpec;
+  /** `alias(name)` of this input, so that conditions can name `r.id`. */
+  readonly alias?: string;
+}
+
+/**
+ * `join(other, on, how)`: `on` is a using column (`"id"`), a list of them (`["a", "b"]`), or a condition (an
+ * expression object); absent, every pair matches. `how` is any of Spark's join type names (default `inner`).
+ */
+export interface JoinStepSpec {
+  readonly with: JoinInputSpec;
+  readonly on?: string | readonly string[] | Exclude<ExprSpec, string>;
+  readonly how?: string;
+}
 
 /**
  * `groupByKey(...).transformWithState(processor, options)`: the processor named by its module (a path relative to
@@ -145,12 +175,33 @@ export type ResolvedStep =
       readonly timeMode: 'none' | 'processingTime' | 'eventTime' | undefined;
       readonly outputMode: 'append' | 'update' | undefined;
       readonly eventTimeColumnName: string | undefined;
+    }
+  | { readonly kind: 'alias'; readonly name: string }
+  | {
+      readonly kind: 'join';
+      /** The other input, validated (its steps are parsed again when it is built, with their own paths). */
+      readonly input: JoinInputSpec;
+      readonly joinType: JoinType;
+      readonly using: readonly string[] | null;
+      readonly condition: Expr | null;
     };
 
 /** A trigger as the engine takes it. */
 export type ResolvedTrigger = { readonly processingTime: number } | { readonly once: true } | { readonly availableNow: true };
 
-const STEP_KINDS = ['filter', 'select', 'withColumn', 'drop', 'withColumnRenamed', 'watermark', 'dropDuplicates', 'dropDuplicatesWithinWatermark', 'transformWithState'] as const;
+const STEP_KINDS = [
+  'filter',
+  'select',
+  'withColumn',
+  'drop',
+  'withColumnRenamed',
+  'watermark',
+  'dropDuplicates',
+  'dropDuplicatesWithinWatermark',
+  'transformWithState',
+  'alias',
+  'join',
+] as const;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -232,7 +283,90 @@ export function parseStep(v: unknown, path: SpecPath, issues: IssueSink): Resolv
     }
     case 'transformWithState':
       return transformWithStateFromSpec(body, p, issues);
+    case 'alias': {
+      const name = aliasFromSpec(body, p, issues);
+      return name === null ? null : { kind, name };
+    }
+    case 'join':
+      return joinFromSpec(body, p, issues);
   }
+}
+
+/** An alias: a non-empty name without dots (`col('l.id')` reads `l` as the alias). */
+function aliasFromSpec(v: unknown, p: SpecPath, issues: IssueSink): string | null {
+  if (typeof v !== 'string' || v === '' || v.includes('.')) return issues.add(p, 'expected a name without dots, e.g. "o" (then "o.id" names its id column)');
+  return v;
+}
+
+const JOIN_FIELDS = ['with', 'on', 'how'];
+const JOIN_INPUT_FIELDS = ['source', 'steps', 'watermark', 'alias'];
+const JOIN_USAGE = '{ "with": { "source": { … }, "steps"?: [ … ], "watermark"?: { … }, "alias"?: "r" }, "on": "id" | ["a", "b"] | { "op": "=", … }, "how"?: "leftOuter" }';
+
+/**
+ * `{ "with": { "source": {…}, "steps"?, "watermark"?, "alias"? }, "on"?: …, "how"?: … }`: every problem of the step
+ * and of its input (source, steps, watermark) is reported at its path.
+ */
+function joinFromSpec(v: unknown, p: SpecPath, issues: IssueSink): ResolvedStep | null {
+  if (!isObject(v)) return issues.add(p, `expected ${JOIN_USAGE}`);
+  let ok = true;
+  for (const k of Object.keys(v)) {
+    if (!JOIN_FIELDS.includes(k)) {
+      issues.add([...p, k], `unknown field; known fields: ${JOIN_FIELDS.join(', ')}`);
+      ok = false;
+    }
+  }
+  const input = v['with'] === undefined ? issues.add([...p, 'with'], 'required: the other input, { "source": { "format": …, "path": … }, "alias"?: "r" }') : joinInputFromSpec(v['with'], [...p, 'with'], issues);
+  let joinType: JoinType = 'inner';
+  const how = v['how'];
+  if (how !== undefined) {
+    if (typeof how !== 'string') {
+      issues.add([...p, 'how'], 'expected a join type: inner, leftOuter, rightOuter, fullOuter, leftSemi, leftAnti or cross');
+      ok = false;
+    } else {
+      try {
+        joinType = parseJoinType(how);
+      } catch (e) {
+        issues.add([...p, 'how'], (e as Error).message);
+        ok = false;
+      }
+    }
+  }
+  const on = v['on'];
+  let using: string[] | null = null;
+  let condition: Expr | null = null;
+  if (typeof on === 'string' || Array.isArray(on)) {
+    const names = typeof on === 'string' ? [on] : on;
+    if (names.length === 0 || !names.every((x) => typeof x === 'string' && x !== '')) {
+      issues.add([...p, 'on'], 'expected a using column ("id"), a non-empty list of them (["a", "b"]), or a condition ({ "op": "=", "args": ["o.id", "p.orderId"] })');
+      ok = false;
+    } else using = names as string[];
+  } else if (on !== undefined) {
+    condition = exprFromSpec(on, [...p, 'on'], issues);
+    if (condition === null) ok = false;
+  }
+  if (!ok || input === null) return null;
+  return { kind: 'join', input, joinType, using, condition };
+}
+
+/** The other input of a join step, validated like the spec's own source, steps and watermark. */
+function joinInputFromSpec(v: unknown, p: SpecPath, issues: IssueSink): JoinInputSpec | null {
+  if (!isObject(v)) return issues.add(p, 'expected the other input: { "source": { "format": …, "path": … }, "steps"?: [ … ], "watermark"?: { … }, "alias"?: "r" }');
+  const before = issues.issues.length;
+  for (const k of Object.keys(v)) if (!JOIN_INPUT_FIELDS.includes(k)) issues.add([...p, k], `unknown field; known fields: ${JOIN_INPUT_FIELDS.join(', ')}`);
+  if (v['source'] === undefined) issues.add([...p, 'source'], 'required, e.g. { "format": "parquet", "path": "ref/customers", "static": true }');
+  else {
+    const r = sourceSchema.safeParse(v['source']);
+    if (!r.success) for (const i of issuesFromZod(r.error, sourceSchema)) issues.add([...p, 'source', ...i.path], i.message);
+    else sourceIssues(v['source'] as SourceSpec, [...p, 'source'], issues);
+  }
+  const steps = v['steps'];
+  if (steps !== undefined) {
+    if (!Array.isArray(steps)) issues.add([...p, 'steps'], 'expected an array of steps');
+    else steps.forEach((s, i) => parseStep(s, [...p, 'steps', i], issues));
+  }
+  if (v['watermark'] !== undefined) watermarkFromSpec(v['watermark'], [...p, 'watermark'], issues);
+  if (v['alias'] !== undefined) aliasFromSpec(v['alias'], [...p, 'alias'], issues);
+  return issues.issues.length === before ? (v as unknown as JoinInputSpec) : null;
 }
 
 const TWS_FIELDS = ['groupByKey', 'processor', 'outputSchema', 'timeMode', 'outputMode', 'eventTimeColumnName'];
@@ -367,6 +501,7 @@ const sourceSchema = z.strictObject({
   path: z.string().min(1).optional(),
   options: z.record(z.string(), optionValue).optional(),
   schema: checked(schemaFromSpec).optional(),
+  static: z.boolean().optional(),
   value: z
     .strictObject({
       format: z.enum(['json', 'csv']),
@@ -406,9 +541,9 @@ export const pipelineSpecSchema = z.strictObject({
   trigger: checked(parseTrigger).optional(),
 });
 
-/** The known fields of the object at `path` in the zod schema, for "unknown field" messages. */
-function knownFields(path: readonly PropertyKey[]): string[] | null {
-  let s: unknown = pipelineSpecSchema;
+/** The known fields of the object at `path` in a zod schema, for "unknown field" messages. */
+function knownFields(root: z.ZodType<unknown>, path: readonly PropertyKey[]): string[] | null {
+  let s: unknown = root;
   const unwrap = (x: unknown): unknown => {
     for (;;) {
       const o = x as { unwrap?: () => unknown; element?: unknown; def?: { type?: string } };
@@ -426,12 +561,12 @@ function knownFields(path: readonly PropertyKey[]): string[] | null {
   return shape ? Object.keys(shape) : null;
 }
 
-function issuesFromZod(error: z.ZodError): SpecIssue[] {
+function issuesFromZod(error: z.ZodError, root: z.ZodType<unknown> = pipelineSpecSchema): SpecIssue[] {
   const out: SpecIssue[] = [];
   for (const i of error.issues) {
     const path = i.path.filter((p): p is string | number => typeof p !== 'symbol');
     if (i.code === 'unrecognized_keys') {
-      const known = knownFields(path);
+      const known = knownFields(root, path);
       for (const k of i.keys) out.push({ path: [...path, k], message: `unknown field${known ? `; known fields: ${known.join(', ')}` : ''}` });
     } else if (i.code === 'invalid_type' && i.message.endsWith('received undefined')) {
       out.push({ path, message: 'required' });
@@ -446,8 +581,13 @@ function crossFieldIssues(spec: PipelineSpec, issues: IssueSink): void {
   if (spec.outputSteps && !spec.aggregations) {
     issues.add(['outputSteps'], 'outputSteps come after the aggregation; without aggregations put them in "steps"');
   }
-  if (spec.source.value && spec.source.schema) issues.add(['source', 'schema'], 'a source with "value" decoding has the fixed schema of its format; give the schema in "value.schema"');
-  if (spec.source.value?.delimiter !== undefined && spec.source.value.format !== 'csv') issues.add(['source', 'value', 'delimiter'], 'only for "format": "csv"');
+  sourceIssues(spec.source, ['source'], issues);
+}
+
+/** Checks across the fields of a source (the spec's, or a join input's at `path`). */
+function sourceIssues(source: SourceSpec, path: SpecPath, issues: IssueSink): void {
+  if (source.value && source.schema) issues.add([...path, 'schema'], 'a source with "value" decoding has the fixed schema of its format; give the schema in "value.schema"');
+  if (source.value?.delimiter !== undefined && source.value.format !== 'csv') issues.add([...path, 'value', 'delimiter'], 'only for "format": "csv"');
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Logical plan → pipeline spec (`df.toSpec()`): the inverse of `dataFrameFromSpec`. The plan must be a chain from one
  * source (a format read by `session.readStream` or a file read by `session.read`) through filters, projections,
- * watermarks, dedup and at most one aggregation. The result is the canonical spec: `dataFrameFromSpec(toSpec(df))`
+ * watermarks, dedup, aliases, joins (whose other input is such a chain, without aggregation: a `join` step's `with`)
+ * and at most one aggregation. The result is the canonical spec: `dataFrameFromSpec(toSpec(df))`
  * builds the same plan, and `toSpec` of that plan is the same spec again.
  *
  * Canonical choices: a `fromJson(col('value').cast('string'), s).as('e')` + `select('e.*')` right above the source
@@ -13,11 +14,23 @@
  */
 import { analyze } from '../logical/analyzer.js';
 import type { Expr } from '../logical/expr.js';
-import type { AggregateNode, LogicalPlan } from '../logical/plan.js';
+import { isStreamingPlan, type AggregateNode, type JoinNode, type LogicalPlan } from '../logical/plan.js';
 import { formatDuration } from '../types/duration.js';
 import type { Schema } from '../types/data-type.js';
 import { exprToSpec, groupWindowToSpec, schemaToSpec, SpecError, type ExprSpec } from './expr-spec.js';
-import type { AggregationSpec, GroupBySpec, GroupWindowSpec, PipelineSpec, SinkSpec, SourceSpec, StepSpec, TriggerSpec, WatermarkSpec } from './pipeline-spec.js';
+import type {
+  AggregationSpec,
+  GroupBySpec,
+  GroupWindowSpec,
+  JoinInputSpec,
+  JoinStepSpec,
+  PipelineSpec,
+  SinkSpec,
+  SourceSpec,
+  StepSpec,
+  TriggerSpec,
+  WatermarkSpec,
+} from './pipeline-spec.js';
 
 /** The parts of a spec a DataFrame does not know: what runs it and where it writes. */
 export interface SpecExtras {
@@ -69,10 +82,14 @@ function sourceSpec(format: string, options: Readonly<Record<string, string>>, s
   return out as SourceSpec;
 }
 
-function leafSource(leaf: LogicalPlan): SourceSpec {
+/** The source of a leaf; `streaming`: whether the whole query streams (its batch reads are then `static`). */
+function leafSource(leaf: LogicalPlan, streaming: boolean): SourceSpec {
   if (leaf.kind === 'streamingRelation') return sourceSpec(leaf.format, leaf.options, leaf.schema, null);
   if (leaf.kind === 'relation') {
-    if (isFileScan(leaf.scan)) return sourceSpec(leaf.scan.format.name, leaf.scan.options, leaf.scan.schema, leaf.scan.path);
+    if (isFileScan(leaf.scan)) {
+      const s = sourceSpec(leaf.scan.format.name, leaf.scan.options, leaf.scan.schema, leaf.scan.path);
+      return streaming ? { ...s, static: true } : s;
+    }
     fail(`the query reads ${leaf.description}, which has no spec form: a spec reads a format (session.readStream or session.read of files).`);
   }
   return fail(`unexpected leaf ${leaf.kind}`);
@@ -119,8 +136,12 @@ function withColumnOf(exprs: readonly Expr[], names: readonly string[]): [string
   return found;
 }
 
-function stepOf(node: LogicalPlan): StepSpec {
+function stepOf(node: LogicalPlan, streaming: boolean): StepSpec {
   switch (node.kind) {
+    case 'subqueryAlias':
+      return { alias: node.alias };
+    case 'join':
+      return { join: joinStepOf(node, streaming) };
     case 'filter':
       return { filter: exprToSpec(node.condition) };
     case 'project': {
@@ -159,6 +180,65 @@ function stepOf(node: LogicalPlan): StepSpec {
     default:
       return fail(`a ${node.kind} node has no spec form.`);
   }
+}
+
+/** `join(other, on, how)`: the other input as a source and its steps; `how` left out for an inner join. */
+function joinStepOf(node: JoinNode, streaming: boolean): JoinStepSpec {
+  const out: { with: JoinInputSpec; on?: JoinStepSpec['on']; how?: string } = { with: inputSpecOf(node.right, streaming) };
+  if (node.using !== null) out.on = node.using.length === 1 ? node.using[0]! : [...node.using];
+  else if (node.condition !== null) {
+    const c = exprToSpec(node.condition, 'join.on');
+    // A bare string would read as a using column: write a column condition explicitly.
+    out.on = typeof c === 'string' ? { col: c } : (c as JoinStepSpec['on']);
+  }
+  if (node.joinType !== 'inner') out.how = node.joinType;
+  return out;
+}
+
+/** A chain from a leaf: its source (with `value` decoding folded in) and the nodes above it, bottom up. */
+function chainOf(plan: LogicalPlan, streaming: boolean): { source: SourceSpec; ops: LogicalPlan[] } {
+  const chain: LogicalPlan[] = [];
+  let node = plan;
+  for (;;) {
+    if (node.kind === 'relation' || node.kind === 'streamingRelation') break;
+    if (node.kind === 'union') fail('union() has no spec form: a spec reads one source.');
+    chain.push(node);
+    node = node.kind === 'join' ? node.left : node.child;
+  }
+  const source = leafSource(node, streaming);
+  const ops = chain.reverse();
+  const value = valueSpec(ops[0], ops[1]);
+  if (!value) return { source, ops };
+  const src: SourceSpec = { ...source, value };
+  if (src.schema) delete (src as { schema?: unknown }).schema;
+  return { source: src, ops: ops.slice(2) };
+}
+
+/**
+ * The other input of a join: source, steps, then a trailing watermark as `watermark` and a trailing alias as `alias`
+ * (the order `dataFrameFromSpec` applies them in).
+ */
+function inputSpecOf(plan: LogicalPlan, streaming: boolean): JoinInputSpec {
+  const { source, ops } = chainOf(plan, streaming);
+  if (ops.some((n) => n.kind === 'aggregate')) fail('an aggregation inside the other input of a join has no spec form: a join input is a source and its steps.');
+  let alias: string | undefined;
+  let watermark: WatermarkSpec | undefined;
+  let top = ops[ops.length - 1];
+  if (top?.kind === 'subqueryAlias') {
+    alias = top.alias;
+    ops.pop();
+    top = ops[ops.length - 1];
+  }
+  if (top?.kind === 'watermark') {
+    watermark = { column: top.column, delay: formatDuration(top.delayMs) };
+    ops.pop();
+  }
+  const steps = mergeSteps(ops.map((n) => stepOf(n, streaming)));
+  const out: { source: SourceSpec; steps?: StepSpec[]; watermark?: WatermarkSpec; alias?: string } = { source };
+  if (steps.length > 0) out.steps = steps;
+  if (watermark) out.watermark = watermark;
+  if (alias !== undefined) out.alias = alias;
+  return out;
 }
 
 /** Merges consecutive `withColumn` steps (JSON keys keep order, except integer-like names, which then stay apart). */
@@ -208,29 +288,13 @@ function groupByOf(agg: AggregateNode): GroupBySpec | undefined {
  * specFromPlan(df.plan, { sink: { format: 'delta', path: 'lake/sales' }, checkpoint: 'ckpt/sales' });
  */
 export function specFromPlan(plan: LogicalPlan, extras: SpecExtras = {}): PipelineSpec {
-  const chain: LogicalPlan[] = [];
-  let node = plan;
-  for (;;) {
-    if (node.kind === 'relation' || node.kind === 'streamingRelation') break;
-    if (node.kind === 'union') fail('union() has no spec form: a spec reads one source.');
-    if (node.kind === 'join') fail('join() has no spec form yet.');
-    chain.push(node);
-    node = node.child;
-  }
-  const source = leafSource(node);
-  const ops = chain.reverse();
-  let start = 0;
-  const value = valueSpec(ops[0], ops[1]);
-  const src: SourceSpec = value ? { ...source, value } : source;
-  if (value) {
-    if (src.schema) delete (src as { schema?: unknown }).schema;
-    start = 2;
-  }
+  const streaming = isStreamingPlan(plan);
+  const { source: src, ops } = chainOf(plan, streaming);
   const aggAt = ops.findIndex((n) => n.kind === 'aggregate');
   if (aggAt >= 0 && ops.slice(aggAt + 1).some((n) => n.kind === 'aggregate')) {
     fail('chained aggregations have no spec form: a spec has one groupBy/aggregations.');
   }
-  const before = ops.slice(start, aggAt >= 0 ? aggAt : ops.length);
+  const before = ops.slice(0, aggAt >= 0 ? aggAt : ops.length);
   const after = aggAt >= 0 ? ops.slice(aggAt + 1) : [];
   let watermark: WatermarkSpec | undefined;
   const last = before[before.length - 1];
@@ -238,8 +302,8 @@ export function specFromPlan(plan: LogicalPlan, extras: SpecExtras = {}): Pipeli
     watermark = { column: last.column, delay: formatDuration(last.delayMs) };
     before.pop();
   }
-  const steps = mergeSteps(before.map(stepOf));
-  const outputSteps = mergeSteps(after.map(stepOf));
+  const steps = mergeSteps(before.map((n) => stepOf(n, streaming)));
+  const outputSteps = mergeSteps(after.map((n) => stepOf(n, streaming)));
   const agg = aggAt >= 0 ? (ops[aggAt] as AggregateNode) : null;
   const spec: Record<string, unknown> = {};
   if (extras.name !== undefined) spec['name'] = extras.name;

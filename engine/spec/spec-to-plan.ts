@@ -15,7 +15,7 @@ import type { Session } from '../api/session.js';
 import type { DataStreamWriter } from '../api/writers.js';
 import type { StreamingQuery } from '../exec/streaming-query.js';
 import { AnalysisError } from '../logical/resolve-expr.js';
-import { UnsupportedOperationError } from '../logical/unsupported-operations.js';
+import { UnsupportedJoinError, UnsupportedOperationError } from '../logical/unsupported-operations.js';
 import type { Expr } from '../logical/expr.js';
 import { DurationError } from '../types/duration.js';
 import { SchemaError, type Schema } from '../types/data-type.js';
@@ -27,6 +27,7 @@ import {
   parseStep,
   triggerOf,
   watermarkFromSpec,
+  type JoinInputSpec,
   type PipelineSpec,
   type ResolvedStep,
   type ResolvedTrigger,
@@ -100,9 +101,13 @@ function optionStrings(o: Readonly<Record<string, string | number | boolean>> | 
 
 /**
  * Applies one step through the DataFrame API. `baseDir` resolves a processor module's relative path (the spec
- * file's folder; default the working directory).
+ * file's folder; default the working directory). `joinInput` builds the other input of a join step (default: read it
+ * as `df` is read, a stream or a batch, unless its source is `static`).
+ *
+ * @example
+ * applyStep(df, { kind: 'filter', condition: col('amount').gt(0).expr });
  */
-export function applyStep(df: DataFrame, step: ResolvedStep, baseDir?: string): DataFrame {
+export function applyStep(df: DataFrame, step: ResolvedStep, baseDir?: string, joinInput?: (input: JoinInputSpec) => DataFrame): DataFrame {
   switch (step.kind) {
     case 'filter':
       return df.where(new Column(step.condition));
@@ -128,19 +133,24 @@ export function applyStep(df: DataFrame, step: ResolvedStep, baseDir?: string): 
           ...(step.eventTimeColumnName === undefined ? {} : { eventTimeColumnName: step.eventTimeColumnName }),
         },
       );
+    case 'alias':
+      return df.alias(step.name);
+    case 'join': {
+      const right = joinInput ? joinInput(step.input) : inputFromSpec(step.input, df.session, { mode: df.isStreaming ? 'stream' : 'batch' }, null, []);
+      return df.join(right, step.using ?? (step.condition === null ? null : new Column(step.condition)), step.joinType);
+    }
   }
 }
 
-/** The DataFrame of a spec's source (before `value` decoding). */
-function readSource(spec: PipelineSpec, session: Session, o: SpecToPlanOptions, file: string | null): DataFrame {
-  const src = spec.source;
-  const batch = o.mode === 'batch';
-  at(['source', 'format'], () => session.formats.get(src.format, batch ? 'batchScan' : 'streamSource'), file);
-  const schema = src.schema ? parsed((i) => schemaFromSpec(src.schema, ['source', 'schema'], i), file) : null;
+/** The DataFrame of a source (before `value` decoding); `at` is the path of the input it belongs to. */
+function readSource(src: PipelineSpec['source'], session: Session, o: SpecToPlanOptions, file: string | null, where: SpecPath): DataFrame {
+  const batch = o.mode === 'batch' || src.static === true;
+  at([...where, 'source', 'format'], () => session.formats.get(src.format, batch ? 'batchScan' : 'streamSource'), file);
+  const schema = src.schema ? parsed((i) => schemaFromSpec(src.schema, [...where, 'source', 'schema'], i), file) : null;
   const options = { ...optionStrings(src.options), ...(o.sourceOptions ?? {}) };
   const path = o.path ?? src.path;
   return at(
-    ['source'],
+    [...where, 'source'],
     () => {
       if (batch) {
         const r = session.read.format(src.format).options(options);
@@ -164,33 +174,7 @@ function readSource(spec: PipelineSpec, session: Session, o: SpecToPlanOptions, 
  * const bounded = dataFrameFromSpec(spec, session, { mode: 'batch', path: 'data/2026-05-30/' });
  */
 export function dataFrameFromSpec(spec: PipelineSpec, session: Session, o: SpecToPlanOptions = {}, file: string | null = null): DataFrame {
-  let df = o.input ?? readSource(spec, session, o, file);
-  const value = spec.source.value;
-  if (value) {
-    const schema: Schema = parsed((i) => schemaFromSpec(value.schema, ['source', 'value', 'schema'], i), file);
-    df = at(
-      ['source', 'value'],
-      () => {
-        const raw = col('value').cast('string');
-        const mode = value.mode ?? 'permissive';
-        const e = value.format === 'json' ? fromJson(raw, schema, { mode }) : fromCsv(raw, schema, { mode, delimiter: value.delimiter ?? ',' });
-        return df.select(e.as('e')).select('e.*');
-      },
-      file,
-    );
-  }
-  const runSteps = (d: DataFrame, steps: PipelineSpec['steps'], field: 'steps' | 'outputSteps'): DataFrame => {
-    (steps ?? []).forEach((s, i) => {
-      const step = parsed((issues) => parseStep(s, [field, i], issues), file);
-      d = at([field, i, Object.keys(s)[0]!], () => applyStep(d, step, file === null ? undefined : dirname(file)), file);
-    });
-    return d;
-  };
-  df = runSteps(df, spec.steps, 'steps');
-  if (spec.watermark) {
-    const w = parsed((i) => watermarkFromSpec(spec.watermark, ['watermark'], i), file);
-    df = at(['watermark'], () => df.withWatermark(w.column, w.delayMs), file);
-  }
+  let df = inputFromSpec(spec, session, o, file, []);
   if (o.beforeAggregate) df = o.beforeAggregate(df);
   if (spec.aggregations) {
     const keys: Expr[] = [];
@@ -202,7 +186,50 @@ export function dataFrameFromSpec(spec: PipelineSpec, session: Session, o: SpecT
     df = at(['aggregations'], () => grouped.agg(...aggs), file);
     if (o.afterAggregate) df = o.afterAggregate(df);
   }
-  return runSteps(df, spec.outputSteps, 'outputSteps');
+  return runSteps(df, spec.outputSteps, ['outputSteps'], session, o.mode, file);
+}
+
+/** The steps of a spec (or of a join input), each reported at its path under `where`. */
+function runSteps(df: DataFrame, steps: PipelineSpec['steps'], where: SpecPath, session: Session, mode: SpecToPlanOptions['mode'], file: string | null): DataFrame {
+  (steps ?? []).forEach((s, i) => {
+    const step = parsed((issues) => parseStep(s, [...where, i], issues), file);
+    const here = [...where, i, Object.keys(s)[0]!];
+    const joinInput = (input: JoinInputSpec) => inputFromSpec(input, session, { ...(mode === undefined ? {} : { mode }) }, file, [...here, 'with']);
+    df = at(here, () => applyStep(df, step, file === null ? undefined : dirname(file), joinInput), file);
+  });
+  return df;
+}
+
+/**
+ * An input of the query: its source, `value` decoding, steps and watermark (the spec's main input, `where` = []), or
+ * the other input of a join step, with its alias (`where` = its path, e.g. `steps[2].join.with`).
+ */
+function inputFromSpec(spec: JoinInputSpec, session: Session, o: SpecToPlanOptions, file: string | null, where: SpecPath): DataFrame {
+  let df = o.input ?? readSource(spec.source, session, o, file, where);
+  const value = spec.source.value;
+  if (value) {
+    const schema: Schema = parsed((i) => schemaFromSpec(value.schema, [...where, 'source', 'value', 'schema'], i), file);
+    df = at(
+      [...where, 'source', 'value'],
+      () => {
+        const raw = col('value').cast('string');
+        const mode = value.mode ?? 'permissive';
+        const e = value.format === 'json' ? fromJson(raw, schema, { mode }) : fromCsv(raw, schema, { mode, delimiter: value.delimiter ?? ',' });
+        return df.select(e.as('e')).select('e.*');
+      },
+      file,
+    );
+  }
+  df = runSteps(df, spec.steps, [...where, 'steps'], session, o.mode, file);
+  if (spec.watermark) {
+    const w = parsed((i) => watermarkFromSpec(spec.watermark, [...where, 'watermark'], i), file);
+    df = at([...where, 'watermark'], () => df.withWatermark(w.column, w.delayMs), file);
+  }
+  if (spec.alias !== undefined) {
+    const name = spec.alias;
+    df = at([...where, 'alias'], () => df.alias(name), file);
+  }
+  return df;
 }
 
 /** Sinks that may run on a temporary checkpoint (their output is not durable). */
@@ -255,6 +282,14 @@ export function startPipeline(spec: PipelineSpec, session: Session, overrides: S
     return writer.start();
   } catch (e) {
     if (!isSpecProblem(e) || e instanceof SpecError) throw e;
-    throw new SpecError([{ path: e instanceof UnsupportedOperationError ? ['outputMode'] : e.name === 'FileNotFoundError' ? ['source', 'path'] : ['sink'], message: e.message }], file);
+    const path = e instanceof UnsupportedJoinError ? joinStepPath(spec) : e instanceof UnsupportedOperationError ? ['outputMode'] : e.name === 'FileNotFoundError' ? ['source', 'path'] : ['sink'];
+    throw new SpecError([{ path, message: e.message }], file);
   }
+}
+
+/** The path of the spec's join step (`steps[1].join`) when it has one at the top level, else `steps`. */
+function joinStepPath(spec: PipelineSpec): SpecPath {
+  const found: SpecPath[] = [];
+  for (const field of ['steps', 'outputSteps'] as const) (spec[field] ?? []).forEach((s, i) => 'join' in s && found.push([field, i, 'join']));
+  return found.length === 1 ? found[0]! : ['steps'];
 }

@@ -169,6 +169,59 @@ export function qualifySchema(schema: Schema, alias: string): Schema {
   return Object.freeze({ fields: Object.freeze(schema.fields.map((f) => Object.freeze({ name: f.name, type: f.type, nullable: f.nullable, qualifier: alias }))) });
 }
 
+/**
+ * A result whose column names repeat (both inputs' `id` after a join: allowed in a plan, as in Spark) where it becomes
+ * rows, a table or files, which hold one column per name: refused instead of losing one. `repeated` lists each name
+ * with its columns as they can be selected (`o.id`, `c.id`; a column without a qualifier by its name).
+ *
+ * @example
+ * try { await joined.collect(); } catch (e) { if (e instanceof RepeatedColumnNamesError) e.repeated; } // [{ name: 'id', columns: ['o.id', 'c.id'] }]
+ */
+export class RepeatedColumnNamesError extends SchemaError {
+  override readonly name = 'RepeatedColumnNamesError';
+  constructor(
+    readonly where: string,
+    readonly repeated: readonly { readonly name: string; readonly columns: readonly string[] }[],
+  ) {
+    super(repeatedNamesMessage(where, repeated));
+  }
+}
+
+function repeatedNamesMessage(where: string, repeated: readonly { readonly name: string; readonly columns: readonly string[] }[]): string {
+  const list = repeated.map((r) => `'${r.name}' ${r.columns.length} times (${r.columns.join(', ')})`).join(', ');
+  const first = repeated[0]!;
+  const qualified = first.columns.every((c) => c.includes('.'));
+  const cols = qualified ? first.columns : first.columns.map((_, i) => `${i === 0 ? 'l' : i === 1 ? 'r' : `t${i}`}.${first.name}`);
+  const select = `select(${cols.map((c) => `col('${c}').as('${c.replace('.', '_')}')`).join(', ')}, …)`;
+  return (
+    `${where} needs one column per name, but the result has ${list}: one would be lost. ` +
+    (qualified ? `Rename them first: ${select}` : `Name the join's inputs with df.alias('l') and other.alias('r'), then rename: ${select}`) +
+    `, or rename the column on one input before the join with withColumnRenamed('${first.name}', '<new name>').`
+  );
+}
+
+/**
+ * Throws `RepeatedColumnNamesError` when two columns of `schema` have the same name; `where` names the operation
+ * (`collect()`, `write…save()`, `writeStream…start()`). Names are compared exactly, as row objects' keys are.
+ *
+ * @example
+ * assertUniqueNames(df.schema, 'collect()');
+ */
+export function assertUniqueNames(schema: Schema, where: string): void {
+  const fields = schema.fields;
+  if (new Set(fields.map((f) => f.name)).size === fields.length) return;
+  const groups = new Map<string, string[]>();
+  for (const f of fields) {
+    const g = groups.get(f.name) ?? [];
+    g.push(f.qualifier === undefined ? f.name : `${f.qualifier}.${f.name}`);
+    groups.set(f.name, g);
+  }
+  throw new RepeatedColumnNamesError(
+    where,
+    [...groups].filter(([, cs]) => cs.length > 1).map(([name, columns]) => ({ name, columns })),
+  );
+}
+
 /** The `window` struct type: `{ start: timestamp, end: timestamp }`. */
 export const WINDOW_TYPE: StructType = structType([field('start', 'timestamp', false), field('end', 'timestamp', false)]);
 

@@ -6,6 +6,7 @@
  */
 import { RecordBatch, makeData, Struct, type Data } from 'apache-arrow';
 import {
+  assertUniqueNames,
   isStruct,
   toArrowSchema,
   toArrowType,
@@ -723,12 +724,14 @@ export function valueAt(v: Vec, i: number): unknown {
 
 /**
  * Plain objects from a canonical batch: timestamps become `Date`, dates `YYYY-MM-DD`, longs numbers (bigint beyond 2^53),
- * the window struct `{ start, end }`.
+ * the window struct `{ start, end }`. Refuses a schema whose names repeat (`RepeatedColumnNamesError`).
  *
  * @example
  * rowsFromBatch(batch, schema); // [{ user: 'a', n: 3, window: { start: Date, end: Date } }]
  */
 export function rowsFromBatch(batch: RecordBatch, schema: Schema): Record<string, unknown>[] {
+  // A row holds one value per name: two columns of one name (after a join) would silently become one.
+  assertUniqueNames(schema, 'Turning batches into rows');
   const n = batch.numRows;
   const vecs = schema.fields.map((_, i) => columnVec(batch, schema, i));
   const out: Record<string, unknown>[] = new Array(n);

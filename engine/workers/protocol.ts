@@ -6,6 +6,7 @@
  * @module
  */
 import type { BatchInfo, KeyedOperatorSpec, PartitionMetrics } from '../physical/partitions/keyed-operator.js';
+import type { JoinSpec } from '../kernels/join-kernel.js';
 import type { WireBatch, WireTables } from './wire.js';
 
 /** Test-only: make the worker fail at the next task of a kind (`throw` an error, or `exit` the thread). */
@@ -59,13 +60,16 @@ export type WorkerTask =
   /** Every table's rows of the partition (state moving back to the main thread). */
   | { readonly type: 'snapshot'; readonly opKey: string }
   | { readonly type: 'purge'; readonly opKey: string; readonly dir: string; readonly minVersion: number }
-  | { readonly type: 'drop'; readonly opKey: string };
+  | { readonly type: 'drop'; readonly opKey: string }
+  /** One partition of a batch join (stateless): both sides' rows of the partition, joined by `HashJoiner`. */
+  | { readonly type: 'join'; readonly spec: JoinSpec; readonly left: WireBatch; readonly right: WireBatch; readonly batchTimestampMs: number };
 
 export type WorkerResult =
   | { readonly type: 'ok' }
   | { readonly type: 'partials'; readonly partials: (WireBatch | null)[]; readonly lateKeys: (WireBatch | null)[]; readonly lateRows: number; readonly panes: boolean }
   | { readonly type: 'finished'; readonly output: WireBatch | null; readonly metrics: PartitionMetrics }
-  | { readonly type: 'tables'; readonly tables: WireTables };
+  | { readonly type: 'tables'; readonly tables: WireTables }
+  | { readonly type: 'joined'; readonly outputs: readonly WireBatch[] };
 
 /** A task with its optional test fault. */
 export interface WorkerMessage {

@@ -11,6 +11,7 @@ import type * as PiscinaModule from 'piscina';
 import { lazyModule } from '../io/lazy-module.js';
 import { fromWire, tablesFromWire, tablesToWire, toWire, wireTransferables, type WireBatch } from './wire.js';
 import type { WorkerMessage, WorkerResult, WorkerTask } from './protocol.js';
+import { joinBatches } from '../kernels/join-kernel.js';
 
 // The calling thread imports this module for the inline path too: it loads piscina only in a worker (movable).
 const piscina = lazyModule<typeof PiscinaModule>('piscina', import.meta.url);
@@ -100,6 +101,11 @@ async function handle(task: WorkerTask): Promise<WorkerResult> {
     case 'drop':
       partitions.delete(task.opKey);
       return { type: 'ok' };
+    case 'join': {
+      const env = { batchTimestampMs: task.batchTimestampMs };
+      const outputs = [...joinBatches(task.spec, [fromWire(task.left)], [fromWire(task.right)], env)].map((b) => toWire(b, task.spec.outputSchema));
+      return { type: 'joined', outputs };
+    }
   }
 }
 
@@ -112,6 +118,8 @@ function resultBatches(r: WorkerResult): (WireBatch | null)[] {
       return [r.output];
     case 'tables':
       return r.tables.map((t) => t.rows);
+    case 'joined':
+      return [...r.outputs];
     case 'ok':
       return [];
   }

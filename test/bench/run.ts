@@ -11,6 +11,7 @@
  *   stateful  failed-login detector (transformWithState) over 10M logins, parallelism 1 and 2, vs a hand-written Map loop
  *   joins     10M × 1M equi-join from Parquet (long and string key), parallelism 1, 2 and default, vs DuckDB 1 and 2
  *             threads; Nexmark q3 and q8 (stream–stream joins of persons and auctions) at parallelism 1 and 2
+ *   ad-join   stream–stream inner join (impressions × clicks within an hour), 1M rows per side, parallelism 1 and 2
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -28,6 +29,7 @@ const benches: { name: string; file: string; full: string[]; quick: string[]; en
   { name: 'parquet', file: 'parquet-bench.ts', full: ['1000000'], quick: ['200000'] },
   { name: 'stateful', file: 'stateful-bench.ts', full: [], quick: ['--quick'] },
   { name: 'joins', file: 'join-bench.ts', full: [], quick: ['--quick'] },
+  { name: 'ad-join', file: 'ad-join-bench.ts', full: ['1000000'], quick: ['200000'] },
 ];
 
 const started = Date.now();

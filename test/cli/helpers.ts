@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DeltaTable } from '../../connectors/lakehouse/index.js';
-import { Session, type PipelineSpec } from '../../engine/index.js';
+import { Session, SpecError, type PipelineSpec } from '../../engine/index.js';
 import { normalizeRows } from '../helpers/stream-test.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -34,6 +34,17 @@ export const DAY2 = Date.UTC(2026, 4, 30);
 export const DAY3 = Date.UTC(2026, 4, 31);
 export const HOUR = 3_600_000;
 export const MINUTE = 60_000;
+
+/** The `SpecError` that `fn` throws (any other error is rethrown). @example specErrorOf(() => parsePipelineSpec({})).issues */
+export function specErrorOf(fn: () => unknown): SpecError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof SpecError) return e;
+    throw e;
+  }
+  throw new Error('expected a SpecError');
+}
 
 export function tempDir(prefix = 'sluice-cli-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

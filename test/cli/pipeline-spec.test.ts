@@ -20,7 +20,7 @@ import {
   window,
   type PipelineSpec,
 } from '../../engine/index.js';
-import { ORDERS_DIR, ROOT } from './helpers.js';
+import { ORDERS_DIR, ROOT, specErrorOf } from './helpers.js';
 
 const ORDERS = ORDERS_DIR;
 
@@ -48,16 +48,6 @@ const KAFKA_SPEC = {
 function extrasOf(spec: PipelineSpec) {
   const { name, outputMode, sink, checkpoint, trigger } = spec;
   return { name, outputMode, sink, checkpoint, trigger } as const;
-}
-
-function errorOf(fn: () => unknown): SpecError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof SpecError) return e;
-    throw e;
-  }
-  throw new Error('expected a SpecError');
 }
 
 describe('Pipeline spec ⇄ logical plan', () => {
@@ -174,38 +164,38 @@ describe('Invalid pipeline specs', () => {
   const base = { source: { format: 'jsonl', path: ORDERS, schema: { amount: 'double', ts: 'timestamp' } } };
 
   it('names the path of an unknown field', () => {
-    const e = errorOf(() => parsePipelineSpec({ ...base, groupBy: { window: { type: 'tumbling', column: 'ts', size: '5 minutes', colour: 'red' } }, aggregations: [{ fn: 'count' }] }));
+    const e = specErrorOf(() => parsePipelineSpec({ ...base, groupBy: { window: { type: 'tumbling', column: 'ts', size: '5 minutes', colour: 'red' } }, aggregations: [{ fn: 'count' }] }));
     expect(e.issues).toEqual([{ path: ['groupBy', 'window', 'colour'], message: 'unknown field; known fields: column, size, startTime' }]);
-    expect(errorOf(() => parsePipelineSpec({ ...base, sinkk: {} })).message).toContain('sinkk: unknown field; known fields: name, description, source, steps');
+    expect(specErrorOf(() => parsePipelineSpec({ ...base, sinkk: {} })).message).toContain('sinkk: unknown field; known fields: name, description, source, steps');
   });
 
   it('names the path of a value of the wrong type', () => {
-    const e = errorOf(() => parsePipelineSpec({ ...base, groupBy: { keys: 'ts' }, aggregations: [{ fn: 'count' }], checkpoint: 5 }));
+    const e = specErrorOf(() => parsePipelineSpec({ ...base, groupBy: { keys: 'ts' }, aggregations: [{ fn: 'count' }], checkpoint: 5 }));
     expect(e.message).toMatch(/groupBy\.keys: Invalid input: expected array, received string/);
     expect(e.message).toMatch(/checkpoint: Invalid input: expected string, received number/);
   });
 
   it('names the path of a bad duration', () => {
-    const e = errorOf(() => parsePipelineSpec({ ...base, groupBy: { window: { type: 'tumbling', column: 'ts', size: '5 minuts' } }, aggregations: [{ fn: 'count' }] }));
+    const e = specErrorOf(() => parsePipelineSpec({ ...base, groupBy: { window: { type: 'tumbling', column: 'ts', size: '5 minuts' } }, aggregations: [{ fn: 'count' }] }));
     expect(e.message).toContain("groupBy.window.size: The duration '5 minuts' has an unknown unit 'minuts'");
-    expect(errorOf(() => parsePipelineSpec({ ...base, watermark: { column: 'ts', delay: '1 month' } })).message).toContain('watermark.delay:');
-    expect(errorOf(() => parsePipelineSpec({ ...base, trigger: { processingTime: 'soon' } })).message).toContain('trigger.processingTime:');
+    expect(specErrorOf(() => parsePipelineSpec({ ...base, watermark: { column: 'ts', delay: '1 month' } })).message).toContain('watermark.delay:');
+    expect(specErrorOf(() => parsePipelineSpec({ ...base, trigger: { processingTime: 'soon' } })).message).toContain('trigger.processingTime:');
   });
 
   it('names the path of an unknown format', () => {
     const spec = parsePipelineSpec({ ...base, source: { ...base.source, format: 'jsonll' } });
-    const e = errorOf(() => dataFrameFromSpec(spec, session));
+    const e = specErrorOf(() => dataFrameFromSpec(spec, session));
     expect(e.issues[0]!.path).toEqual(['source', 'format']);
     expect(e.message).toMatch(/source\.format: Unknown format 'jsonll'\. Formats for session\.readStream: .*'jsonl'/);
   });
 
   it('names the step of an analysis error', () => {
     const spec = parsePipelineSpec({ ...base, steps: [{ filter: { op: '>', args: ['amount', 0] } }, { withColumn: { x: { op: '*', args: ['amout', 2] } } }] });
-    expect(errorOf(() => dataFrameFromSpec(spec, session)).message).toMatch(/steps\[1\]\.withColumn: Column 'amout' does not exist.*Did you mean 'amount'\?/);
+    expect(specErrorOf(() => dataFrameFromSpec(spec, session)).message).toMatch(/steps\[1\]\.withColumn: Column 'amout' does not exist.*Did you mean 'amount'\?/);
   });
 
   it('reports every problem at once, each at its path', () => {
-    const e = errorOf(() =>
+    const e = specErrorOf(() =>
       parsePipelineSpec({
         source: { format: 'jsonl', bogus: 1 },
         steps: [{ filter: { op: '==', args: ['a', 1] } }, { frob: 1 }, { select: [{ fn: 'sum', args: ['a'] }] }],
@@ -229,9 +219,9 @@ describe('Invalid pipeline specs', () => {
   });
 
   it('checks fields that depend on each other', () => {
-    expect(errorOf(() => parsePipelineSpec({ ...base, groupBy: { keys: ['ts'] } })).issues).toEqual([{ path: ['aggregations'], message: expect.stringMatching(/groupBy needs aggregations/) }]);
-    expect(errorOf(() => parsePipelineSpec({ ...base, outputSteps: [{ drop: ['ts'] }] })).issues[0]!.path).toEqual(['outputSteps']);
-    const sliding = errorOf(() => parsePipelineSpec({ ...base, groupBy: { window: { type: 'sliding', column: 'ts', size: '1 minute', slide: '5 minutes' } }, aggregations: [{ fn: 'count' }] }));
+    expect(specErrorOf(() => parsePipelineSpec({ ...base, groupBy: { keys: ['ts'] } })).issues).toEqual([{ path: ['aggregations'], message: expect.stringMatching(/groupBy needs aggregations/) }]);
+    expect(specErrorOf(() => parsePipelineSpec({ ...base, outputSteps: [{ drop: ['ts'] }] })).issues[0]!.path).toEqual(['outputSteps']);
+    const sliding = specErrorOf(() => parsePipelineSpec({ ...base, groupBy: { window: { type: 'sliding', column: 'ts', size: '1 minute', slide: '5 minutes' } }, aggregations: [{ fn: 'count' }] }));
     expect(sliding.issues[0]!.path).toEqual(['groupBy', 'window', 'slide']);
   });
 

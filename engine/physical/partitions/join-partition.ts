@@ -1,0 +1,713 @@
+/**
+ * One partition of a stream–stream join (Spark's StreamingSymmetricHashJoinExec): both sides' rows of the keys that
+ * hash here, buffered until the watermark says no future row of the other side can match them.
+ *
+ * Per batch, in Spark's order: each side's late rows are dropped (its watermark column ≤ the late-event watermark);
+ * the left rows (input 0, absorbed first) join the right state and are stored; the right rows (input 1) join the left
+ * state, this batch's left rows included, and are stored; `finish` evicts both sides at the batch's eviction
+ * watermark. A row failing its own side's conjuncts is never stored (emitted with nulls at once when its side is
+ * preserved); a row with a null key (not `<=>`) never matches and is kept only on a preserved side, to be emitted
+ * with nulls when evicted. A right row this batch would evict is not stored unless the join keeps it unmatched
+ * (right/full outer). Stored rows carry a matched flag: an outer side's unmatched rows are emitted null-padded when
+ * evicted; a left semi join emits a left row at its first match and never matches it again.
+ *
+ * State: two named tables, `left` and `right`, rows `(__key0…, __seq, <input columns>, __matched)`, keyed by the
+ * join key and the row's arrival sequence, partitioned by the join key (so both sides of a key meet in one partition,
+ * inline or on a worker thread).
+ *
+ * @module
+ */
+import type { RecordBatch } from 'apache-arrow';
+import { evaluate, type EvalEnv } from '../../kernels/expr-kernel.js';
+import { GroupTable } from '../../kernels/hash-kernel.js';
+import { KeyCodec } from '../../kernels/key-codec.js';
+import { concatVecs, gatherVec } from '../../kernels/select-kernel.js';
+import { nullVec, numVec, windowEnds, type NumVec, type Vec } from '../../kernels/vec.js';
+import type { Bound } from '../../logical/bound-expr.js';
+import type { SideEviction, SideTime } from '../../logical/join-watermark.js';
+import { field, schemaOf, type DataType, type Schema } from '../../types/data-type.js';
+import { batchFromVecs, columnVec } from '../../types/values.js';
+import { OP_DELETE, OP_PUT, deltaSchema } from '../../state/state-store.js';
+import { envOf } from './aggregate-partition.js';
+import { defineOperatorKind, type BatchInfo, type KeyedOperator, type KeyedOperatorSpec, type PartitionMetrics, type StateTable } from './keyed-operator.js';
+
+/** The join types a stream–stream join runs (left anti is refused before planning). */
+export type StreamJoinType = 'inner' | 'leftOuter' | 'rightOuter' | 'fullOuter' | 'leftSemi';
+
+/** What a stream–stream join partition is built from (plain data: it crosses to worker threads). */
+export interface JoinOperatorSpec extends KeyedOperatorSpec {
+  readonly kind: 'join';
+  readonly joinType: StreamJoinType;
+  /** Equi-keys over each input's columns, both cast to `keyTypes`. */
+  readonly leftKeys: readonly Bound[];
+  readonly rightKeys: readonly Bound[];
+  readonly keyTypes: readonly DataType[];
+  readonly nullSafe: readonly boolean[];
+  /** One-side conjuncts over that input's columns, and the conjuncts reading both over `combined`. */
+  readonly leftCondition: Bound | null;
+  readonly rightCondition: Bound | null;
+  readonly residual: Bound | null;
+  /** Left columns then right columns, as the residual and the output read them. */
+  readonly combined: Schema;
+  /** The output columns over `combined` (plain references, or a using column's coalesce). */
+  readonly output: readonly Bound[];
+  readonly outputSchema: Schema;
+  readonly lateLeft: SideTime | null;
+  readonly lateRight: SideTime | null;
+  readonly evictLeft: SideEviction | null;
+  readonly evictRight: SideEviction | null;
+}
+
+const NONE = -1;
+
+/** One side's buffered rows: columnar chunks, and per row handle its place, key group, time and flags. */
+class SideState {
+  /** Columns of each stored chunk: key columns, `__seq`, then the input's columns (the table's columns but `__matched`). */
+  chunks: Vec[][] = [];
+  chunk = new Int32Array(64);
+  row = new Int32Array(64);
+  group = new Int32Array(64);
+  next = new Int32Array(64);
+  time = new Float64Array(64);
+  matched = new Uint8Array(64);
+  alive = new Uint8Array(64);
+  persisted = new Uint8Array(64);
+  dirty = new Uint8Array(64);
+  dirtyList: number[] = [];
+  size = 0;
+  live = 0;
+  head = new Int32Array(64).fill(NONE);
+  tail = new Int32Array(64).fill(NONE);
+
+  constructor(readonly name: 'left' | 'right') {}
+
+  private grow(n: number): void {
+    if (n <= this.chunk.length) return;
+    let cap = this.chunk.length;
+    while (cap < n) cap *= 2;
+    const g32 = (a: Int32Array) => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    const g8 = (a: Uint8Array) => {
+      const b = new Uint8Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.chunk = g32(this.chunk);
+    this.row = g32(this.row);
+    this.group = g32(this.group);
+    this.next = g32(this.next);
+    const t = new Float64Array(cap);
+    t.set(this.time);
+    this.time = t;
+    this.matched = g8(this.matched);
+    this.alive = g8(this.alive);
+    this.persisted = g8(this.persisted);
+    this.dirty = g8(this.dirty);
+  }
+
+  ensureGroups(n: number): void {
+    if (n <= this.head.length) return;
+    let cap = this.head.length;
+    while (cap < n) cap *= 2;
+    const h = new Int32Array(cap).fill(NONE);
+    h.set(this.head);
+    const t = new Int32Array(cap).fill(NONE);
+    t.set(this.tail);
+    this.head = h;
+    this.tail = t;
+  }
+
+  markDirty(h: number): void {
+    if (this.dirty[h] === 0) {
+      this.dirty[h] = 1;
+      this.dirtyList.push(h);
+    }
+  }
+
+  /** Flags the rows `handles` of matched pairs (and the input rows `inputs` in `inputMatched`); returns the rows matched for the first time. */
+  markMatched(inputs: Int32Array, handles: Int32Array, inputMatched: Uint8Array): number[] {
+    const first: number[] = [];
+    for (let p = 0; p < handles.length; p++) {
+      const h = handles[p]!;
+      inputMatched[inputs[p]!] = 1;
+      if (this.matched[h] === 0) {
+        this.matched[h] = 1;
+        this.markDirty(h);
+        first.push(h);
+      }
+    }
+    return first;
+  }
+
+  /** Appends a chunk's rows (`groups[i]`, `times[i]`, `matched[i]` per row) and links them to their groups. */
+  add(cols: Vec[], n: number, groups: Int32Array, times: Float64Array, matched: Uint8Array, persisted: boolean): void {
+    const c = this.chunks.length;
+    this.chunks.push(cols);
+    this.grow(this.size + n);
+    for (let i = 0; i < n; i++) {
+      const h = this.size++;
+      const g = groups[i]!;
+      this.chunk[h] = c;
+      this.row[h] = i;
+      this.group[h] = g;
+      this.next[h] = NONE;
+      this.time[h] = times[i]!;
+      this.matched[h] = matched[i]!;
+      this.alive[h] = 1;
+      this.persisted[h] = persisted ? 1 : 0;
+      this.dirty[h] = 0;
+      if (!persisted) this.markDirty(h);
+      if (this.tail[g] === NONE) this.head[g] = h;
+      else this.next[this.tail[g]!] = h;
+      this.tail[g] = h;
+    }
+    this.live += n;
+  }
+
+  /** Unlinks the rows `dead` marks (alive already cleared) from their groups. */
+  unlink(groupsTouched: Iterable<number>): void {
+    for (const g of groupsTouched) {
+      let prev = NONE;
+      let h = this.head[g]!;
+      this.head[g] = NONE;
+      this.tail[g] = NONE;
+      while (h !== NONE) {
+        const nx = this.next[h]!;
+        if (this.alive[h] === 1) {
+          if (prev === NONE) this.head[g] = h;
+          else this.next[prev] = h;
+          this.next[h] = NONE;
+          this.tail[g] = h;
+          prev = h;
+        }
+        h = nx;
+      }
+    }
+  }
+
+  /** Columns `from…to` of the rows `handles`, in that order (gathered chunk by chunk, then put back in order). */
+  gather(handles: Int32Array, from: number, to: number): Vec[] {
+    const m = handles.length;
+    const byChunk = new Map<number, number[]>();
+    for (let i = 0; i < m; i++) {
+      const c = this.chunk[handles[i]!]!;
+      let l = byChunk.get(c);
+      if (!l) byChunk.set(c, (l = []));
+      l.push(i);
+    }
+    const out: Vec[] = [];
+    if (byChunk.size === 1) {
+      const [c] = byChunk.keys();
+      const sel = new Int32Array(m);
+      for (let i = 0; i < m; i++) sel[i] = this.row[handles[i]!]!;
+      for (let k = from; k < to; k++) out.push(gatherVec(this.chunks[c!]![k]!, sel));
+      return out;
+    }
+    // Several chunks: gather each, concatenate, then reorder to the handles' order.
+    const order = new Int32Array(m);
+    const parts: Vec[][] = [];
+    let at = 0;
+    for (const [c, idx] of byChunk) {
+      const sel = new Int32Array(idx.length);
+      idx.forEach((i, j) => {
+        sel[j] = this.row[handles[i]!]!;
+        order[i] = at + j;
+      });
+      at += idx.length;
+      parts.push(this.chunks[c]!.slice(from, to).map((v) => gatherVec(v, sel)));
+    }
+    for (let k = 0; k < to - from; k++) out.push(gatherVec(concatVecs(parts.map((p) => p[k]!)), order));
+    return out;
+  }
+
+  /** Every live handle, in arrival order. */
+  liveHandles(): Int32Array {
+    const out = new Int32Array(this.live);
+    let j = 0;
+    for (let h = 0; h < this.size; h++) if (this.alive[h] === 1) out[j++] = h;
+    return out;
+  }
+
+  /** Bytes of the buffered rows: the chunks' buffers in proportion to the live rows, plus the per-row arrays. */
+  memoryBytes(): number {
+    let bytes = 0;
+    for (const cols of this.chunks) for (const v of cols) bytes += vecBytes(v);
+    return Math.round(this.size === 0 ? 0 : (bytes * this.live) / this.size) + this.chunk.length * 31 + this.head.length * 8;
+  }
+}
+
+function vecBytes(v: Vec): number {
+  switch (v.kind) {
+    case 'num':
+      return v.values.byteLength + (v.valid?.byteLength ?? 0);
+    case 'bool':
+      return v.values.byteLength + (v.valid?.byteLength ?? 0);
+    case 'str':
+      return v.bytes.byteLength + v.offsets.byteLength + (v.valid?.byteLength ?? 0);
+    case 'struct':
+      return v.fields.reduce((s, f) => s + vecBytes(f), 0) + (v.valid?.byteLength ?? 0);
+    case 'list':
+      return vecBytes(v.child) + v.offsets.byteLength + (v.valid?.byteLength ?? 0);
+    default:
+      return 0;
+  }
+}
+
+/** Rows of a boolean result that are true (null and false are not). */
+function isTrue(v: Vec, i: number): boolean {
+  if (v.kind !== 'bool') return false;
+  return v.values[i] === 1 && (v.valid === null || v.valid[i] === 1);
+}
+
+/** The time a watermark rule reads from a column: a timestamp, or a window's end. */
+function timesOf(v: Vec): NumVec {
+  return v.kind === 'struct' ? windowEnds(v) : (v as NumVec);
+}
+
+/**
+ * One partition of a stream–stream join.
+ *
+ * @example
+ * const p = new JoinPartition(spec);
+ * p.startBatch(info); p.absorb(left, 0, info, 0); p.absorb(right, 0, info, 1); const { output } = p.finish(info);
+ */
+export class JoinPartition implements KeyedOperator {
+  readonly tables: readonly StateTable[];
+  /** Rebuilt with the state (`compact`): its string dictionaries would otherwise keep every key ever seen. */
+  private codec: KeyCodec;
+  private groups: GroupTable;
+  private readonly sides: [SideState, SideState];
+  private readonly nKeys: number;
+  private readonly leftWidth: number;
+  private out: RecordBatch[] = [];
+  private late = 0;
+  private updated = 0;
+
+  constructor(readonly spec: JoinOperatorSpec) {
+    this.nKeys = spec.keyTypes.length;
+    this.codec = new KeyCodec(spec.keyTypes);
+    this.groups = new GroupTable(this.codec.width);
+    this.sides = [new SideState('left'), new SideState('right')];
+    this.leftWidth = spec.inputSchemas[0]!.fields.length;
+    this.tables = [0, 1].map((s) => {
+      const schema = this.tableSchema(s);
+      return { name: s === 0 ? 'left' : 'right', schema, keyCount: this.nKeys + 1, partitionKeyColumns: spec.keyTypes.map((_, i) => i), ttlMs: null, role: 'internal' } as const;
+    });
+  }
+
+  get outputSchema(): Schema {
+    return this.spec.outputSchema;
+  }
+
+  /** `(__key0…, __seq, <input columns>, __matched)`. */
+  private tableSchema(side: number): Schema {
+    const input = this.spec.inputSchemas[side]!;
+    return schemaOf([
+      ...this.spec.keyTypes.map((t, i) => field(`__key${i}`, t, true)),
+      field('__seq', 'double', false),
+      ...input.fields.map((f) => field(f.name, f.type, true)),
+      field('__matched', 'boolean', false),
+    ]);
+  }
+
+  private preserves(side: number): boolean {
+    const t = this.spec.joinType;
+    return t === 'fullOuter' || (side === 0 ? t === 'leftOuter' : t === 'rightOuter');
+  }
+
+  private eviction(side: number): SideEviction | null {
+    return side === 0 ? this.spec.evictLeft : this.spec.evictRight;
+  }
+
+  /** The state watermark of a side for eviction watermark `wm` (rows with time ≤ it go), or null: never evicted. */
+  private threshold(side: number, info: BatchInfo): number | null {
+    const e = this.eviction(side);
+    if (!info.streaming || e === null) return null;
+    return e.kind === 'key' ? info.evictionWatermarkMs : info.evictionWatermarkMs + e.offsetMs;
+  }
+
+  /** Each row's eviction time (NaN: never: no rule, or a null time). */
+  private rowTimes(side: number, keys: readonly Vec[], batch: RecordBatch): Float64Array {
+    const n = batch.numRows;
+    const out = new Float64Array(n).fill(Number.NaN);
+    const e = this.eviction(side);
+    if (e === null) return out;
+    const v = timesOf(e.kind === 'key' ? keys[e.key]! : columnVec(batch, this.spec.inputSchemas[side]!, e.ordinal));
+    for (let i = 0; i < n; i++) if (v.valid === null || v.valid[i] === 1) out[i] = v.values[i]!;
+    return out;
+  }
+
+  startBatch(): void {
+    this.out = [];
+    this.late = 0;
+    this.updated = 0;
+    this.compact();
+  }
+
+  absorb(batch: RecordBatch, seqBase: number, info: BatchInfo, input: number): void {
+    const n = batch.numRows;
+    if (n === 0) return;
+    const side = input === 0 ? 0 : 1;
+    const spec = this.spec;
+    const schema = spec.inputSchemas[side]!;
+    const env: EvalEnv = envOf(info, seqBase);
+    // Late rows: only a side with a watermark column, only in a streaming query.
+    const lateRule = side === 0 ? spec.lateLeft : spec.lateRight;
+    const keep = new Uint8Array(n).fill(1);
+    if (info.streaming && lateRule !== null) {
+      const t = timesOf(columnVec(batch, schema, lateRule.ordinal));
+      const wm = info.lateWatermarkMs;
+      for (let i = 0; i < n; i++) {
+        if ((t.valid === null || t.valid[i] === 1) && t.values[i]! <= wm) {
+          keep[i] = 0;
+          this.late++;
+        }
+      }
+    }
+    const own = side === 0 ? spec.leftCondition : spec.rightCondition;
+    const ownPass = own === null ? null : evaluate(own, batch, schema, env);
+    const keyBounds = side === 0 ? spec.leftKeys : spec.rightKeys;
+    const keys = keyBounds.map((k) => evaluate(k, batch, schema, env));
+    const preserved = this.preserves(side);
+    // Rows that join: kept, passing their own conjuncts, with a key that can match.
+    const padNow: number[] = [];
+    const rows: number[] = [];
+    const canMatch: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (keep[i] === 0) continue;
+      if (ownPass !== null && !isTrue(ownPass, i)) {
+        if (preserved) padNow.push(i);
+        continue;
+      }
+      let nullKey = false;
+      for (let k = 0; k < this.nKeys; k++) {
+        const v = keys[k]!;
+        if (!spec.nullSafe[k] && v.valid !== null && v.valid[i] === 0) nullKey = true;
+        if (!spec.nullSafe[k] && v.kind === 'null') nullKey = true;
+      }
+      if (nullKey && !preserved) continue;
+      rows.push(i);
+      canMatch.push(nullKey ? 0 : 1);
+    }
+    if (padNow.length > 0) this.emitPadded(side, batch, Int32Array.from(padNow), null);
+    const m = rows.length;
+    if (m === 0) return;
+    const sel = Int32Array.from(rows);
+    const gids = new Int32Array(m);
+    this.groups.findOrInsert(this.codec.encode(keys, sel, m), m, gids);
+    const me = this.sides[side]!;
+    const other = this.sides[1 - side]!;
+    me.ensureGroups(this.groups.size);
+    other.ensureGroups(this.groups.size);
+    // Candidate pairs: (row of this input, handle of the other side's state).
+    const semiRight = spec.joinType === 'leftSemi' && side === 1;
+    const candI: number[] = [];
+    const candH: number[] = [];
+    for (let j = 0; j < m; j++) {
+      if (canMatch[j] === 0) continue;
+      for (let h = other.head[gids[j]!]!; h !== NONE; h = other.next[h]!) {
+        if (semiRight && other.matched[h] === 1) continue;
+        candI.push(j);
+        candH.push(h);
+      }
+    }
+    let pairsI = Int32Array.from(candI);
+    let pairsH = Int32Array.from(candH);
+    // The candidates' combined rows, gathered once: the residual reads them, and the passing ones are the output.
+    let pairRows: Vec[] | null = null;
+    if (spec.residual !== null && pairsI.length > 0) {
+      pairRows = this.combinedVecs(side, batch, sel, pairsI, pairsH);
+      const ok = evaluate(spec.residual, batchFromVecs(spec.combined, pairRows, pairsI.length), spec.combined, env);
+      const keepPairs: number[] = [];
+      for (let p = 0; p < pairsI.length; p++) if (isTrue(ok, p)) keepPairs.push(p);
+      if (keepPairs.length < pairsI.length) {
+        const k = Int32Array.from(keepPairs);
+        pairsI = pairsI.filter((_, p) => isTrue(ok, p));
+        pairsH = pairsH.filter((_, p) => isTrue(ok, p));
+        pairRows = pairRows.map((v) => gatherVec(v, k));
+      }
+    }
+    const inputMatched = new Uint8Array(m);
+    if (spec.joinType === 'leftSemi') {
+      if (side === 0) {
+        const first: number[] = [];
+        for (let p = 0; p < pairsI.length; p++) {
+          const j = pairsI[p]!;
+          if (inputMatched[j] === 0) {
+            inputMatched[j] = 1;
+            first.push(sel[j]!);
+          }
+        }
+        if (first.length > 0) this.emitRows(batch, schema, Int32Array.from(first));
+      } else {
+        // Each left row once, at its first match (a right row matches only left rows not matched yet).
+        const emit = other.markMatched(pairsI, pairsH, inputMatched);
+        if (emit.length > 0) {
+          const h = Int32Array.from(emit);
+          const cols = other.gather(h, this.nKeys + 1, this.nKeys + 1 + this.leftWidth);
+          this.out.push(batchFromVecs(spec.outputSchema, cols, h.length));
+        }
+      }
+    } else {
+      other.markMatched(pairsI, pairsH, inputMatched);
+      if (pairsI.length > 0) this.emitCombined(pairRows ?? this.combinedVecs(side, batch, sel, pairsI, pairsH), pairsI.length);
+    }
+    // Store: all left rows (but a left semi's matched ones); right rows unless this batch evicts them and the join
+    // does not keep them unmatched.
+    const times = this.rowTimes(side, keys, batch);
+    const th = side === 1 ? this.threshold(1, info) : null;
+    const store: number[] = [];
+    for (let j = 0; j < m; j++) {
+      if (spec.joinType === 'leftSemi' && side === 0 && inputMatched[j] === 1) continue;
+      if (side === 1 && th !== null) {
+        const t = times[sel[j]!]!;
+        const evictsNow = t <= th;
+        if (evictsNow && !(preserved && inputMatched[j] === 0)) continue;
+      }
+      store.push(j);
+    }
+    if (store.length === 0) return;
+    const s = Int32Array.from(store);
+    const rowSel = new Int32Array(s.length);
+    const g = new Int32Array(s.length);
+    const t = new Float64Array(s.length);
+    const mt = new Uint8Array(s.length);
+    const seq = new Float64Array(s.length);
+    for (let k = 0; k < s.length; k++) {
+      const j = s[k]!;
+      rowSel[k] = sel[j]!;
+      g[k] = gids[j]!;
+      t[k] = times[sel[j]!]!;
+      mt[k] = inputMatched[j]!;
+      seq[k] = seqBase + sel[j]!;
+    }
+    const cols: Vec[] = [
+      ...keys.map((v) => gatherVec(v, rowSel)),
+      numVec('double', seq),
+      ...schema.fields.map((_, c) => gatherVec(columnVec(batch, schema, c), rowSel)),
+    ];
+    me.add(cols, s.length, g, t, mt, false);
+    this.updated += s.length;
+  }
+
+  /** The combined (left ++ right) rows of candidate pairs, for the residual condition and the output. */
+  private combinedVecs(side: number, batch: RecordBatch, sel: Int32Array, pairsI: Int32Array, pairsH: Int32Array): Vec[] {
+    const schema = this.spec.inputSchemas[side]!;
+    const m = pairsI.length;
+    const inputRows = new Int32Array(m);
+    for (let p = 0; p < m; p++) inputRows[p] = sel[pairsI[p]!]!;
+    const mine = schema.fields.map((_, c) => gatherVec(columnVec(batch, schema, c), inputRows));
+    const other = this.sides[1 - side]!;
+    const otherWidth = this.spec.inputSchemas[1 - side]!.fields.length;
+    const theirs = other.gather(pairsH, this.nKeys + 1, this.nKeys + 1 + otherWidth);
+    return side === 0 ? [...mine, ...theirs] : [...theirs, ...mine];
+  }
+
+  /** The output columns of combined rows. */
+  private emitCombined(vecs: Vec[], n: number): void {
+    const spec = this.spec;
+    const combined = batchFromVecs(spec.combined, vecs, n);
+    const env: EvalEnv = { batchTimestampMs: 0 };
+    const cols = spec.output.map((b) => (b.k === 'ref' && b.path.length === 0 ? vecs[b.ordinal]! : evaluate(b, combined, spec.combined, env)));
+    this.out.push(batchFromVecs(spec.outputSchema, cols, n));
+  }
+
+  /** Left rows as they are (a left semi join's output). */
+  private emitRows(batch: RecordBatch, schema: Schema, rows: Int32Array): void {
+    const cols = schema.fields.map((_, c) => gatherVec(columnVec(batch, schema, c), rows));
+    this.out.push(batchFromVecs(this.spec.outputSchema, cols, rows.length));
+  }
+
+  /** Rows of `side` with the other side's columns null: input rows (`batch`) or state rows (`handles`). */
+  private emitPadded(side: number, batch: RecordBatch | null, rows: Int32Array | null, handles: Int32Array | null): void {
+    const spec = this.spec;
+    const schema = spec.inputSchemas[side]!;
+    const n = rows !== null ? rows.length : handles!.length;
+    const mine =
+      batch !== null && rows !== null
+        ? schema.fields.map((_, c) => gatherVec(columnVec(batch, schema, c), rows))
+        : this.sides[side]!.gather(handles!, this.nKeys + 1, this.nKeys + 1 + schema.fields.length);
+    const otherSchema = spec.inputSchemas[1 - side]!;
+    const empty = otherSchema.fields.map((f) => nullVec(f.type, n));
+    this.emitCombined(side === 0 ? [...mine, ...empty] : [...empty, ...mine], n);
+  }
+
+  finish(info: BatchInfo): { output: RecordBatch | null; metrics: PartitionMetrics } {
+    let removed = 0;
+    for (const side of [0, 1]) {
+      const th = this.threshold(side, info);
+      if (th === null) continue;
+      const st = this.sides[side]!;
+      const gone: number[] = [];
+      const touched = new Set<number>();
+      for (let h = 0; h < st.size; h++) {
+        if (st.alive[h] === 1 && st.time[h]! <= th) {
+          st.alive[h] = 0;
+          st.markDirty(h);
+          gone.push(h);
+          touched.add(st.group[h]!);
+        }
+      }
+      if (gone.length === 0) continue;
+      st.live -= gone.length;
+      removed += gone.length;
+      st.unlink(touched);
+      if (this.preserves(side)) {
+        const unmatched = gone.filter((h) => st.matched[h] === 0);
+        if (unmatched.length > 0) this.emitPadded(side, null, null, Int32Array.from(unmatched));
+      }
+    }
+    const out = this.out.length === 0 ? null : this.out.length === 1 ? this.out[0]! : concatBatches(this.out, this.spec.outputSchema);
+    this.out = [];
+    const [l, r] = this.sides;
+    const lb = l.memoryBytes();
+    const rb = r.memoryBytes();
+    return {
+      output: out,
+      metrics: {
+        numRowsTotal: l.live + r.live,
+        numRowsUpdated: this.updated,
+        numRowsRemoved: removed,
+        numRowsDroppedByWatermark: this.late,
+        memoryUsedBytes: lb + rb + this.groups.memoryBytes,
+        custom: { leftStateRows: l.live, rightStateRows: r.live, leftStateBytes: lb, rightStateBytes: rb },
+      },
+    };
+  }
+
+  /**
+   * Once a side's dead rows outnumber its live ones, rewrites that side into one chunk (its key groups kept); once
+   * the key groups outnumber twice the live rows, rebuilds everything, dropping the keys nobody holds. Only between
+   * commits (no change waits for `takeDelta`), so both cost O(1) per row amortised.
+   */
+  private compact(): void {
+    const [l, r] = this.sides;
+    if (l.dirtyList.length > 0 || r.dirtyList.length > 0) return;
+    if (this.groups.size > 2 * (l.live + r.live) + 1024) {
+      const rows = new Map<string, RecordBatch | null>([
+        ['left', this.snapshot('left')],
+        ['right', this.snapshot('right')],
+      ]);
+      this.reset();
+      this.load(rows, true);
+      return;
+    }
+    for (const side of [0, 1]) {
+      const st = this.sides[side]!;
+      if (st.size - st.live <= st.live) continue;
+      const live = st.liveHandles();
+      const fresh = new SideState(st.name);
+      fresh.ensureGroups(this.groups.size);
+      if (live.length > 0) {
+        const cols = st.gather(live, 0, st.chunks[0]!.length);
+        const groups = Int32Array.from(live, (h) => st.group[h]!);
+        const times = Float64Array.from(live, (h) => st.time[h]!);
+        const matched = Uint8Array.from(live, (h) => st.matched[h]!);
+        fresh.add(cols, live.length, groups, times, matched, true);
+      }
+      this.sides[side] = fresh;
+    }
+  }
+
+  private reset(): void {
+    this.codec = new KeyCodec(this.spec.keyTypes);
+    this.groups = new GroupTable(this.codec.width);
+    this.sides[0] = new SideState('left');
+    this.sides[1] = new SideState('right');
+  }
+
+  private load(tables: ReadonlyMap<string, RecordBatch | null>, persisted: boolean): void {
+    for (const side of [0, 1]) {
+      const t = this.tables[side]!;
+      const rows = tables.get(t.name) ?? null;
+      if (rows === null || rows.numRows === 0) continue;
+      const n = rows.numRows;
+      const vecs = t.schema.fields.map((_, c) => columnVec(rows, t.schema, c));
+      const keys = vecs.slice(0, this.nKeys);
+      const gids = new Int32Array(n);
+      this.groups.findOrInsert(this.codec.encode(keys, null, n), n, gids);
+      const st = this.sides[side]!;
+      st.ensureGroups(this.groups.size);
+      this.sides[1 - side]!.ensureGroups(this.groups.size);
+      const inputWidth = this.spec.inputSchemas[side]!.fields.length;
+      const cols = vecs.slice(0, this.nKeys + 1 + inputWidth);
+      const e = this.eviction(side);
+      const times = new Float64Array(n).fill(Number.NaN);
+      if (e !== null) {
+        const v = timesOf(e.kind === 'key' ? keys[e.key]! : vecs[this.nKeys + 1 + e.ordinal]!);
+        for (let i = 0; i < n; i++) if (v.valid === null || v.valid[i] === 1) times[i] = v.values[i]!;
+      }
+      const mv = vecs[vecs.length - 1]!;
+      const matched = new Uint8Array(n);
+      for (let i = 0; i < n; i++) matched[i] = isTrue(mv, i) ? 1 : 0;
+      st.add(cols, n, gids, times, matched, persisted);
+    }
+  }
+
+  private sideOf(table: string): SideState {
+    return table === 'right' ? this.sides[1] : this.sides[0];
+  }
+
+  private tableRows(st: SideState, table: StateTable, handles: Int32Array, ops: Float64Array | null): RecordBatch {
+    const width = table.schema.fields.length - 1;
+    const cols = st.gather(handles, 0, width);
+    const m = new Uint8Array(handles.length);
+    for (let i = 0; i < handles.length; i++) m[i] = st.matched[handles[i]!]!;
+    const all: Vec[] = [...cols, { kind: 'bool', type: 'boolean', length: handles.length, values: m, valid: null }];
+    if (ops === null) return batchFromVecs(table.schema, all, handles.length);
+    return batchFromVecs(deltaSchema(table.schema), [numVec('int', ops), ...all], handles.length);
+  }
+
+  takeDelta(table: string): RecordBatch | null {
+    const st = this.sideOf(table);
+    const t = this.tables[table === 'right' ? 1 : 0]!;
+    const hs: number[] = [];
+    const ops: number[] = [];
+    for (const h of st.dirtyList) {
+      st.dirty[h] = 0;
+      if (st.alive[h] === 1) {
+        hs.push(h);
+        ops.push(OP_PUT);
+        st.persisted[h] = 1;
+      } else if (st.persisted[h] === 1) {
+        hs.push(h);
+        ops.push(OP_DELETE);
+        st.persisted[h] = 0;
+      }
+    }
+    st.dirtyList = [];
+    if (hs.length === 0) return null;
+    return this.tableRows(st, t, Int32Array.from(hs), Float64Array.from(ops));
+  }
+
+  snapshot(table: string): RecordBatch | null {
+    const st = this.sideOf(table);
+    if (st.live === 0) return null;
+    return this.tableRows(st, this.tables[table === 'right' ? 1 : 0]!, st.liveHandles(), null);
+  }
+
+  restore(tables: ReadonlyMap<string, RecordBatch | null>): void {
+    this.reset();
+    this.load(tables, true);
+  }
+}
+
+function concatBatches(batches: readonly RecordBatch[], schema: Schema): RecordBatch {
+  const n = batches.reduce((s, b) => s + b.numRows, 0);
+  return batchFromVecs(schema, schema.fields.map((_, i) => concatVecs(batches.map((b) => columnVec(b, schema, i)))), n);
+}
+
+/** The `join` kind: a stream–stream join, partitioned by its equi-key (each side by its own key expressions). */
+export const JOIN_KIND = defineOperatorKind<JoinOperatorSpec>({
+  kind: 'join',
+  create: (spec) => new JoinPartition(spec),
+  inputKeys: (spec, batch, input, info) => {
+    const side = input === 0 ? 0 : 1;
+    const env = envOf(info, 0);
+    return (side === 0 ? spec.leftKeys : spec.rightKeys).map((k) => evaluate(k, batch, spec.inputSchemas[side]!, env));
+  },
+  describeKeys: (spec) => spec.keyTypes.map((_, i) => `__key${i}`),
+});

@@ -6,7 +6,7 @@ import { join } from 'node:path';
  * ```
  * <root>/metadata                       {"id":"<query id>"}
  * <root>/offsets/<N>                    write-ahead: batch N's offsets, watermark, timestamp, conf
- * <root>/commits/<N>                    batch N is done: {"nextBatchWatermarkMs":…}
+ * <root>/commits/<N>                    batch N is done: {"nextBatchWatermarkMs":…} (+ statePartitions, operatorWatermarksMs)
  * <root>/state/<op>/<partition>/<v>.delta|.snapshot
  * <root>/state/<op>/_metadata/schema    the operator's kind and state schema
  * <root>/state/<op>/_metadata/partitions/<v>   the number of partitions that wrote versions v… (changes only)

@@ -364,7 +364,7 @@ export class MicroBatchExecution {
       const n = latestOffsets!.batchId;
       this.committed = [...last.offsets];
       const wm = Math.max(last.batchWatermarkMs, latestCommit!.value.nextBatchWatermarkMs);
-      this.tracker = new WatermarkTracker(policy, wm);
+      this.tracker = new WatermarkTracker(policy, wm, this.savedOperatorWatermarks(latestCommit!.value));
       this.prevBatchWm = last.batchWatermarkMs;
       this.batchId = n + 1;
       await this.restoreState(n + 1, latestCommit!.value, last.batchWatermarkMs);
@@ -383,9 +383,9 @@ export class MicroBatchExecution {
     }
     this.committed = prev ? [...prev.offsets] : this.sources.map(() => null);
     this.prevBatchWm = prev ? prev.batchWatermarkMs : 0;
-    this.tracker = new WatermarkTracker(policy, last.batchWatermarkMs);
-    this.batchId = n;
     const prevCommit = n > 0 ? await this.commitLog.get(n - 1) : null;
+    this.tracker = new WatermarkTracker(policy, last.batchWatermarkMs, this.savedOperatorWatermarks(prevCommit));
+    this.batchId = n;
     await this.restoreState(n, prevCommit, prev ? prev.batchWatermarkMs : null);
     await this.runBatch(n, last, this.committed, true);
   }
@@ -442,6 +442,15 @@ export class MicroBatchExecution {
     let log = this.layouts.get(op.operatorId);
     if (!log) this.layouts.set(op.operatorId, (log = new PartitionLayoutLog(this.paths.stateLayout(op.operatorId))));
     return log;
+  }
+
+  /**
+   * The per-operator watermarks a commit kept, when they fit this plan's watermark operators (a checkpoint written
+   * before they were kept, or by a plan with another number of them, has none to give: each then starts again).
+   */
+  private savedOperatorWatermarks(commit: CommitMetadata | null): readonly number[] {
+    const saved = commit?.operatorWatermarksMs;
+    return saved !== undefined && saved.length === watermarkOperators(this.root).length ? saved : [];
   }
 
   private checkSourceCount(seq: OffsetSeq, batchId: number): void {
@@ -592,7 +601,11 @@ export class MicroBatchExecution {
     const tCommit = performance.now();
     const partitions: Record<string, number> = {};
     for (const op of this.stateful) if (op.statePartitions > 1) partitions[String(op.operatorId)] = op.statePartitions;
-    await this.commitLog.add(n, Object.keys(partitions).length > 0 ? { nextBatchWatermarkMs: nextWm, statePartitions: partitions } : { nextBatchWatermarkMs: nextWm });
+    await this.commitLog.add(n, {
+      nextBatchWatermarkMs: nextWm,
+      ...(Object.keys(partitions).length > 0 ? { statePartitions: partitions } : {}),
+      ...(wmOps.length > 1 ? { operatorWatermarksMs: this.tracker.operators } : {}),
+    });
     await executionHooks.at?.('afterCommit', n);
     for (let i = 0; i < this.sources.length; i++) {
       const end = seq.offsets[i];

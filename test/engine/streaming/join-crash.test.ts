@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { Session } from '../../../engine/index.js';
 import { runFixtureAsync, runKillChain } from '../../helpers/crash-runs.js';
 import { prng } from '../../helpers/prng.js';
+import type { Click, Impression } from '../../helpers/ad-click-join.js';
 import { normalizeRows } from '../../helpers/stream-test.js';
 
 const FIXTURE = join(import.meta.dirname, '../../fixtures/stream-join-query.ts');
@@ -18,8 +19,6 @@ const FILES = 8;
 const MIN = 60_000;
 const BASE = Date.UTC(2026, 4, 30, 9, 0);
 
-type Impression = { impressionAdId: number; impressionTime: number; campaign: string };
-type Click = { clickAdId: number; clickTime: number };
 
 /** File f of each side: impressions of 12 ads around minute 30·f, clicks on about half of them within 0–70 minutes. */
 function writeInputs(root: string): { impressions: Impression[]; clicks: Click[] } {

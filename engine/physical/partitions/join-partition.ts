@@ -9,7 +9,9 @@
  * preserved); a row with a null key (not `<=>`) never matches and is kept only on a preserved side, to be emitted
  * with nulls when evicted. A right row this batch would evict is not stored unless the join keeps it unmatched
  * (right/full outer). Stored rows carry a matched flag: an outer side's unmatched rows are emitted null-padded when
- * evicted; a left semi join emits a left row at its first match and never matches it again.
+ * evicted; a left semi join emits a left row at its first match and never matches it again. A side whose flags
+ * the join never reads (both sides of an inner join, an outer join's other side) keeps the flag it had on arrival, so a
+ * later match rewrites no state.
  *
  * State: two named tables, `left` and `right`, rows `(__key0…, __seq, <input columns>, __matched)`, keyed by the
  * join key and the row's arrival sequence, partitioned by the join key (so both sides of a key meet in one partition,
@@ -79,7 +81,15 @@ class SideState {
   head = new Int32Array(64).fill(NONE);
   tail = new Int32Array(64).fill(NONE);
 
-  constructor(readonly name: 'left' | 'right') {}
+  /**
+   * Whether the join reads this side's matched flags (an outer join's preserved side, a left semi join's left side).
+   * Elsewhere a match changes nothing and the stored flag keeps its value at arrival, so matching never rewrites a
+   * stored row (an inner join's state is written once per row and deleted once).
+   */
+  constructor(
+    readonly name: 'left' | 'right',
+    readonly tracksMatched: boolean,
+  ) {}
 
   private grow(n: number): void {
     if (n <= this.chunk.length) return;
@@ -130,6 +140,10 @@ class SideState {
   /** Flags the rows `handles` of matched pairs (and the input rows `inputs` in `inputMatched`); returns the rows matched for the first time. */
   markMatched(inputs: Int32Array, handles: Int32Array, inputMatched: Uint8Array): number[] {
     const first: number[] = [];
+    if (!this.tracksMatched) {
+      for (let p = 0; p < inputs.length; p++) inputMatched[inputs[p]!] = 1;
+      return first;
+    }
     for (let p = 0; p < handles.length; p++) {
       const h = handles[p]!;
       inputMatched[inputs[p]!] = 1;
@@ -290,7 +304,7 @@ export class JoinPartition implements KeyedOperator {
     this.nKeys = spec.keyTypes.length;
     this.codec = new KeyCodec(spec.keyTypes);
     this.groups = new GroupTable(this.codec.width);
-    this.sides = [new SideState('left'), new SideState('right')];
+    this.sides = [new SideState('left', this.tracksMatched(0)), new SideState('right', this.tracksMatched(1))];
     this.leftWidth = spec.inputSchemas[0]!.fields.length;
     this.tables = [0, 1].map((s) => {
       const schema = this.tableSchema(s);
@@ -316,6 +330,11 @@ export class JoinPartition implements KeyedOperator {
   private preserves(side: number): boolean {
     const t = this.spec.joinType;
     return t === 'fullOuter' || (side === 0 ? t === 'leftOuter' : t === 'rightOuter');
+  }
+
+  /** Whether a side's matched flags are ever read: its unmatched rows are emitted at eviction, or (left semi) it matches once. */
+  private tracksMatched(side: number): boolean {
+    return this.preserves(side) || (this.spec.joinType === 'leftSemi' && side === 0);
   }
 
   private eviction(side: number): SideEviction | null {
@@ -599,7 +618,7 @@ export class JoinPartition implements KeyedOperator {
       const st = this.sides[side]!;
       if (st.size - st.live <= st.live) continue;
       const live = st.liveHandles();
-      const fresh = new SideState(st.name);
+      const fresh = new SideState(st.name, st.tracksMatched);
       fresh.ensureGroups(this.groups.size);
       if (live.length > 0) {
         const cols = st.gather(live, 0, st.chunks[0]!.length);
@@ -615,8 +634,8 @@ export class JoinPartition implements KeyedOperator {
   private reset(): void {
     this.codec = new KeyCodec(this.spec.keyTypes);
     this.groups = new GroupTable(this.codec.width);
-    this.sides[0] = new SideState('left');
-    this.sides[1] = new SideState('right');
+    this.sides[0] = new SideState('left', this.tracksMatched(0));
+    this.sides[1] = new SideState('right', this.tracksMatched(1));
   }
 
   private load(tables: ReadonlyMap<string, RecordBatch | null>, persisted: boolean): void {

@@ -125,6 +125,29 @@ describe('JoinPartition', () => {
     expect(b1.metrics).toMatchObject({ numRowsUpdated: 1, custom: { leftStateRows: 1, rightStateRows: 3 } });
   });
 
+  it('a stored row matched in a later batch is rewritten only where its matched flag is read', () => {
+    const deltaRows = (joinType: 'inner' | 'leftOuter' | 'rightOuter') => {
+      const { p, exec } = partition(L.join(R, onKey(), joinType));
+      const [ls, rs] = exec.spec.inputSchemas;
+      const info: BatchInfo = { batchId: 0, streaming: true, outputMode: 'append', lateWatermarkMs: 0, evictionWatermarkMs: 0, batchTimestampMs: 0 };
+      p.startBatch();
+      p.absorb(batchFromRows([{ id: 1, lt: s(10), lv: 'a' }], ls!), 0, info, 0);
+      p.absorb(batchFromRows([{ rid: 2, rt: s(10) }], rs!), 1, info, 1);
+      p.finish(info);
+      expect([p.takeDelta('left')?.numRows, p.takeDelta('right')?.numRows]).toEqual([1, 1]);
+      // Batch 1: a right row matches the stored left row; a left row matches the stored right row.
+      p.startBatch();
+      p.absorb(batchFromRows([{ id: 2, lt: s(11), lv: 'b' }], ls!), 2 ** 30, { ...info, batchId: 1 }, 0);
+      p.absorb(batchFromRows([{ rid: 1, rt: s(11) }], rs!), 2 ** 30 + 1, { ...info, batchId: 1 }, 1);
+      expect(p.finish({ ...info, batchId: 1 }).output?.numRows).toBe(2);
+      return [p.takeDelta('left')?.numRows ?? 0, p.takeDelta('right')?.numRows ?? 0];
+    };
+    // Each side's delta holds its new row, plus the matched stored row only on a preserved side.
+    expect(deltaRows('inner')).toEqual([1, 1]);
+    expect(deltaRows('leftOuter')).toEqual([2, 1]);
+    expect(deltaRows('rightOuter')).toEqual([1, 2]);
+  });
+
   it('a partition restored from its snapshot continues exactly as the original', () => {
     const a = partition(L.join(R, onKey(), 'leftOuter'));
     a.run(0, 0, 0, [{ id: 1, lt: s(10), lv: 'm' }, { id: 2, lt: s(11), lv: 'u' }], [{ rid: 1, rt: s(10) }]);

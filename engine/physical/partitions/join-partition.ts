@@ -24,7 +24,7 @@ import { evaluate, type EvalEnv } from '../../kernels/expr-kernel.js';
 import { GroupTable } from '../../kernels/hash-kernel.js';
 import { KeyCodec } from '../../kernels/key-codec.js';
 import { concatVecs, gatherVec } from '../../kernels/select-kernel.js';
-import { nullVec, numVec, windowEnds, type NumVec, type Vec } from '../../kernels/vec.js';
+import { nullVec, numVec, windowEnds, type BoolVec, type NumVec, type Vec } from '../../kernels/vec.js';
 import type { Bound } from '../../logical/bound-expr.js';
 import type { SideEviction, SideTime } from '../../logical/join-watermark.js';
 import { field, schemaOf, type DataType, type Schema } from '../../types/data-type.js';
@@ -66,6 +66,9 @@ const NONE = -1;
 class SideState {
   /** Columns of each stored chunk: key columns, `__seq`, then the input's columns (the table's columns but `__matched`). */
   chunks: Vec[][] = [];
+  /** Per chunk: its first handle (its rows' handles are consecutive), and the least time of its live rows (NaN times not counted). */
+  chunkStart: number[] = [];
+  chunkMinTime: number[] = [];
   chunk = new Int32Array(64);
   row = new Int32Array(64);
   group = new Int32Array(64);
@@ -160,6 +163,10 @@ class SideState {
   add(cols: Vec[], n: number, groups: Int32Array, times: Float64Array, matched: Uint8Array, persisted: boolean): void {
     const c = this.chunks.length;
     this.chunks.push(cols);
+    this.chunkStart.push(this.size);
+    let min = Infinity;
+    for (let i = 0; i < n; i++) if (times[i]! < min) min = times[i]!;
+    this.chunkMinTime.push(min);
     this.grow(this.size + n);
     for (let i = 0; i < n; i++) {
       const h = this.size++;
@@ -179,6 +186,43 @@ class SideState {
       this.tail[g] = h;
     }
     this.live += n;
+  }
+
+  /**
+   * Evicts the live rows with time ≤ `th` (marked dead and dirty, unlinked from their groups) and returns them in
+   * handle order. Chunks whose least live time is above `th` are skipped unread.
+   */
+  evict(th: number): Int32Array {
+    let gone: Int32Array = new Int32Array(64);
+    let n = 0;
+    let touched: Int32Array = new Int32Array(64);
+    let nTouched = 0;
+    for (let c = 0; c < this.chunks.length; c++) {
+      if (!(this.chunkMinTime[c]! <= th)) continue;
+      const end = c + 1 < this.chunks.length ? this.chunkStart[c + 1]! : this.size;
+      let min = Infinity;
+      for (let h = this.chunkStart[c]!; h < end; h++) {
+        if (this.alive[h] === 0) continue;
+        const t = this.time[h]!;
+        if (t <= th) {
+          this.alive[h] = 0;
+          this.markDirty(h);
+          if (n === gone.length) gone = growInt32(gone, n * 2);
+          gone[n++] = h;
+          const g = this.group[h]!;
+          if (nTouched === touched.length) touched = growInt32(touched, nTouched * 2);
+          touched[nTouched++] = g;
+        } else if (t < min) min = t;
+      }
+      this.chunkMinTime[c] = min;
+    }
+    this.live -= n;
+    // Each group unlinked once, however many of its rows leave.
+    const groups = touched.subarray(0, nTouched).sort();
+    let u = 0;
+    for (let i = 0; i < nTouched; i++) if (i === 0 || groups[i] !== groups[i - 1]) groups[u++] = groups[i]!;
+    this.unlink(groups.subarray(0, u));
+    return gone.subarray(0, n);
   }
 
   /** Unlinks the rows `dead` marks (alive already cleared) from their groups. */
@@ -202,39 +246,69 @@ class SideState {
     }
   }
 
-  /** Columns `from…to` of the rows `handles`, in that order (gathered chunk by chunk, then put back in order). */
+  /**
+   * Columns `from…to` of the rows `handles` (at least one), in that order. Rows of one chunk are gathered directly; rows of several
+   * chunks are read straight from each chunk for numbers and booleans, and otherwise gathered chunk by chunk (a
+   * counting sort by chunk), concatenated and put back in order.
+   */
   gather(handles: Int32Array, from: number, to: number): Vec[] {
     const m = handles.length;
-    const byChunk = new Map<number, number[]>();
+    const chunkOf = this.chunk;
+    const rowOf = this.row;
+    const sel = new Int32Array(m);
+    let single = true;
+    const c0 = m > 0 ? chunkOf[handles[0]!]! : 0;
     for (let i = 0; i < m; i++) {
-      const c = this.chunk[handles[i]!]!;
-      let l = byChunk.get(c);
-      if (!l) byChunk.set(c, (l = []));
-      l.push(i);
+      const h = handles[i]!;
+      sel[i] = rowOf[h]!;
+      if (chunkOf[h] !== c0) single = false;
     }
     const out: Vec[] = [];
-    if (byChunk.size === 1) {
-      const [c] = byChunk.keys();
-      const sel = new Int32Array(m);
-      for (let i = 0; i < m; i++) sel[i] = this.row[handles[i]!]!;
-      for (let k = from; k < to; k++) out.push(gatherVec(this.chunks[c!]![k]!, sel));
+    if (single) {
+      const cols = this.chunks[c0]!;
+      for (let k = from; k < to; k++) out.push(gatherVec(cols[k]!, sel));
       return out;
     }
-    // Several chunks: gather each, concatenate, then reorder to the handles' order.
-    const order = new Int32Array(m);
-    const parts: Vec[][] = [];
-    let at = 0;
-    for (const [c, idx] of byChunk) {
-      const sel = new Int32Array(idx.length);
-      idx.forEach((i, j) => {
-        sel[j] = this.row[handles[i]!]!;
-        order[i] = at + j;
-      });
-      at += idx.length;
-      parts.push(this.chunks[c]!.slice(from, to).map((v) => gatherVec(v, sel)));
+    let bySel: { order: Int32Array; parts: Int32Array[]; used: number[] } | null = null;
+    for (let k = from; k < to; k++) {
+      const direct = gatherAcrossChunks(this.chunks, k, handles, chunkOf, sel);
+      if (direct !== null) {
+        out.push(direct);
+        continue;
+      }
+      bySel ??= this.splitByChunk(handles, sel);
+      const { order, parts, used } = bySel;
+      out.push(gatherVec(concatVecs(used.map((c, j) => gatherVec(this.chunks[c]![k]!, parts[j]!))), order));
     }
-    for (let k = 0; k < to - from; k++) out.push(gatherVec(concatVecs(parts.map((p) => p[k]!)), order));
     return out;
+  }
+
+  /** Rows of `handles` per chunk (`parts[j]` the rows of chunk `used[j]`), and where each handle lands in their concatenation. */
+  private splitByChunk(handles: Int32Array, sel: Int32Array): { order: Int32Array; parts: Int32Array[]; used: number[] } {
+    const m = handles.length;
+    const nc = this.chunks.length;
+    const count = new Int32Array(nc + 1);
+    for (let i = 0; i < m; i++) count[this.chunk[handles[i]!]! + 1]!++;
+    for (let c = 0; c < nc; c++) count[c + 1]! += count[c]!;
+    const start = count.slice(0, nc);
+    const at = count.slice(0, nc);
+    const flat = new Int32Array(m);
+    const order = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
+      const c = this.chunk[handles[i]!]!;
+      const j = at[c]!++;
+      flat[j] = sel[i]!;
+      order[i] = j;
+    }
+    const parts: Int32Array[] = [];
+    const used: number[] = [];
+    for (let c = 0; c < nc; c++) {
+      if (at[c]! > start[c]!) {
+        used.push(c);
+        parts.push(flat.subarray(start[c]!, at[c]!));
+      }
+    }
+    return { order, parts, used };
   }
 
   /** Every live handle, in arrival order. */
@@ -253,6 +327,12 @@ class SideState {
   }
 }
 
+function growInt32(a: Int32Array, cap: number): Int32Array {
+  const b = new Int32Array(cap);
+  b.set(a);
+  return b;
+}
+
 function vecBytes(v: Vec): number {
   switch (v.kind) {
     case 'num':
@@ -268,6 +348,39 @@ function vecBytes(v: Vec): number {
     default:
       return 0;
   }
+}
+
+/**
+ * Column `k` of the rows (`chunkOf[h]`, `rows[i]`) of `handles`, read straight from each chunk, when every chunk
+ * holds it as plain numbers (no 64-bit exact values) or booleans; null otherwise (the caller gathers chunk by chunk).
+ */
+function gatherAcrossChunks(chunks: readonly Vec[][], k: number, handles: Int32Array, chunkOf: Int32Array, rows: Int32Array): Vec | null {
+  const first = chunks[0]![k]!;
+  let anyNull = false;
+  for (const cols of chunks) {
+    const v = cols[k]!;
+    if (v.kind !== first.kind || (v.kind !== 'num' && v.kind !== 'bool') || (v.kind === 'num' && v.big !== null)) return null;
+    if (v.valid !== null) anyNull = true;
+  }
+  const m = handles.length;
+  const valids = anyNull ? chunks.map((cols) => cols[k]!.valid) : null;
+  const valid = anyNull ? new Uint8Array(m) : null;
+  if (valid !== null) {
+    for (let i = 0; i < m; i++) {
+      const v = valids![chunkOf[handles[i]!]!];
+      valid[i] = v === null || v === undefined ? 1 : v[rows[i]!]!;
+    }
+  }
+  if (first.kind === 'bool') {
+    const src = chunks.map((cols) => (cols[k] as BoolVec).values);
+    const out = new Uint8Array(m);
+    for (let i = 0; i < m; i++) out[i] = src[chunkOf[handles[i]!]!]![rows[i]!]!;
+    return { kind: 'bool', type: 'boolean', length: m, values: out, valid };
+  }
+  const src = chunks.map((cols) => (cols[k] as NumVec).values);
+  const out = new Float64Array(m);
+  for (let i = 0; i < m; i++) out[i] = src[chunkOf[handles[i]!]!]![rows[i]!]!;
+  return { kind: 'num', type: (first as NumVec).type, length: m, values: out, big: null, valid } satisfies NumVec;
 }
 
 /** Rows of a boolean result that are true (null and false are not). */
@@ -560,23 +673,12 @@ export class JoinPartition implements KeyedOperator {
       const th = this.threshold(side, info);
       if (th === null) continue;
       const st = this.sides[side]!;
-      const gone: number[] = [];
-      const touched = new Set<number>();
-      for (let h = 0; h < st.size; h++) {
-        if (st.alive[h] === 1 && st.time[h]! <= th) {
-          st.alive[h] = 0;
-          st.markDirty(h);
-          gone.push(h);
-          touched.add(st.group[h]!);
-        }
-      }
+      const gone = st.evict(th);
       if (gone.length === 0) continue;
-      st.live -= gone.length;
       removed += gone.length;
-      st.unlink(touched);
       if (this.preserves(side)) {
         const unmatched = gone.filter((h) => st.matched[h] === 0);
-        if (unmatched.length > 0) this.emitPadded(side, null, null, Int32Array.from(unmatched));
+        if (unmatched.length > 0) this.emitPadded(side, null, null, unmatched);
       }
     }
     const out = this.out.length === 0 ? null : this.out.length === 1 ? this.out[0]! : concatBatches(this.out, this.spec.outputSchema);

@@ -504,76 +504,97 @@ export class JoinPartition implements KeyedOperator {
     const keyBounds = side === 0 ? spec.leftKeys : spec.rightKeys;
     const keys = keyBounds.map((k) => evaluate(k, batch, schema, env));
     const preserved = this.preserves(side);
-    // Rows that join: kept, passing their own conjuncts, with a key that can match.
-    const padNow: number[] = [];
-    const rows: number[] = [];
-    const canMatch: number[] = [];
+    // Rows that join: kept, passing their own conjuncts, with a key that can match (`canMatch`; a null key not
+    // `<=>` matches nothing and is kept only on a preserved side).
+    const keyNull = this.nullKeyRows(keys, n);
+    const padNow = new Int32Array(n);
+    let nPad = 0;
+    const sel = new Int32Array(n);
+    const canMatch = new Uint8Array(n);
+    let m = 0;
+    const pass = ownPass === null ? null : ownPass.kind === 'bool' ? ownPass : null;
     for (let i = 0; i < n; i++) {
       if (keep[i] === 0) continue;
-      if (ownPass !== null && !isTrue(ownPass, i)) {
-        if (preserved) padNow.push(i);
+      if (ownPass !== null && (pass === null || pass.values[i] !== 1 || (pass.valid !== null && pass.valid[i] !== 1))) {
+        if (preserved) padNow[nPad++] = i;
         continue;
       }
-      let nullKey = false;
-      for (let k = 0; k < this.nKeys; k++) {
-        const v = keys[k]!;
-        if (!spec.nullSafe[k] && v.valid !== null && v.valid[i] === 0) nullKey = true;
-        if (!spec.nullSafe[k] && v.kind === 'null') nullKey = true;
-      }
+      const nullKey = keyNull !== null && keyNull[i] === 1;
       if (nullKey && !preserved) continue;
-      rows.push(i);
-      canMatch.push(nullKey ? 0 : 1);
+      canMatch[m] = nullKey ? 0 : 1;
+      sel[m++] = i;
     }
-    if (padNow.length > 0) this.emitPadded(side, batch, Int32Array.from(padNow), null);
-    const m = rows.length;
+    if (nPad > 0) this.emitPadded(side, batch, padNow.subarray(0, nPad), null);
     if (m === 0) return;
-    const sel = Int32Array.from(rows);
+    const all = m === n;
+    const rowsIn = all ? sel : sel.subarray(0, m);
     const gids = new Int32Array(m);
-    this.groups.findOrInsert(this.codec.encode(keys, sel, m), m, gids);
+    this.groups.findOrInsert(this.codec.encode(keys, all ? null : rowsIn, m), m, gids);
     const me = this.sides[side]!;
     const other = this.sides[1 - side]!;
     me.ensureGroups(this.groups.size);
     other.ensureGroups(this.groups.size);
     // Candidate pairs: (row of this input, handle of the other side's state).
     const semiRight = spec.joinType === 'leftSemi' && side === 1;
-    const candI: number[] = [];
-    const candH: number[] = [];
+    let pairsI: Int32Array = new Int32Array(Math.max(16, m));
+    let pairsH: Int32Array = new Int32Array(pairsI.length);
+    let np = 0;
+    const head = other.head;
+    const next = other.next;
+    const otherMatched = other.matched;
     for (let j = 0; j < m; j++) {
       if (canMatch[j] === 0) continue;
-      for (let h = other.head[gids[j]!]!; h !== NONE; h = other.next[h]!) {
-        if (semiRight && other.matched[h] === 1) continue;
-        candI.push(j);
-        candH.push(h);
+      for (let h = head[gids[j]!]!; h !== NONE; h = next[h]!) {
+        if (semiRight && otherMatched[h] === 1) continue;
+        if (np === pairsI.length) {
+          pairsI = growInt32(pairsI, np * 2);
+          pairsH = growInt32(pairsH, np * 2);
+        }
+        pairsI[np] = j;
+        pairsH[np++] = h;
       }
     }
-    let pairsI = Int32Array.from(candI);
-    let pairsH = Int32Array.from(candH);
+    pairsI = pairsI.subarray(0, np);
+    pairsH = pairsH.subarray(0, np);
     // The candidates' combined rows, gathered once: the residual reads them, and the passing ones are the output.
     let pairRows: Vec[] | null = null;
-    if (spec.residual !== null && pairsI.length > 0) {
-      pairRows = this.combinedVecs(side, batch, sel, pairsI, pairsH);
-      const ok = evaluate(spec.residual, batchFromVecs(spec.combined, pairRows, pairsI.length), spec.combined, env);
-      const keepPairs: number[] = [];
-      for (let p = 0; p < pairsI.length; p++) if (isTrue(ok, p)) keepPairs.push(p);
-      if (keepPairs.length < pairsI.length) {
-        const k = Int32Array.from(keepPairs);
-        pairsI = pairsI.filter((_, p) => isTrue(ok, p));
-        pairsH = pairsH.filter((_, p) => isTrue(ok, p));
+    if (spec.residual !== null && np > 0) {
+      pairRows = this.combinedVecs(side, batch, rowsIn, pairsI, pairsH);
+      const ok = evaluate(spec.residual, batchFromVecs(spec.combined, pairRows, np), spec.combined, env);
+      const keepPairs = new Int32Array(np);
+      let nk = 0;
+      if (ok.kind === 'bool') {
+        const v = ok.values;
+        const valid = ok.valid;
+        for (let p = 0; p < np; p++) if (v[p] === 1 && (valid === null || valid[p] === 1)) keepPairs[nk++] = p;
+      }
+      if (nk < np) {
+        const k = keepPairs.subarray(0, nk);
+        const ki = new Int32Array(nk);
+        const kh = new Int32Array(nk);
+        for (let q = 0; q < nk; q++) {
+          ki[q] = pairsI[k[q]!]!;
+          kh[q] = pairsH[k[q]!]!;
+        }
+        pairsI = ki;
+        pairsH = kh;
+        np = nk;
         pairRows = pairRows.map((v) => gatherVec(v, k));
       }
     }
     const inputMatched = new Uint8Array(m);
     if (spec.joinType === 'leftSemi') {
       if (side === 0) {
-        const first: number[] = [];
-        for (let p = 0; p < pairsI.length; p++) {
+        const first = new Int32Array(np);
+        let nf = 0;
+        for (let p = 0; p < np; p++) {
           const j = pairsI[p]!;
           if (inputMatched[j] === 0) {
             inputMatched[j] = 1;
-            first.push(sel[j]!);
+            first[nf++] = rowsIn[j]!;
           }
         }
-        if (first.length > 0) this.emitRows(batch, schema, Int32Array.from(first));
+        if (nf > 0) this.emitRows(batch, schema, first.subarray(0, nf));
       } else {
         // Each left row once, at its first match (a right row matches only left rows not matched yet).
         const emit = other.markMatched(pairsI, pairsH, inputMatched);
@@ -585,44 +606,59 @@ export class JoinPartition implements KeyedOperator {
       }
     } else {
       other.markMatched(pairsI, pairsH, inputMatched);
-      if (pairsI.length > 0) this.emitCombined(pairRows ?? this.combinedVecs(side, batch, sel, pairsI, pairsH), pairsI.length);
+      if (np > 0) this.emitCombined(pairRows ?? this.combinedVecs(side, batch, rowsIn, pairsI, pairsH), np);
     }
     // Store: all left rows (but a left semi's matched ones); right rows unless this batch evicts them and the join
     // does not keep them unmatched.
     const times = this.rowTimes(side, keys, batch);
     const th = side === 1 ? this.threshold(1, info) : null;
-    const store: number[] = [];
+    const semiLeft = spec.joinType === 'leftSemi' && side === 0;
+    const store = new Int32Array(m);
+    let ns = 0;
     for (let j = 0; j < m; j++) {
-      if (spec.joinType === 'leftSemi' && side === 0 && inputMatched[j] === 1) continue;
-      if (side === 1 && th !== null) {
-        const t = times[sel[j]!]!;
-        const evictsNow = t <= th;
-        if (evictsNow && !(preserved && inputMatched[j] === 0)) continue;
-      }
-      store.push(j);
+      if (semiLeft && inputMatched[j] === 1) continue;
+      if (th !== null && times[rowsIn[j]!]! <= th && !(preserved && inputMatched[j] === 0)) continue;
+      store[ns++] = j;
     }
-    if (store.length === 0) return;
-    const s = Int32Array.from(store);
-    const rowSel = new Int32Array(s.length);
-    const g = new Int32Array(s.length);
-    const t = new Float64Array(s.length);
-    const mt = new Uint8Array(s.length);
-    const seq = new Float64Array(s.length);
-    for (let k = 0; k < s.length; k++) {
-      const j = s[k]!;
-      rowSel[k] = sel[j]!;
+    if (ns === 0) return;
+    const rowSel = new Int32Array(ns);
+    const g = new Int32Array(ns);
+    const t = new Float64Array(ns);
+    const mt = new Uint8Array(ns);
+    const seq = new Float64Array(ns);
+    for (let k = 0; k < ns; k++) {
+      const j = store[k]!;
+      const i = rowsIn[j]!;
+      rowSel[k] = i;
       g[k] = gids[j]!;
-      t[k] = times[sel[j]!]!;
+      t[k] = times[i]!;
       mt[k] = inputMatched[j]!;
-      seq[k] = seqBase + sel[j]!;
+      seq[k] = seqBase + i;
     }
+    // Every input row stored: the chunk holds the batch's own columns, not copies.
+    const whole = ns === n;
     const cols: Vec[] = [
-      ...keys.map((v) => gatherVec(v, rowSel)),
+      ...keys.map((v) => (whole ? v : gatherVec(v, rowSel))),
       numVec('double', seq),
-      ...schema.fields.map((_, c) => gatherVec(columnVec(batch, schema, c), rowSel)),
+      ...schema.fields.map((_, c) => (whole ? columnVec(batch, schema, c) : gatherVec(columnVec(batch, schema, c), rowSel))),
     ];
-    me.add(cols, s.length, g, t, mt, false);
-    this.updated += s.length;
+    me.add(cols, ns, g, t, mt, false);
+    this.updated += ns;
+  }
+
+  /** Rows (1) whose key is null in a column not compared with `<=>`, or null: none. */
+  private nullKeyRows(keys: readonly Vec[], n: number): Uint8Array | null {
+    let out: Uint8Array | null = null;
+    for (let k = 0; k < this.nKeys; k++) {
+      if (this.spec.nullSafe[k]) continue;
+      const v = keys[k]!;
+      if (v.kind === 'null') return new Uint8Array(n).fill(1);
+      if (v.valid === null) continue;
+      out ??= new Uint8Array(n);
+      const valid = v.valid;
+      for (let i = 0; i < n; i++) if (valid[i] === 0) out[i] = 1;
+    }
+    return out;
   }
 
   /** The combined (left ++ right) rows of candidate pairs, for the residual condition and the output. */

@@ -78,7 +78,9 @@ class SideState {
   alive = new Uint8Array(64);
   persisted = new Uint8Array(64);
   dirty = new Uint8Array(64);
-  dirtyList: number[] = [];
+  /** Handles changed since the last commit (`dirtyCount` of them). */
+  dirtyList: Int32Array = new Int32Array(64);
+  dirtyCount = 0;
   size = 0;
   live = 0;
   head = new Int32Array(64).fill(NONE);
@@ -136,7 +138,8 @@ class SideState {
   markDirty(h: number): void {
     if (this.dirty[h] === 0) {
       this.dirty[h] = 1;
-      this.dirtyList.push(h);
+      if (this.dirtyCount === this.dirtyList.length) this.dirtyList = growInt32(this.dirtyList, this.dirtyCount * 2);
+      this.dirtyList[this.dirtyCount++] = h;
     }
   }
 
@@ -266,7 +269,10 @@ class SideState {
     const out: Vec[] = [];
     if (single) {
       const cols = this.chunks[c0]!;
-      for (let k = from; k < to; k++) out.push(gatherVec(cols[k]!, sel));
+      // The whole chunk in its order (a batch's new rows, a compacted side): its columns as they are.
+      let whole = cols.length > 0 && cols[0]!.length === m;
+      for (let i = 0; whole && i < m; i++) whole = sel[i] === i;
+      for (let k = from; k < to; k++) out.push(whole ? cols[k]! : gatherVec(cols[k]!, sel));
       return out;
     }
     let bySel: { order: Int32Array; parts: Int32Array[]; used: number[] } | null = null;
@@ -742,7 +748,7 @@ export class JoinPartition implements KeyedOperator {
    */
   private compact(): void {
     const [l, r] = this.sides;
-    if (l.dirtyList.length > 0 || r.dirtyList.length > 0) return;
+    if (l.dirtyCount > 0 || r.dirtyCount > 0) return;
     if (this.groups.size > 2 * (l.live + r.live) + 1024) {
       const rows = new Map<string, RecordBatch | null>([
         ['left', this.snapshot('left')],
@@ -808,42 +814,62 @@ export class JoinPartition implements KeyedOperator {
     return table === 'right' ? this.sides[1] : this.sides[0];
   }
 
-  private tableRows(st: SideState, table: StateTable, handles: Int32Array, ops: Float64Array | null): RecordBatch {
+  /** The table columns of the rows `handles`. */
+  private tableRows(st: SideState, table: StateTable, handles: Int32Array): Vec[] {
     const width = table.schema.fields.length - 1;
     const cols = st.gather(handles, 0, width);
     const m = new Uint8Array(handles.length);
     for (let i = 0; i < handles.length; i++) m[i] = st.matched[handles[i]!]!;
-    const all: Vec[] = [...cols, { kind: 'bool', type: 'boolean', length: handles.length, values: m, valid: null }];
-    if (ops === null) return batchFromVecs(table.schema, all, handles.length);
-    return batchFromVecs(deltaSchema(table.schema), [numVec('int', ops), ...all], handles.length);
+    cols.push({ kind: 'bool', type: 'boolean', length: handles.length, values: m, valid: null });
+    return cols;
   }
 
+  /**
+   * This commit's changes of one side: a put (the whole row) per row stored or re-flagged since the last commit, then
+   * a delete per persisted row evicted since, carrying only its key (`__key0…`, `__seq`; the other columns null, as
+   * every delete in a state delta).
+   */
   takeDelta(table: string): RecordBatch | null {
     const st = this.sideOf(table);
     const t = this.tables[table === 'right' ? 1 : 0]!;
-    const hs: number[] = [];
-    const ops: number[] = [];
-    for (const h of st.dirtyList) {
+    const n = st.dirtyCount;
+    const puts = new Int32Array(n);
+    const dels = new Int32Array(n);
+    let np = 0;
+    let nd = 0;
+    for (let i = 0; i < n; i++) {
+      const h = st.dirtyList[i]!;
       st.dirty[h] = 0;
       if (st.alive[h] === 1) {
-        hs.push(h);
-        ops.push(OP_PUT);
+        puts[np++] = h;
         st.persisted[h] = 1;
       } else if (st.persisted[h] === 1) {
-        hs.push(h);
-        ops.push(OP_DELETE);
+        dels[nd++] = h;
         st.persisted[h] = 0;
       }
     }
-    st.dirtyList = [];
-    if (hs.length === 0) return null;
-    return this.tableRows(st, t, Int32Array.from(hs), Float64Array.from(ops));
+    st.dirtyCount = 0;
+    if (np + nd === 0) return null;
+    const ops = new Float64Array(np + nd);
+    ops.fill(OP_PUT, 0, np);
+    ops.fill(OP_DELETE, np);
+    const rows = np > 0 ? this.tableRows(st, t, puts.subarray(0, np)) : null;
+    if (nd === 0) return batchFromVecs(deltaSchema(t.schema), [numVec('int', ops), ...rows!], np);
+    const keyWidth = this.nKeys + 1;
+    const keys = st.gather(dels.subarray(0, nd), 0, keyWidth);
+    const fields = t.schema.fields;
+    const deleted: Vec[] = fields.map((f, c) =>
+      c < keyWidth ? keys[c]! : c === fields.length - 1 ? { kind: 'bool', type: 'boolean', length: nd, values: new Uint8Array(nd), valid: null } : nullVec(f.type, nd),
+    );
+    const cols = rows === null ? deleted : deleted.map((d, c) => concatVecs([rows[c]!, d]));
+    return batchFromVecs(deltaSchema(t.schema), [numVec('int', ops), ...cols], np + nd);
   }
 
   snapshot(table: string): RecordBatch | null {
     const st = this.sideOf(table);
     if (st.live === 0) return null;
-    return this.tableRows(st, this.tables[table === 'right' ? 1 : 0]!, st.liveHandles(), null);
+    const t = this.tables[table === 'right' ? 1 : 0]!;
+    return batchFromVecs(t.schema, this.tableRows(st, t, st.liveHandles()), st.live);
   }
 
   restore(tables: ReadonlyMap<string, RecordBatch | null>): void {

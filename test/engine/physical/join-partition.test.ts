@@ -8,6 +8,7 @@ import { JoinPartition } from '../../../engine/physical/partitions/join-partitio
 import type { BatchInfo } from '../../../engine/physical/partitions/keyed-operator.js';
 import { StreamingJoinExec } from '../../../engine/physical/streaming-join-exec.js';
 import { planPhysical } from '../../../engine/planner/planner.js';
+import { deltaSchema, OP_DELETE, OP_PUT } from '../../../engine/state/state-store.js';
 import { batchFromRows, rowsFromBatch } from '../../../engine/types/values.js';
 
 const s = (sec: number) => sec * 1000;
@@ -146,6 +147,24 @@ describe('JoinPartition', () => {
     expect(deltaRows('inner')).toEqual([1, 1]);
     expect(deltaRows('leftOuter')).toEqual([2, 1]);
     expect(deltaRows('rightOuter')).toEqual([1, 2]);
+  });
+
+  it('a delta deletes an evicted row by its key alone, after the puts', () => {
+    const { p, exec } = partition(L.join(R, onKey()));
+    const [ls] = exec.spec.inputSchemas;
+    const info = (batchId: number, evict: number): BatchInfo => ({ batchId, streaming: true, outputMode: 'append', lateWatermarkMs: 0, evictionWatermarkMs: evict, batchTimestampMs: 0 });
+    p.startBatch();
+    p.absorb(batchFromRows([{ id: 1, lt: s(10), lv: 'old' }], ls!), 0, info(0, 0), 0);
+    p.finish(info(0, 0));
+    p.takeDelta('left');
+    p.startBatch();
+    p.absorb(batchFromRows([{ id: 2, lt: s(30), lv: 'new' }], ls!), 2 ** 30, info(1, s(20)), 0);
+    p.finish(info(1, s(20))); // state watermark 14 999: the row at 10 s leaves
+    const delta = p.takeDelta('left')!;
+    expect(rowsFromBatch(delta, deltaSchema(p.tables[0]!.schema))).toEqual([
+      { __op: OP_PUT, __key0: 2, __seq: 2 ** 30, id: 2, lt: ts(30), lv: 'new', __matched: false },
+      { __op: OP_DELETE, __key0: 1, __seq: 0, id: null, lt: null, lv: null, __matched: false },
+    ]);
   });
 
   it('a partition restored from its snapshot continues exactly as the original', () => {

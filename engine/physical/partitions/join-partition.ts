@@ -766,9 +766,16 @@ export class JoinPartition implements KeyedOperator {
       fresh.ensureGroups(this.groups.size);
       if (live.length > 0) {
         const cols = st.gather(live, 0, st.chunks[0]!.length);
-        const groups = Int32Array.from(live, (h) => st.group[h]!);
-        const times = Float64Array.from(live, (h) => st.time[h]!);
-        const matched = Uint8Array.from(live, (h) => st.matched[h]!);
+        const m = live.length;
+        const groups = new Int32Array(m);
+        const times = new Float64Array(m);
+        const matched = new Uint8Array(m);
+        for (let i = 0; i < m; i++) {
+          const h = live[i]!;
+          groups[i] = st.group[h]!;
+          times[i] = st.time[h]!;
+          matched[i] = st.matched[h]!;
+        }
         fresh.add(cols, live.length, groups, times, matched, true);
       }
       this.sides[side] = fresh;

@@ -1,4 +1,7 @@
 /** One partition of a stream–stream join, batch by batch: Spark's order of joining, storing and evicting. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { col, interval, MemoryStream, Session } from '../../../engine/index.js';
 import type { Column } from '../../../engine/api/column.js';
@@ -8,7 +11,7 @@ import { JoinPartition } from '../../../engine/physical/partitions/join-partitio
 import type { BatchInfo } from '../../../engine/physical/partitions/keyed-operator.js';
 import { StreamingJoinExec } from '../../../engine/physical/streaming-join-exec.js';
 import { planPhysical } from '../../../engine/planner/planner.js';
-import { deltaSchema, OP_DELETE, OP_PUT } from '../../../engine/state/state-store.js';
+import { deltaSchema, OP_DELETE, OP_PUT, StateStore } from '../../../engine/state/state-store.js';
 import { batchFromRows, rowsFromBatch } from '../../../engine/types/values.js';
 
 const s = (sec: number) => sec * 1000;
@@ -165,6 +168,25 @@ describe('JoinPartition', () => {
       { __op: OP_PUT, __key0: 2, __seq: 2 ** 30, id: 2, lt: ts(30), lv: 'new', __matched: false },
       { __op: OP_DELETE, __key0: 1, __seq: 0, id: null, lt: null, lv: null, __matched: false },
     ]);
+  });
+
+  it('restores state written in the earlier delta form (matched flags rewritten, deletes carrying whole rows)', async () => {
+    const { p, exec, run } = partition(L.join(R, onKey()));
+    const table = p.tables[0]!;
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-join-state-'));
+    const store = new StateStore(dir, table.schema, table.keyCount);
+    const schema = deltaSchema(table.schema);
+    const row = (op: number, id: number, seq: number, sec: number, lv: string, matched: boolean) => ({ __op: op, __key0: id, __seq: seq, id, lt: s(sec), lv, __matched: matched });
+    // Version 1 stores two left rows; version 2 re-flags one as matched (an inner join's rewrite) and deletes the other whole.
+    await store.commit(1, batchFromRows([row(OP_PUT, 1, 0, 10, 'a', false), row(OP_PUT, 2, 1, 10, 'b', false)], schema));
+    await store.commit(2, batchFromRows([row(OP_PUT, 1, 0, 10, 'a', true), row(OP_DELETE, 2, 1, 10, 'b', false)], schema));
+    p.restore(new Map([['left', await store.load(2)], ['right', null]]));
+    rmSync(dir, { recursive: true, force: true });
+    expect(rowsFromBatch(p.snapshot('left')!, table.schema)).toEqual([{ __key0: 1, __seq: 0, id: 1, lt: ts(10), lv: 'a', __matched: true }]);
+    // The restored row still joins; the deleted one is gone.
+    const b = run(3, 0, 0, [], [{ rid: 1, rt: s(11) }, { rid: 2, rt: s(11) }]);
+    expect(b.rows).toEqual([{ id: 1, lt: ts(10), lv: 'a', rid: 1, rt: ts(11) }]);
+    expect(exec.spec.joinType).toBe('inner');
   });
 
   it('a partition restored from its snapshot continues exactly as the original', () => {

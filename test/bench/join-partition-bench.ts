@@ -1,8 +1,8 @@
 /**
  * The stream–stream join operator alone (one `JoinPartition`, no query, no I/O): the join benchmark's impressions and
  * clicks (`ad-join-bench.ts`), 1 M rows per side in 64 k-row batches, the watermark 20 s behind the newest click. Prints
- * the time spent in startBatch (compaction), absorb, finish (eviction) and takeDelta, and input rows per second of
- * their sum. Not a test: nothing asserts on time.
+ * the state delta rows written and the time spent in startBatch (compaction), absorb, finish (eviction) and takeDelta, and input rows per second of
+ * their sum (and per CPU second, steadier on a busy machine). Not a test: nothing asserts on time.
  *
  *   npx tsx test/bench/join-partition-bench.ts [rowsPerSide]
  */
@@ -31,9 +31,14 @@ const ms = { startBatch: 0, absorb: 0, finish: 0, takeDelta: 0 };
 let wm = 0;
 let output = 0;
 let stateRows = 0;
+let deltaRows = 0;
+let cpuUs = 0;
 const timed = <T>(k: keyof typeof ms, f: () => T): T => {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const r = f();
+  const c = process.cpuUsage(c0);
+  cpuUs += c.user + c.system;
   ms[k] += performance.now() - t0;
   return r;
 };
@@ -48,11 +53,10 @@ batches.forEach(([l, r], b) => {
   output += done.output?.numRows ?? 0;
   stateRows = done.metrics.numRowsTotal;
   timed('takeDelta', () => {
-    p.takeDelta('left');
-    p.takeDelta('right');
+    deltaRows += (p.takeDelta('left')?.numRows ?? 0) + (p.takeDelta('right')?.numRows ?? 0);
   });
   wm = Date.UTC(2026, 0, 1) + (b + 1) * AD_CHUNK * 5 - 20_000;
 });
 const total = Object.values(ms).reduce((a, b) => a + b, 0);
 console.log(`ms: ${JSON.stringify(Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Math.round(v)])))}`);
-console.log(`${output} rows out, ${stateRows} state rows at the end, ${((2 * N) / (total / 1000) / 1e6).toFixed(2)} M input rows/s`);
+console.log(`${output} rows out, ${stateRows} state rows at the end, ${deltaRows} state delta rows, ${((2 * N) / (total / 1000) / 1e6).toFixed(2)} M input rows/s (${((2 * N) / (cpuUs / 1e6) / 1e6).toFixed(2)} M per CPU second)`);

@@ -9,7 +9,9 @@
  * preserved); a row with a null key (not `<=>`) never matches and is kept only on a preserved side, to be emitted
  * with nulls when evicted. A right row this batch would evict is not stored unless the join keeps it unmatched
  * (right/full outer). Stored rows carry a matched flag: an outer side's unmatched rows are emitted null-padded when
- * evicted; a left semi join emits a left row at its first match and never matches it again.
+ * evicted; a left semi join emits a left row at its first match and never matches it again. A side whose flags
+ * the join never reads (both sides of an inner join, an outer join's other side) keeps the flag it had on arrival, so a
+ * later match rewrites no state.
  *
  * State: two named tables, `left` and `right`, rows `(__key0…, __seq, <input columns>, __matched)`, keyed by the
  * join key and the row's arrival sequence, partitioned by the join key (so both sides of a key meet in one partition,
@@ -22,7 +24,7 @@ import { evaluate, type EvalEnv } from '../../kernels/expr-kernel.js';
 import { GroupTable } from '../../kernels/hash-kernel.js';
 import { KeyCodec } from '../../kernels/key-codec.js';
 import { concatVecs, gatherVec } from '../../kernels/select-kernel.js';
-import { nullVec, numVec, windowEnds, type NumVec, type Vec } from '../../kernels/vec.js';
+import { nullVec, numVec, windowEnds, type BoolVec, type NumVec, type Vec } from '../../kernels/vec.js';
 import type { Bound } from '../../logical/bound-expr.js';
 import type { SideEviction, SideTime } from '../../logical/join-watermark.js';
 import { field, schemaOf, type DataType, type Schema } from '../../types/data-type.js';
@@ -64,6 +66,9 @@ const NONE = -1;
 class SideState {
   /** Columns of each stored chunk: key columns, `__seq`, then the input's columns (the table's columns but `__matched`). */
   chunks: Vec[][] = [];
+  /** Per chunk: its first handle (its rows' handles are consecutive), and the least time of its live rows (NaN times not counted). */
+  chunkStart: number[] = [];
+  chunkMinTime: number[] = [];
   chunk = new Int32Array(64);
   row = new Int32Array(64);
   group = new Int32Array(64);
@@ -73,13 +78,23 @@ class SideState {
   alive = new Uint8Array(64);
   persisted = new Uint8Array(64);
   dirty = new Uint8Array(64);
-  dirtyList: number[] = [];
+  /** Handles changed since the last commit (`dirtyCount` of them). */
+  dirtyList: Int32Array = new Int32Array(64);
+  dirtyCount = 0;
   size = 0;
   live = 0;
   head = new Int32Array(64).fill(NONE);
   tail = new Int32Array(64).fill(NONE);
 
-  constructor(readonly name: 'left' | 'right') {}
+  /**
+   * Whether the join reads this side's matched flags (an outer join's preserved side, a left semi join's left side).
+   * Elsewhere a match changes nothing and the stored flag keeps its value at arrival, so matching never rewrites a
+   * stored row (an inner join's state is written once per row and deleted once).
+   */
+  constructor(
+    readonly name: 'left' | 'right',
+    readonly tracksMatched: boolean,
+  ) {}
 
   private grow(n: number): void {
     if (n <= this.chunk.length) return;
@@ -123,13 +138,18 @@ class SideState {
   markDirty(h: number): void {
     if (this.dirty[h] === 0) {
       this.dirty[h] = 1;
-      this.dirtyList.push(h);
+      if (this.dirtyCount === this.dirtyList.length) this.dirtyList = growInt32(this.dirtyList, this.dirtyCount * 2);
+      this.dirtyList[this.dirtyCount++] = h;
     }
   }
 
   /** Flags the rows `handles` of matched pairs (and the input rows `inputs` in `inputMatched`); returns the rows matched for the first time. */
   markMatched(inputs: Int32Array, handles: Int32Array, inputMatched: Uint8Array): number[] {
     const first: number[] = [];
+    if (!this.tracksMatched) {
+      for (let p = 0; p < inputs.length; p++) inputMatched[inputs[p]!] = 1;
+      return first;
+    }
     for (let p = 0; p < handles.length; p++) {
       const h = handles[p]!;
       inputMatched[inputs[p]!] = 1;
@@ -146,6 +166,10 @@ class SideState {
   add(cols: Vec[], n: number, groups: Int32Array, times: Float64Array, matched: Uint8Array, persisted: boolean): void {
     const c = this.chunks.length;
     this.chunks.push(cols);
+    this.chunkStart.push(this.size);
+    let min = Infinity;
+    for (let i = 0; i < n; i++) if (times[i]! < min) min = times[i]!;
+    this.chunkMinTime.push(min);
     this.grow(this.size + n);
     for (let i = 0; i < n; i++) {
       const h = this.size++;
@@ -165,6 +189,43 @@ class SideState {
       this.tail[g] = h;
     }
     this.live += n;
+  }
+
+  /**
+   * Evicts the live rows with time ≤ `th` (marked dead and dirty, unlinked from their groups) and returns them in
+   * handle order. Chunks whose least live time is above `th` are skipped unread.
+   */
+  evict(th: number): Int32Array {
+    let gone: Int32Array = new Int32Array(64);
+    let n = 0;
+    let touched: Int32Array = new Int32Array(64);
+    let nTouched = 0;
+    for (let c = 0; c < this.chunks.length; c++) {
+      if (!(this.chunkMinTime[c]! <= th)) continue;
+      const end = c + 1 < this.chunks.length ? this.chunkStart[c + 1]! : this.size;
+      let min = Infinity;
+      for (let h = this.chunkStart[c]!; h < end; h++) {
+        if (this.alive[h] === 0) continue;
+        const t = this.time[h]!;
+        if (t <= th) {
+          this.alive[h] = 0;
+          this.markDirty(h);
+          if (n === gone.length) gone = growInt32(gone, n * 2);
+          gone[n++] = h;
+          const g = this.group[h]!;
+          if (nTouched === touched.length) touched = growInt32(touched, nTouched * 2);
+          touched[nTouched++] = g;
+        } else if (t < min) min = t;
+      }
+      this.chunkMinTime[c] = min;
+    }
+    this.live -= n;
+    // Each group unlinked once, however many of its rows leave.
+    const groups = touched.subarray(0, nTouched).sort();
+    let u = 0;
+    for (let i = 0; i < nTouched; i++) if (i === 0 || groups[i] !== groups[i - 1]) groups[u++] = groups[i]!;
+    this.unlink(groups.subarray(0, u));
+    return gone.subarray(0, n);
   }
 
   /** Unlinks the rows `dead` marks (alive already cleared) from their groups. */
@@ -188,39 +249,72 @@ class SideState {
     }
   }
 
-  /** Columns `from…to` of the rows `handles`, in that order (gathered chunk by chunk, then put back in order). */
+  /**
+   * Columns `from…to` of the rows `handles` (at least one), in that order. Rows of one chunk are gathered directly; rows of several
+   * chunks are read straight from each chunk for numbers and booleans, and otherwise gathered chunk by chunk (a
+   * counting sort by chunk), concatenated and put back in order.
+   */
   gather(handles: Int32Array, from: number, to: number): Vec[] {
     const m = handles.length;
-    const byChunk = new Map<number, number[]>();
+    const chunkOf = this.chunk;
+    const rowOf = this.row;
+    const sel = new Int32Array(m);
+    let single = true;
+    const c0 = m > 0 ? chunkOf[handles[0]!]! : 0;
     for (let i = 0; i < m; i++) {
-      const c = this.chunk[handles[i]!]!;
-      let l = byChunk.get(c);
-      if (!l) byChunk.set(c, (l = []));
-      l.push(i);
+      const h = handles[i]!;
+      sel[i] = rowOf[h]!;
+      if (chunkOf[h] !== c0) single = false;
     }
     const out: Vec[] = [];
-    if (byChunk.size === 1) {
-      const [c] = byChunk.keys();
-      const sel = new Int32Array(m);
-      for (let i = 0; i < m; i++) sel[i] = this.row[handles[i]!]!;
-      for (let k = from; k < to; k++) out.push(gatherVec(this.chunks[c!]![k]!, sel));
+    if (single) {
+      const cols = this.chunks[c0]!;
+      // The whole chunk in its order (a batch's new rows, a compacted side): its columns as they are.
+      let whole = cols.length > 0 && cols[0]!.length === m;
+      for (let i = 0; whole && i < m; i++) whole = sel[i] === i;
+      for (let k = from; k < to; k++) out.push(whole ? cols[k]! : gatherVec(cols[k]!, sel));
       return out;
     }
-    // Several chunks: gather each, concatenate, then reorder to the handles' order.
-    const order = new Int32Array(m);
-    const parts: Vec[][] = [];
-    let at = 0;
-    for (const [c, idx] of byChunk) {
-      const sel = new Int32Array(idx.length);
-      idx.forEach((i, j) => {
-        sel[j] = this.row[handles[i]!]!;
-        order[i] = at + j;
-      });
-      at += idx.length;
-      parts.push(this.chunks[c]!.slice(from, to).map((v) => gatherVec(v, sel)));
+    let bySel: { order: Int32Array; parts: Int32Array[]; used: number[] } | null = null;
+    for (let k = from; k < to; k++) {
+      const direct = gatherAcrossChunks(this.chunks, k, handles, chunkOf, sel);
+      if (direct !== null) {
+        out.push(direct);
+        continue;
+      }
+      bySel ??= this.splitByChunk(handles, sel);
+      const { order, parts, used } = bySel;
+      out.push(gatherVec(concatVecs(used.map((c, j) => gatherVec(this.chunks[c]![k]!, parts[j]!))), order));
     }
-    for (let k = 0; k < to - from; k++) out.push(gatherVec(concatVecs(parts.map((p) => p[k]!)), order));
     return out;
+  }
+
+  /** Rows of `handles` per chunk (`parts[j]` the rows of chunk `used[j]`), and where each handle lands in their concatenation. */
+  private splitByChunk(handles: Int32Array, sel: Int32Array): { order: Int32Array; parts: Int32Array[]; used: number[] } {
+    const m = handles.length;
+    const nc = this.chunks.length;
+    const count = new Int32Array(nc + 1);
+    for (let i = 0; i < m; i++) count[this.chunk[handles[i]!]! + 1]!++;
+    for (let c = 0; c < nc; c++) count[c + 1]! += count[c]!;
+    const start = count.slice(0, nc);
+    const at = count.slice(0, nc);
+    const flat = new Int32Array(m);
+    const order = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
+      const c = this.chunk[handles[i]!]!;
+      const j = at[c]!++;
+      flat[j] = sel[i]!;
+      order[i] = j;
+    }
+    const parts: Int32Array[] = [];
+    const used: number[] = [];
+    for (let c = 0; c < nc; c++) {
+      if (at[c]! > start[c]!) {
+        used.push(c);
+        parts.push(flat.subarray(start[c]!, at[c]!));
+      }
+    }
+    return { order, parts, used };
   }
 
   /** Every live handle, in arrival order. */
@@ -239,6 +333,12 @@ class SideState {
   }
 }
 
+function growInt32(a: Int32Array, cap: number): Int32Array {
+  const b = new Int32Array(cap);
+  b.set(a);
+  return b;
+}
+
 function vecBytes(v: Vec): number {
   switch (v.kind) {
     case 'num':
@@ -254,6 +354,39 @@ function vecBytes(v: Vec): number {
     default:
       return 0;
   }
+}
+
+/**
+ * Column `k` of the rows (`chunkOf[h]`, `rows[i]`) of `handles`, read straight from each chunk, when every chunk
+ * holds it as plain numbers (no 64-bit exact values) or booleans; null otherwise (the caller gathers chunk by chunk).
+ */
+function gatherAcrossChunks(chunks: readonly Vec[][], k: number, handles: Int32Array, chunkOf: Int32Array, rows: Int32Array): Vec | null {
+  const first = chunks[0]![k]!;
+  let anyNull = false;
+  for (const cols of chunks) {
+    const v = cols[k]!;
+    if (v.kind !== first.kind || (v.kind !== 'num' && v.kind !== 'bool') || (v.kind === 'num' && v.big !== null)) return null;
+    if (v.valid !== null) anyNull = true;
+  }
+  const m = handles.length;
+  const valids = anyNull ? chunks.map((cols) => cols[k]!.valid) : null;
+  const valid = anyNull ? new Uint8Array(m) : null;
+  if (valid !== null) {
+    for (let i = 0; i < m; i++) {
+      const v = valids![chunkOf[handles[i]!]!];
+      valid[i] = v === null || v === undefined ? 1 : v[rows[i]!]!;
+    }
+  }
+  if (first.kind === 'bool') {
+    const src = chunks.map((cols) => (cols[k] as BoolVec).values);
+    const out = new Uint8Array(m);
+    for (let i = 0; i < m; i++) out[i] = src[chunkOf[handles[i]!]!]![rows[i]!]!;
+    return { kind: 'bool', type: 'boolean', length: m, values: out, valid };
+  }
+  const src = chunks.map((cols) => (cols[k] as NumVec).values);
+  const out = new Float64Array(m);
+  for (let i = 0; i < m; i++) out[i] = src[chunkOf[handles[i]!]!]![rows[i]!]!;
+  return { kind: 'num', type: (first as NumVec).type, length: m, values: out, big: null, valid } satisfies NumVec;
 }
 
 /** Rows of a boolean result that are true (null and false are not). */
@@ -290,7 +423,7 @@ export class JoinPartition implements KeyedOperator {
     this.nKeys = spec.keyTypes.length;
     this.codec = new KeyCodec(spec.keyTypes);
     this.groups = new GroupTable(this.codec.width);
-    this.sides = [new SideState('left'), new SideState('right')];
+    this.sides = [new SideState('left', this.tracksMatched(0)), new SideState('right', this.tracksMatched(1))];
     this.leftWidth = spec.inputSchemas[0]!.fields.length;
     this.tables = [0, 1].map((s) => {
       const schema = this.tableSchema(s);
@@ -316,6 +449,11 @@ export class JoinPartition implements KeyedOperator {
   private preserves(side: number): boolean {
     const t = this.spec.joinType;
     return t === 'fullOuter' || (side === 0 ? t === 'leftOuter' : t === 'rightOuter');
+  }
+
+  /** Whether a side's matched flags are ever read: its unmatched rows are emitted at eviction, or (left semi) it matches once. */
+  private tracksMatched(side: number): boolean {
+    return this.preserves(side) || (this.spec.joinType === 'leftSemi' && side === 0);
   }
 
   private eviction(side: number): SideEviction | null {
@@ -372,76 +510,97 @@ export class JoinPartition implements KeyedOperator {
     const keyBounds = side === 0 ? spec.leftKeys : spec.rightKeys;
     const keys = keyBounds.map((k) => evaluate(k, batch, schema, env));
     const preserved = this.preserves(side);
-    // Rows that join: kept, passing their own conjuncts, with a key that can match.
-    const padNow: number[] = [];
-    const rows: number[] = [];
-    const canMatch: number[] = [];
+    // Rows that join: kept, passing their own conjuncts, with a key that can match (`canMatch`; a null key not
+    // `<=>` matches nothing and is kept only on a preserved side).
+    const keyNull = this.nullKeyRows(keys, n);
+    const padNow = new Int32Array(n);
+    let nPad = 0;
+    const sel = new Int32Array(n);
+    const canMatch = new Uint8Array(n);
+    let m = 0;
+    const pass = ownPass === null ? null : ownPass.kind === 'bool' ? ownPass : null;
     for (let i = 0; i < n; i++) {
       if (keep[i] === 0) continue;
-      if (ownPass !== null && !isTrue(ownPass, i)) {
-        if (preserved) padNow.push(i);
+      if (ownPass !== null && (pass === null || pass.values[i] !== 1 || (pass.valid !== null && pass.valid[i] !== 1))) {
+        if (preserved) padNow[nPad++] = i;
         continue;
       }
-      let nullKey = false;
-      for (let k = 0; k < this.nKeys; k++) {
-        const v = keys[k]!;
-        if (!spec.nullSafe[k] && v.valid !== null && v.valid[i] === 0) nullKey = true;
-        if (!spec.nullSafe[k] && v.kind === 'null') nullKey = true;
-      }
+      const nullKey = keyNull !== null && keyNull[i] === 1;
       if (nullKey && !preserved) continue;
-      rows.push(i);
-      canMatch.push(nullKey ? 0 : 1);
+      canMatch[m] = nullKey ? 0 : 1;
+      sel[m++] = i;
     }
-    if (padNow.length > 0) this.emitPadded(side, batch, Int32Array.from(padNow), null);
-    const m = rows.length;
+    if (nPad > 0) this.emitPadded(side, batch, padNow.subarray(0, nPad), null);
     if (m === 0) return;
-    const sel = Int32Array.from(rows);
+    const all = m === n;
+    const rowsIn = all ? sel : sel.subarray(0, m);
     const gids = new Int32Array(m);
-    this.groups.findOrInsert(this.codec.encode(keys, sel, m), m, gids);
+    this.groups.findOrInsert(this.codec.encode(keys, all ? null : rowsIn, m), m, gids);
     const me = this.sides[side]!;
     const other = this.sides[1 - side]!;
     me.ensureGroups(this.groups.size);
     other.ensureGroups(this.groups.size);
     // Candidate pairs: (row of this input, handle of the other side's state).
     const semiRight = spec.joinType === 'leftSemi' && side === 1;
-    const candI: number[] = [];
-    const candH: number[] = [];
+    let pairsI: Int32Array = new Int32Array(Math.max(16, m));
+    let pairsH: Int32Array = new Int32Array(pairsI.length);
+    let np = 0;
+    const head = other.head;
+    const next = other.next;
+    const otherMatched = other.matched;
     for (let j = 0; j < m; j++) {
       if (canMatch[j] === 0) continue;
-      for (let h = other.head[gids[j]!]!; h !== NONE; h = other.next[h]!) {
-        if (semiRight && other.matched[h] === 1) continue;
-        candI.push(j);
-        candH.push(h);
+      for (let h = head[gids[j]!]!; h !== NONE; h = next[h]!) {
+        if (semiRight && otherMatched[h] === 1) continue;
+        if (np === pairsI.length) {
+          pairsI = growInt32(pairsI, np * 2);
+          pairsH = growInt32(pairsH, np * 2);
+        }
+        pairsI[np] = j;
+        pairsH[np++] = h;
       }
     }
-    let pairsI = Int32Array.from(candI);
-    let pairsH = Int32Array.from(candH);
+    pairsI = pairsI.subarray(0, np);
+    pairsH = pairsH.subarray(0, np);
     // The candidates' combined rows, gathered once: the residual reads them, and the passing ones are the output.
     let pairRows: Vec[] | null = null;
-    if (spec.residual !== null && pairsI.length > 0) {
-      pairRows = this.combinedVecs(side, batch, sel, pairsI, pairsH);
-      const ok = evaluate(spec.residual, batchFromVecs(spec.combined, pairRows, pairsI.length), spec.combined, env);
-      const keepPairs: number[] = [];
-      for (let p = 0; p < pairsI.length; p++) if (isTrue(ok, p)) keepPairs.push(p);
-      if (keepPairs.length < pairsI.length) {
-        const k = Int32Array.from(keepPairs);
-        pairsI = pairsI.filter((_, p) => isTrue(ok, p));
-        pairsH = pairsH.filter((_, p) => isTrue(ok, p));
+    if (spec.residual !== null && np > 0) {
+      pairRows = this.combinedVecs(side, batch, rowsIn, pairsI, pairsH);
+      const ok = evaluate(spec.residual, batchFromVecs(spec.combined, pairRows, np), spec.combined, env);
+      const keepPairs = new Int32Array(np);
+      let nk = 0;
+      if (ok.kind === 'bool') {
+        const v = ok.values;
+        const valid = ok.valid;
+        for (let p = 0; p < np; p++) if (v[p] === 1 && (valid === null || valid[p] === 1)) keepPairs[nk++] = p;
+      }
+      if (nk < np) {
+        const k = keepPairs.subarray(0, nk);
+        const ki = new Int32Array(nk);
+        const kh = new Int32Array(nk);
+        for (let q = 0; q < nk; q++) {
+          ki[q] = pairsI[k[q]!]!;
+          kh[q] = pairsH[k[q]!]!;
+        }
+        pairsI = ki;
+        pairsH = kh;
+        np = nk;
         pairRows = pairRows.map((v) => gatherVec(v, k));
       }
     }
     const inputMatched = new Uint8Array(m);
     if (spec.joinType === 'leftSemi') {
       if (side === 0) {
-        const first: number[] = [];
-        for (let p = 0; p < pairsI.length; p++) {
+        const first = new Int32Array(np);
+        let nf = 0;
+        for (let p = 0; p < np; p++) {
           const j = pairsI[p]!;
           if (inputMatched[j] === 0) {
             inputMatched[j] = 1;
-            first.push(sel[j]!);
+            first[nf++] = rowsIn[j]!;
           }
         }
-        if (first.length > 0) this.emitRows(batch, schema, Int32Array.from(first));
+        if (nf > 0) this.emitRows(batch, schema, first.subarray(0, nf));
       } else {
         // Each left row once, at its first match (a right row matches only left rows not matched yet).
         const emit = other.markMatched(pairsI, pairsH, inputMatched);
@@ -453,44 +612,59 @@ export class JoinPartition implements KeyedOperator {
       }
     } else {
       other.markMatched(pairsI, pairsH, inputMatched);
-      if (pairsI.length > 0) this.emitCombined(pairRows ?? this.combinedVecs(side, batch, sel, pairsI, pairsH), pairsI.length);
+      if (np > 0) this.emitCombined(pairRows ?? this.combinedVecs(side, batch, rowsIn, pairsI, pairsH), np);
     }
     // Store: all left rows (but a left semi's matched ones); right rows unless this batch evicts them and the join
     // does not keep them unmatched.
     const times = this.rowTimes(side, keys, batch);
     const th = side === 1 ? this.threshold(1, info) : null;
-    const store: number[] = [];
+    const semiLeft = spec.joinType === 'leftSemi' && side === 0;
+    const store = new Int32Array(m);
+    let ns = 0;
     for (let j = 0; j < m; j++) {
-      if (spec.joinType === 'leftSemi' && side === 0 && inputMatched[j] === 1) continue;
-      if (side === 1 && th !== null) {
-        const t = times[sel[j]!]!;
-        const evictsNow = t <= th;
-        if (evictsNow && !(preserved && inputMatched[j] === 0)) continue;
-      }
-      store.push(j);
+      if (semiLeft && inputMatched[j] === 1) continue;
+      if (th !== null && times[rowsIn[j]!]! <= th && !(preserved && inputMatched[j] === 0)) continue;
+      store[ns++] = j;
     }
-    if (store.length === 0) return;
-    const s = Int32Array.from(store);
-    const rowSel = new Int32Array(s.length);
-    const g = new Int32Array(s.length);
-    const t = new Float64Array(s.length);
-    const mt = new Uint8Array(s.length);
-    const seq = new Float64Array(s.length);
-    for (let k = 0; k < s.length; k++) {
-      const j = s[k]!;
-      rowSel[k] = sel[j]!;
+    if (ns === 0) return;
+    const rowSel = new Int32Array(ns);
+    const g = new Int32Array(ns);
+    const t = new Float64Array(ns);
+    const mt = new Uint8Array(ns);
+    const seq = new Float64Array(ns);
+    for (let k = 0; k < ns; k++) {
+      const j = store[k]!;
+      const i = rowsIn[j]!;
+      rowSel[k] = i;
       g[k] = gids[j]!;
-      t[k] = times[sel[j]!]!;
+      t[k] = times[i]!;
       mt[k] = inputMatched[j]!;
-      seq[k] = seqBase + sel[j]!;
+      seq[k] = seqBase + i;
     }
+    // Every input row stored: the chunk holds the batch's own columns, not copies.
+    const whole = ns === n;
     const cols: Vec[] = [
-      ...keys.map((v) => gatherVec(v, rowSel)),
+      ...keys.map((v) => (whole ? v : gatherVec(v, rowSel))),
       numVec('double', seq),
-      ...schema.fields.map((_, c) => gatherVec(columnVec(batch, schema, c), rowSel)),
+      ...schema.fields.map((_, c) => (whole ? columnVec(batch, schema, c) : gatherVec(columnVec(batch, schema, c), rowSel))),
     ];
-    me.add(cols, s.length, g, t, mt, false);
-    this.updated += s.length;
+    me.add(cols, ns, g, t, mt, false);
+    this.updated += ns;
+  }
+
+  /** Rows (1) whose key is null in a column not compared with `<=>`, or null: none. */
+  private nullKeyRows(keys: readonly Vec[], n: number): Uint8Array | null {
+    let out: Uint8Array | null = null;
+    for (let k = 0; k < this.nKeys; k++) {
+      if (this.spec.nullSafe[k]) continue;
+      const v = keys[k]!;
+      if (v.kind === 'null') return new Uint8Array(n).fill(1);
+      if (v.valid === null) continue;
+      out ??= new Uint8Array(n);
+      const valid = v.valid;
+      for (let i = 0; i < n; i++) if (valid[i] === 0) out[i] = 1;
+    }
+    return out;
   }
 
   /** The combined (left ++ right) rows of candidate pairs, for the residual condition and the output. */
@@ -541,23 +715,12 @@ export class JoinPartition implements KeyedOperator {
       const th = this.threshold(side, info);
       if (th === null) continue;
       const st = this.sides[side]!;
-      const gone: number[] = [];
-      const touched = new Set<number>();
-      for (let h = 0; h < st.size; h++) {
-        if (st.alive[h] === 1 && st.time[h]! <= th) {
-          st.alive[h] = 0;
-          st.markDirty(h);
-          gone.push(h);
-          touched.add(st.group[h]!);
-        }
-      }
+      const gone = st.evict(th);
       if (gone.length === 0) continue;
-      st.live -= gone.length;
       removed += gone.length;
-      st.unlink(touched);
       if (this.preserves(side)) {
         const unmatched = gone.filter((h) => st.matched[h] === 0);
-        if (unmatched.length > 0) this.emitPadded(side, null, null, Int32Array.from(unmatched));
+        if (unmatched.length > 0) this.emitPadded(side, null, null, unmatched);
       }
     }
     const out = this.out.length === 0 ? null : this.out.length === 1 ? this.out[0]! : concatBatches(this.out, this.spec.outputSchema);
@@ -585,7 +748,7 @@ export class JoinPartition implements KeyedOperator {
    */
   private compact(): void {
     const [l, r] = this.sides;
-    if (l.dirtyList.length > 0 || r.dirtyList.length > 0) return;
+    if (l.dirtyCount > 0 || r.dirtyCount > 0) return;
     if (this.groups.size > 2 * (l.live + r.live) + 1024) {
       const rows = new Map<string, RecordBatch | null>([
         ['left', this.snapshot('left')],
@@ -599,13 +762,20 @@ export class JoinPartition implements KeyedOperator {
       const st = this.sides[side]!;
       if (st.size - st.live <= st.live) continue;
       const live = st.liveHandles();
-      const fresh = new SideState(st.name);
+      const fresh = new SideState(st.name, st.tracksMatched);
       fresh.ensureGroups(this.groups.size);
       if (live.length > 0) {
         const cols = st.gather(live, 0, st.chunks[0]!.length);
-        const groups = Int32Array.from(live, (h) => st.group[h]!);
-        const times = Float64Array.from(live, (h) => st.time[h]!);
-        const matched = Uint8Array.from(live, (h) => st.matched[h]!);
+        const m = live.length;
+        const groups = new Int32Array(m);
+        const times = new Float64Array(m);
+        const matched = new Uint8Array(m);
+        for (let i = 0; i < m; i++) {
+          const h = live[i]!;
+          groups[i] = st.group[h]!;
+          times[i] = st.time[h]!;
+          matched[i] = st.matched[h]!;
+        }
         fresh.add(cols, live.length, groups, times, matched, true);
       }
       this.sides[side] = fresh;
@@ -615,8 +785,8 @@ export class JoinPartition implements KeyedOperator {
   private reset(): void {
     this.codec = new KeyCodec(this.spec.keyTypes);
     this.groups = new GroupTable(this.codec.width);
-    this.sides[0] = new SideState('left');
-    this.sides[1] = new SideState('right');
+    this.sides[0] = new SideState('left', this.tracksMatched(0));
+    this.sides[1] = new SideState('right', this.tracksMatched(1));
   }
 
   private load(tables: ReadonlyMap<string, RecordBatch | null>, persisted: boolean): void {
@@ -651,42 +821,62 @@ export class JoinPartition implements KeyedOperator {
     return table === 'right' ? this.sides[1] : this.sides[0];
   }
 
-  private tableRows(st: SideState, table: StateTable, handles: Int32Array, ops: Float64Array | null): RecordBatch {
+  /** The table columns of the rows `handles`. */
+  private tableRows(st: SideState, table: StateTable, handles: Int32Array): Vec[] {
     const width = table.schema.fields.length - 1;
     const cols = st.gather(handles, 0, width);
     const m = new Uint8Array(handles.length);
     for (let i = 0; i < handles.length; i++) m[i] = st.matched[handles[i]!]!;
-    const all: Vec[] = [...cols, { kind: 'bool', type: 'boolean', length: handles.length, values: m, valid: null }];
-    if (ops === null) return batchFromVecs(table.schema, all, handles.length);
-    return batchFromVecs(deltaSchema(table.schema), [numVec('int', ops), ...all], handles.length);
+    cols.push({ kind: 'bool', type: 'boolean', length: handles.length, values: m, valid: null });
+    return cols;
   }
 
+  /**
+   * This commit's changes of one side: a put (the whole row) per row stored or re-flagged since the last commit, then
+   * a delete per persisted row evicted since, carrying only its key (`__key0…`, `__seq`; the other columns null, as
+   * every delete in a state delta).
+   */
   takeDelta(table: string): RecordBatch | null {
     const st = this.sideOf(table);
     const t = this.tables[table === 'right' ? 1 : 0]!;
-    const hs: number[] = [];
-    const ops: number[] = [];
-    for (const h of st.dirtyList) {
+    const n = st.dirtyCount;
+    const puts = new Int32Array(n);
+    const dels = new Int32Array(n);
+    let np = 0;
+    let nd = 0;
+    for (let i = 0; i < n; i++) {
+      const h = st.dirtyList[i]!;
       st.dirty[h] = 0;
       if (st.alive[h] === 1) {
-        hs.push(h);
-        ops.push(OP_PUT);
+        puts[np++] = h;
         st.persisted[h] = 1;
       } else if (st.persisted[h] === 1) {
-        hs.push(h);
-        ops.push(OP_DELETE);
+        dels[nd++] = h;
         st.persisted[h] = 0;
       }
     }
-    st.dirtyList = [];
-    if (hs.length === 0) return null;
-    return this.tableRows(st, t, Int32Array.from(hs), Float64Array.from(ops));
+    st.dirtyCount = 0;
+    if (np + nd === 0) return null;
+    const ops = new Float64Array(np + nd);
+    ops.fill(OP_PUT, 0, np);
+    ops.fill(OP_DELETE, np);
+    const rows = np > 0 ? this.tableRows(st, t, puts.subarray(0, np)) : null;
+    if (nd === 0) return batchFromVecs(deltaSchema(t.schema), [numVec('int', ops), ...rows!], np);
+    const keyWidth = this.nKeys + 1;
+    const keys = st.gather(dels.subarray(0, nd), 0, keyWidth);
+    const fields = t.schema.fields;
+    const deleted: Vec[] = fields.map((f, c) =>
+      c < keyWidth ? keys[c]! : c === fields.length - 1 ? { kind: 'bool', type: 'boolean', length: nd, values: new Uint8Array(nd), valid: null } : nullVec(f.type, nd),
+    );
+    const cols = rows === null ? deleted : deleted.map((d, c) => concatVecs([rows[c]!, d]));
+    return batchFromVecs(deltaSchema(t.schema), [numVec('int', ops), ...cols], np + nd);
   }
 
   snapshot(table: string): RecordBatch | null {
     const st = this.sideOf(table);
     if (st.live === 0) return null;
-    return this.tableRows(st, this.tables[table === 'right' ? 1 : 0]!, st.liveHandles(), null);
+    const t = this.tables[table === 'right' ? 1 : 0]!;
+    return batchFromVecs(t.schema, this.tableRows(st, t, st.liveHandles()), st.live);
   }
 
   restore(tables: ReadonlyMap<string, RecordBatch | null>): void {

@@ -1,4 +1,7 @@
 /** One partition of a stream–stream join, batch by batch: Spark's order of joining, storing and evicting. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { col, interval, MemoryStream, Session } from '../../../engine/index.js';
 import type { Column } from '../../../engine/api/column.js';
@@ -8,6 +11,7 @@ import { JoinPartition } from '../../../engine/physical/partitions/join-partitio
 import type { BatchInfo } from '../../../engine/physical/partitions/keyed-operator.js';
 import { StreamingJoinExec } from '../../../engine/physical/streaming-join-exec.js';
 import { planPhysical } from '../../../engine/planner/planner.js';
+import { deltaSchema, OP_DELETE, OP_PUT, StateStore } from '../../../engine/state/state-store.js';
 import { batchFromRows, rowsFromBatch } from '../../../engine/types/values.js';
 
 const s = (sec: number) => sec * 1000;
@@ -123,6 +127,66 @@ describe('JoinPartition', () => {
     // ('a' stays, matched, until evicted).
     expect(b1.rows).toEqual([{ id: 1, lt: ts(12), lv: 'b' }]);
     expect(b1.metrics).toMatchObject({ numRowsUpdated: 1, custom: { leftStateRows: 1, rightStateRows: 3 } });
+  });
+
+  it('a stored row matched in a later batch is rewritten only where its matched flag is read', () => {
+    const deltaRows = (joinType: 'inner' | 'leftOuter' | 'rightOuter') => {
+      const { p, exec } = partition(L.join(R, onKey(), joinType));
+      const [ls, rs] = exec.spec.inputSchemas;
+      const info: BatchInfo = { batchId: 0, streaming: true, outputMode: 'append', lateWatermarkMs: 0, evictionWatermarkMs: 0, batchTimestampMs: 0 };
+      p.startBatch();
+      p.absorb(batchFromRows([{ id: 1, lt: s(10), lv: 'a' }], ls!), 0, info, 0);
+      p.absorb(batchFromRows([{ rid: 2, rt: s(10) }], rs!), 1, info, 1);
+      p.finish(info);
+      expect([p.takeDelta('left')?.numRows, p.takeDelta('right')?.numRows]).toEqual([1, 1]);
+      // Batch 1: a right row matches the stored left row; a left row matches the stored right row.
+      p.startBatch();
+      p.absorb(batchFromRows([{ id: 2, lt: s(11), lv: 'b' }], ls!), 2 ** 30, { ...info, batchId: 1 }, 0);
+      p.absorb(batchFromRows([{ rid: 1, rt: s(11) }], rs!), 2 ** 30 + 1, { ...info, batchId: 1 }, 1);
+      expect(p.finish({ ...info, batchId: 1 }).output?.numRows).toBe(2);
+      return [p.takeDelta('left')?.numRows ?? 0, p.takeDelta('right')?.numRows ?? 0];
+    };
+    // Each side's delta holds its new row, plus the matched stored row only on a preserved side.
+    expect(deltaRows('inner')).toEqual([1, 1]);
+    expect(deltaRows('leftOuter')).toEqual([2, 1]);
+    expect(deltaRows('rightOuter')).toEqual([1, 2]);
+  });
+
+  it('a delta deletes an evicted row by its key alone, after the puts', () => {
+    const { p, exec } = partition(L.join(R, onKey()));
+    const [ls] = exec.spec.inputSchemas;
+    const info = (batchId: number, evict: number): BatchInfo => ({ batchId, streaming: true, outputMode: 'append', lateWatermarkMs: 0, evictionWatermarkMs: evict, batchTimestampMs: 0 });
+    p.startBatch();
+    p.absorb(batchFromRows([{ id: 1, lt: s(10), lv: 'old' }], ls!), 0, info(0, 0), 0);
+    p.finish(info(0, 0));
+    p.takeDelta('left');
+    p.startBatch();
+    p.absorb(batchFromRows([{ id: 2, lt: s(30), lv: 'new' }], ls!), 2 ** 30, info(1, s(20)), 0);
+    p.finish(info(1, s(20))); // state watermark 14 999: the row at 10 s leaves
+    const delta = p.takeDelta('left')!;
+    expect(rowsFromBatch(delta, deltaSchema(p.tables[0]!.schema))).toEqual([
+      { __op: OP_PUT, __key0: 2, __seq: 2 ** 30, id: 2, lt: ts(30), lv: 'new', __matched: false },
+      { __op: OP_DELETE, __key0: 1, __seq: 0, id: null, lt: null, lv: null, __matched: false },
+    ]);
+  });
+
+  it('restores state written in the earlier delta form (matched flags rewritten, deletes carrying whole rows)', async () => {
+    const { p, exec, run } = partition(L.join(R, onKey()));
+    const table = p.tables[0]!;
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-join-state-'));
+    const store = new StateStore(dir, table.schema, table.keyCount);
+    const schema = deltaSchema(table.schema);
+    const row = (op: number, id: number, seq: number, sec: number, lv: string, matched: boolean) => ({ __op: op, __key0: id, __seq: seq, id, lt: s(sec), lv, __matched: matched });
+    // Version 1 stores two left rows; version 2 re-flags one as matched (an inner join's rewrite) and deletes the other whole.
+    await store.commit(1, batchFromRows([row(OP_PUT, 1, 0, 10, 'a', false), row(OP_PUT, 2, 1, 10, 'b', false)], schema));
+    await store.commit(2, batchFromRows([row(OP_PUT, 1, 0, 10, 'a', true), row(OP_DELETE, 2, 1, 10, 'b', false)], schema));
+    p.restore(new Map([['left', await store.load(2)], ['right', null]]));
+    rmSync(dir, { recursive: true, force: true });
+    expect(rowsFromBatch(p.snapshot('left')!, table.schema)).toEqual([{ __key0: 1, __seq: 0, id: 1, lt: ts(10), lv: 'a', __matched: true }]);
+    // The restored row still joins; the deleted one is gone.
+    const b = run(3, 0, 0, [], [{ rid: 1, rt: s(11) }, { rid: 2, rt: s(11) }]);
+    expect(b.rows).toEqual([{ id: 1, lt: ts(10), lv: 'a', rid: 1, rt: ts(11) }]);
+    expect(exec.spec.joinType).toBe('inner');
   });
 
   it('a partition restored from its snapshot continues exactly as the original', () => {

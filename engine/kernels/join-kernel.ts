@@ -125,6 +125,8 @@ export class JoinHashTable {
   unique = false;
   /** `unique`, and group g is build row g (every build row could match). */
   identity = false;
+  /** A lone integer key whose build values span a range of at most a few times the build rows: group by value. */
+  private dense: DenseKeys | null = null;
   /** A lone (not null-safe) string key: the group of each dictionary id (−1: none), probed without a key row. */
   private groupOfId: Int32Array | null = null;
   /** Dictionary entries right after the build: the probe adds strings the build side never had (see `bloated`). */
@@ -163,6 +165,7 @@ export class JoinHashTable {
     this.unique = G === m;
     this.identity = this.unique && sel === null;
     this.builtDictionary = this.codec.dictionarySize;
+    this.dense = denseKeyGroups(this.types, this.nullSafe, keys, sel, gids, m);
     this.groupOfId = null;
     if (this.types.length === 1 && (this.types[0] === 'string' || this.types[0] === 'binary') && !this.nullSafe[0]) {
       // A lone string key: a probe string's dictionary id names its group directly (no key row, no second table).
@@ -177,6 +180,21 @@ export class JoinHashTable {
   /** The group of each probe row (−1: no build row has its key, or the row cannot match). */
   probe(keys: readonly Vec[], n: number, ok: Uint8Array | null): Int32Array {
     const out = new Int32Array(n);
+    const dense = this.dense;
+    const k0 = keys[0];
+    if (dense !== null && k0 !== undefined && (k0.kind === 'null' || (k0.kind === 'num' && k0.big === null))) {
+      if (k0.kind === 'null') return out.fill(-1);
+      const v = k0.values;
+      const valid = k0.valid;
+      const lo = dense.min;
+      const span = dense.groups.length;
+      const byKey = dense.groups;
+      for (let i = 0; i < n; i++) {
+        const x = v[i]! - lo;
+        out[i] = x >= 0 && x < span && (valid === null || valid[i] === 1) && (ok === null || ok[i] === 1) ? byKey[x]! : -1;
+      }
+      return out;
+    }
     const byId = this.groupOfId;
     if (byId !== null) {
       const k = keys[0]!;
@@ -223,10 +241,46 @@ export class JoinHashTable {
     return this.codec.dictionarySize > 4 * this.builtDictionary + 65_536;
   }
 
+  /** Whether the probe looks keys up by value (a lone integer key over a dense range: see `denseKeyGroups`). */
+  get byValue(): boolean {
+    return this.dense !== null;
+  }
+
   /** Distinct keys on the build side. */
   get groups(): number {
     return this.start.length - 1;
   }
+}
+
+/** The groups of a lone integer key by value: `groups[x − min]` (−1: no build row has x). */
+interface DenseKeys {
+  readonly min: number;
+  readonly groups: Int32Array;
+}
+
+/**
+ * The value → group array of a lone, not null-safe `int`/`long` key whose `m` matchable build values (rows `sel`, or
+ * all) span at most `2m + 1024` values (a dimension table's ids, mostly dense): the probe then reads one array entry per
+ * row instead of hashing and probing the table (DuckDB's "perfect hash join"). Null otherwise (other keys, a sparse
+ * range, a `long` beyond ±2^53).
+ */
+function denseKeyGroups(types: readonly DataType[], nullSafe: readonly boolean[], keys: readonly Vec[], sel: Int32Array | null, gids: Int32Array, m: number): DenseKeys | null {
+  if (types.length !== 1 || nullSafe[0] || (types[0] !== 'long' && types[0] !== 'int') || m === 0) return null;
+  const k = keys[0]!;
+  if (k.kind !== 'num' || k.big !== null) return null;
+  const v = k.values;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < m; i++) {
+    const x = v[sel === null ? i : sel[i]!]!;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  const span = max - min + 1;
+  if (!(span <= 2 * m + 1024)) return null;
+  const groups = new Int32Array(span).fill(-1);
+  for (let i = 0; i < m; i++) groups[v[sel === null ? i : sel[i]!]! - min] = gids[i]!;
+  return { min, groups };
 }
 
 /**

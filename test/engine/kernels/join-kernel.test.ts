@@ -65,6 +65,32 @@ describe('JoinHashTable', () => {
     }
   });
 
+  it('a lone integer key over a dense range is probed by value, with the same groups as the hashed table', () => {
+    const rowsOf = (t: JoinHashTable, g: Int32Array) => Array.from(g).map((x) => (x < 0 ? [] : Array.from(t.rows.subarray(t.start[x]!, t.start[x + 1]!))));
+    // Keys 100…104 with a duplicate, a null and a row failing its conjunct (104); then the same with one far key (sparse: hashed).
+    const keys = Float64Array.of(102, 100, 0, 104, 102, 101);
+    const valid = Uint8Array.of(1, 1, 0, 1, 1, 1);
+    const ok = Uint8Array.of(1, 1, 1, 0, 1, 1);
+    const probe = numVec('long', Float64Array.of(102, 99, 104, 100, 105, 101, 0, 103, -5, 1e12), Uint8Array.of(1, 1, 1, 1, 1, 1, 0, 1, 1, 1));
+    const probeOk = Uint8Array.of(1, 1, 1, 1, 1, 0, 1, 1, 1, 1);
+    const want = [[0, 4], [], [], [1], [], [], [], [], [], []];
+    for (const type of ['long', 'int'] as const) {
+      const t = new JoinHashTable([type], [false]);
+      t.build([numVec(type, keys, valid)], 6, ok);
+      expect(t.byValue).toBe(true);
+      expect(rowsOf(t, t.probe([numVec(type, probe.values, probe.valid)], 10, probeOk))).toEqual(want);
+    }
+    const sparse = new JoinHashTable(['long'], [false]);
+    sparse.build([numVec('long', Float64Array.of(...keys, 5e9), Uint8Array.of(...valid, 1))], 7, Uint8Array.of(...ok, 1));
+    expect(sparse.byValue).toBe(false);
+    expect(rowsOf(sparse, sparse.probe([probe], 10, probeOk))).toEqual(want);
+    // A long beyond ±2^53 on the probe side is matched by its 64 bits (the hashed table), not its rounded double.
+    const big = BigInt64Array.of(2n ** 60n + 1n, 102n);
+    const t = new JoinHashTable(['long'], [false]);
+    t.build([numVec('long', keys, valid)], 6, ok);
+    expect(rowsOf(t, t.probe([numVec('long', Float64Array.of(2 ** 60, 102), null, big)], 2, null))).toEqual([[], [0, 4]]);
+  });
+
   it('a build side of one row per key pairs each probe row with its row directly, skipping rows that cannot match', () => {
     const build = numVec('long', Float64Array.of(10, 20, 30, 40), Uint8Array.of(1, 0, 1, 1));
     const probe = numVec('long', Float64Array.of(40, 10, 20, 50, 30, 40));

@@ -69,6 +69,10 @@ export class StringDict {
   private arenaBuf: Buffer | null = null;
   /** The id `reserveId` handed out (no byte string maps to it), or −1. */
   private reserved = -1;
+  /** Scratch of `lookup`: the hash of each row. */
+  private lookupHashes = new Int32Array(0);
+  /** Where the prefetching loads of `lookup` land (kept, so the compiler cannot drop them). */
+  private touched = 0;
   size = 0;
 
   /** Every value as a string (decoded once each). */
@@ -288,8 +292,7 @@ export class StringDict {
   /**
    * Ids of every row of a string or binary column, without adding any: −1 for a null or a value the dictionary does
    * not hold (a join's probe side: a string the build side lacks cannot match, so it need not be kept). Each row's
-   * bytes are hashed once, in place, as `encode` does. Its loop repeats `encode`'s on purpose: `encode` is the window
-   * aggregations' hot loop, kept as one inlined body (a shared helper there measured slower).
+   * bytes are hashed once, in place (`hashBytes`, the hash `encode` computes inline).
    *
    * @example
    * const d = new StringDict(); d.idOf('a');
@@ -301,67 +304,52 @@ export class StringDict {
     const offs = v.offsets;
     const bytes = v.bytes;
     const valid = v.valid;
-    let maxLen = 0;
-    for (let i = 0; i < n; i++) maxLen = Math.max(maxLen, offs[i + 1]! - offs[i]!);
-    if (this.rowWords.length * 4 < maxLen + 4) this.rowWords = new Int32Array((maxLen >> 2) + 2);
-    const rw = this.rowWords;
+    // Hash every row first, then probe a few hundred rows at a time after touching their slots and their candidates'
+    // bytes in loops of independent loads (as `GroupTable.find`): the cache misses of a big dictionary overlap.
+    if (this.lookupHashes.length < n) this.lookupHashes = new Int32Array(Math.max(n, 1024));
+    const rh = this.lookupHashes;
+    for (let i = 0; i < n; i++) rh[i] = hashBytes(bytes, offs[i]!, offs[i + 1]!);
     const slots = this.slots;
     const mask = this.mask;
     const starts = this.starts;
     const lens = this.lens;
-    const aw = this.arenaWords;
-    for (let i = 0; i < n; i++) {
-      if (valid !== null && valid[i] === 0) {
-        out[i] = -1;
-        continue;
+    const arena = this.arena;
+    let touched = 0;
+    for (let c = 0; c < n; c += PREFETCH) {
+      const end = Math.min(n, c + PREFETCH);
+      for (let i = c; i < end; i++) touched ^= slots[2 * (rh[i]! & mask)]!;
+      for (let i = c; i < end; i++) {
+        const g = slots[2 * (rh[i]! & mask)]!;
+        if (g !== 0) touched ^= arena[starts[g - 1]!]! ^ lens[g - 1]!;
       }
-      const a = offs[i]!;
-      const b = offs[i + 1]!;
-      const len = b - a;
-      let h = 0x9747b28c ^ len;
-      let p = a;
-      let nw = 0;
-      for (; p + 4 <= b; p += 4) {
-        let k = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
-        rw[nw++] = k;
-        k = Math.imul(k, 0xcc9e2d51);
-        k = (k << 15) | (k >>> 17);
-        h ^= Math.imul(k, 0x1b873593);
-        h = (h << 13) | (h >>> 19);
-        h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-      }
-      let tail = 0;
-      for (let sh = 0; p < b; p++, sh += 8) tail |= bytes[p]! << sh;
-      rw[nw] = tail;
-      if ((len & 3) !== 0) nw++;
-      tail = Math.imul(tail, 0xcc9e2d51);
-      tail = (tail << 15) | (tail >>> 17);
-      h ^= Math.imul(tail, 0x1b873593);
-      h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-      h ^= h >>> 16;
-      h = Math.imul(h, 0x85ebca6b);
-      h ^= h >>> 13;
-      h = Math.imul(h, 0xc2b2ae35);
-      h ^= h >>> 16;
-      let s = h & mask;
-      let id = -1;
-      for (;;) {
-        const g = slots[2 * s]!;
-        if (g === 0) break;
-        if (slots[2 * s + 1] === h && lens[g - 1] === len) {
-          const q = starts[g - 1]! >> 2;
-          let k = 0;
-          while (k < nw && aw[q + k] === rw[k]) k++;
-          if (k === nw) {
-            id = g - 1;
-            break;
-          }
+      for (let i = c; i < end; i++) {
+        if (valid !== null && valid[i] === 0) {
+          out[i] = -1;
+          continue;
         }
-        s = (s + 1) & mask;
+        const a = offs[i]!;
+        const len = offs[i + 1]! - a;
+        const h = rh[i]!;
+        let s = h & mask;
+        let id = -1;
+        for (;;) {
+          const g = slots[2 * s]!;
+          if (g === 0) break;
+          if (slots[2 * s + 1] === h && lens[g - 1] === len) {
+            const p = starts[g - 1]!;
+            let k = 0;
+            while (k < len && arena[p + k] === bytes[a + k]) k++;
+            if (k === len) {
+              id = g - 1;
+              break;
+            }
+          }
+          s = (s + 1) & mask;
+        }
+        out[i] = id;
       }
-      out[i] = id;
     }
+    this.touched = touched;
     return out;
   }
 

@@ -150,19 +150,28 @@ export class StringDict {
   /** The id of `bytes[a … b)`, added when new. */
   idOfBytes(bytes: Uint8Array, a: number, b: number): number {
     const h = hashBytes(bytes, a, b);
+    const id = this.findBytes(bytes, a, b, h);
+    return id >= 0 ? id : this.add(bytes, a, b, h);
+  }
+
+  /** The id of `bytes[a … b)` (hash `h`, from `hashBytes`), or −1 when absent. */
+  private findBytes(bytes: Uint8Array, a: number, b: number, h: number): number {
     const len = b - a;
     const arena = this.arena;
-    let s = h & this.mask;
+    const slots = this.slots;
+    const lens = this.lens;
+    const mask = this.mask;
+    let s = h & mask;
     for (;;) {
-      const g = this.slots[2 * s]!;
-      if (g === 0) return this.add(bytes, a, b, h);
-      if (this.slots[2 * s + 1] === h && this.lens[g - 1] === len) {
+      const g = slots[2 * s]!;
+      if (g === 0) return -1;
+      if (slots[2 * s + 1] === h && lens[g - 1] === len) {
         const p = this.starts[g - 1]!;
         let k = 0;
         while (k < len && arena[p + k] === bytes[a + k]) k++;
         if (k === len) return g - 1;
       }
-      s = (s + 1) & this.mask;
+      s = (s + 1) & mask;
     }
   }
 
@@ -327,25 +336,7 @@ export class StringDict {
           out[i] = -1;
           continue;
         }
-        const a = offs[i]!;
-        const len = offs[i + 1]! - a;
-        const h = rh[i]!;
-        let s = h & mask;
-        let id = -1;
-        for (;;) {
-          const g = slots[2 * s]!;
-          if (g === 0) break;
-          if (slots[2 * s + 1] === h && lens[g - 1] === len) {
-            const p = starts[g - 1]!;
-            let k = 0;
-            while (k < len && arena[p + k] === bytes[a + k]) k++;
-            if (k === len) {
-              id = g - 1;
-              break;
-            }
-          }
-          s = (s + 1) & mask;
-        }
+        const id = this.findBytes(bytes, offs[i]!, offs[i + 1]!, rh[i]!);
         out[i] = id;
       }
     }

@@ -69,6 +69,10 @@ export class StringDict {
   private arenaBuf: Buffer | null = null;
   /** The id `reserveId` handed out (no byte string maps to it), or −1. */
   private reserved = -1;
+  /** Scratch of `lookup`: the hash of each row. */
+  private lookupHashes = new Int32Array(0);
+  /** Where the prefetching loads of `lookup` land (kept, so the compiler cannot drop them). */
+  private touched = 0;
   size = 0;
 
   /** Every value as a string (decoded once each). */
@@ -146,19 +150,28 @@ export class StringDict {
   /** The id of `bytes[a … b)`, added when new. */
   idOfBytes(bytes: Uint8Array, a: number, b: number): number {
     const h = hashBytes(bytes, a, b);
+    const id = this.findBytes(bytes, a, b, h);
+    return id >= 0 ? id : this.add(bytes, a, b, h);
+  }
+
+  /** The id of `bytes[a … b)` (hash `h`, from `hashBytes`), or −1 when absent. */
+  private findBytes(bytes: Uint8Array, a: number, b: number, h: number): number {
     const len = b - a;
     const arena = this.arena;
-    let s = h & this.mask;
+    const slots = this.slots;
+    const lens = this.lens;
+    const mask = this.mask;
+    let s = h & mask;
     for (;;) {
-      const g = this.slots[2 * s]!;
-      if (g === 0) return this.add(bytes, a, b, h);
-      if (this.slots[2 * s + 1] === h && this.lens[g - 1] === len) {
+      const g = slots[2 * s]!;
+      if (g === 0) return -1;
+      if (slots[2 * s + 1] === h && lens[g - 1] === len) {
         const p = this.starts[g - 1]!;
         let k = 0;
         while (k < len && arena[p + k] === bytes[a + k]) k++;
         if (k === len) return g - 1;
       }
-      s = (s + 1) & this.mask;
+      s = (s + 1) & mask;
     }
   }
 
@@ -282,6 +295,52 @@ export class StringDict {
       }
       out[i] = id;
     }
+    return out;
+  }
+
+  /**
+   * Ids of every row of a string or binary column, without adding any: −1 for a null or a value the dictionary does
+   * not hold (a join's probe side: a string the build side lacks cannot match, so it need not be kept). Each row's
+   * bytes are hashed once, in place (`hashBytes`, the hash `encode` computes inline).
+   *
+   * @example
+   * const d = new StringDict(); d.idOf('a');
+   * d.lookup(strVecFromStrings(['a', 'b', null])); // Int32Array [0, -1, -1]; d.size stays 1
+   */
+  lookup(v: StrVec): Int32Array {
+    const n = v.length;
+    const out = new Int32Array(n);
+    const offs = v.offsets;
+    const bytes = v.bytes;
+    const valid = v.valid;
+    // Hash every row first, then probe a few hundred rows at a time after touching their slots and their candidates'
+    // bytes in loops of independent loads (as `GroupTable.find`): the cache misses of a big dictionary overlap.
+    if (this.lookupHashes.length < n) this.lookupHashes = new Int32Array(Math.max(n, 1024));
+    const rh = this.lookupHashes;
+    for (let i = 0; i < n; i++) rh[i] = hashBytes(bytes, offs[i]!, offs[i + 1]!);
+    const slots = this.slots;
+    const mask = this.mask;
+    const starts = this.starts;
+    const lens = this.lens;
+    const arena = this.arena;
+    let touched = 0;
+    for (let c = 0; c < n; c += PREFETCH) {
+      const end = Math.min(n, c + PREFETCH);
+      for (let i = c; i < end; i++) touched ^= slots[2 * (rh[i]! & mask)]!;
+      for (let i = c; i < end; i++) {
+        const g = slots[2 * (rh[i]! & mask)]!;
+        if (g !== 0) touched ^= arena[starts[g - 1]!]! ^ lens[g - 1]!;
+      }
+      for (let i = c; i < end; i++) {
+        if (valid !== null && valid[i] === 0) {
+          out[i] = -1;
+          continue;
+        }
+        const id = this.findBytes(bytes, offs[i]!, offs[i + 1]!, rh[i]!);
+        out[i] = id;
+      }
+    }
+    this.touched = touched;
     return out;
   }
 

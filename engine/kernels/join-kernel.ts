@@ -30,6 +30,9 @@ import { nullVec, type BoolVec, type Vec } from './vec.js';
 /** Rows of one output batch of a join, at most: a skewed key's matches are cut into batches of this size. */
 export const JOIN_BATCH_ROWS = 65_536;
 
+/** Keys a join's build table is sized for up front, at most (it is sized for the build rows up to this). */
+const BUILD_TABLE_MAX_KEYS = 1 << 21;
+
 /** The plain-data description of one join that the kernel runs (it crosses to worker threads as it is). */
 export interface JoinSpec {
   readonly joinType: JoinType;
@@ -118,6 +121,14 @@ export class JoinHashTable {
   /** Build rows by group (CSR). */
   start = new Int32Array(1);
   rows = new Int32Array(0);
+  /** Every group has exactly one build row (a unique-key build side, e.g. a dimension table): `rows[g]` is it. */
+  unique = false;
+  /** `unique`, and group g is build row g (every build row could match). */
+  identity = false;
+  /** A lone integer key whose build values span a range of at most a few times the build rows: group by value. */
+  private dense: DenseKeys | null = null;
+  /** A lone (not null-safe) string key: the group of each dictionary id (−1: none), probed without a key row. */
+  private groupOfId: Int32Array | null = null;
   /** Dictionary entries right after the build: the probe adds strings the build side never had (see `bloated`). */
   private builtDictionary = 0;
 
@@ -134,8 +145,9 @@ export class JoinHashTable {
     this.codec = new KeyCodec(this.types);
     const sel = allMatchable(keys, this.nullSafe, ok) ? null : matchableRows(keys, this.nullSafe, ok, n);
     const m = sel === null ? n : sel.length;
-    // Sized for up to 64 k keys; it grows with more (a build side of one hot key needs no table of its rows' size).
-    this.table = new GroupTable(this.codec.width, Math.min(Math.max(16, m), 65_536));
+    // Sized for the build rows (a dimension table's keys are mostly distinct: no doubling and rehashing on the way), up
+    // to 2 M keys; it grows past that (a build side of a few hot keys needs no table of its rows' size).
+    this.table = new GroupTable(this.codec.width, Math.min(Math.max(16, m), BUILD_TABLE_MAX_KEYS));
     const gids = new Int32Array(m);
     if (m > 0) this.table.findOrInsert(this.codec.encode(keys, sel, m), m, gids);
     this.codec.release();
@@ -149,12 +161,51 @@ export class JoinHashTable {
     else for (let i = 0; i < m; i++) rows[pos[gids[i]!]!++] = sel[i]!;
     this.start = start;
     this.rows = rows;
+    // Groups are numbered in first-seen order, so with one row per group, group g holds the g-th matchable row.
+    this.unique = G === m;
+    this.identity = this.unique && sel === null;
     this.builtDictionary = this.codec.dictionarySize;
+    this.dense = denseKeyGroups(this.types, this.nullSafe, keys, sel, gids, m);
+    this.groupOfId = null;
+    if (this.types.length === 1 && (this.types[0] === 'string' || this.types[0] === 'binary') && !this.nullSafe[0]) {
+      // A lone string key: a probe string's dictionary id names its group directly (no key row, no second table).
+      const byId = new Int32Array(this.codec.dictionarySize).fill(-1);
+      const W = this.codec.width;
+      const k = this.table.keys;
+      for (let g = 0; g < G; g++) byId[k[g * W]!] = g;
+      this.groupOfId = byId;
+    }
   }
 
   /** The group of each probe row (−1: no build row has its key, or the row cannot match). */
   probe(keys: readonly Vec[], n: number, ok: Uint8Array | null): Int32Array {
     const out = new Int32Array(n);
+    const dense = this.dense;
+    const k0 = keys[0];
+    if (dense !== null && k0 !== undefined && (k0.kind === 'null' || (k0.kind === 'num' && k0.big === null))) {
+      if (k0.kind === 'null') return out.fill(-1);
+      const v = k0.values;
+      const valid = k0.valid;
+      const lo = dense.min;
+      const span = dense.groups.length;
+      const byKey = dense.groups;
+      for (let i = 0; i < n; i++) {
+        const x = v[i]! - lo;
+        out[i] = x >= 0 && x < span && (valid === null || valid[i] === 1) && (ok === null || ok[i] === 1) ? byKey[x]! : -1;
+      }
+      return out;
+    }
+    const byId = this.groupOfId;
+    if (byId !== null) {
+      const k = keys[0]!;
+      if (k.kind !== 'str' || this.table.size === 0) return out.fill(-1);
+      const ids = this.codec.lookupStrings(0, k);
+      for (let i = 0; i < n; i++) {
+        const id = ids[i]!;
+        out[i] = id < 0 || (ok !== null && ok[i] === 0) ? -1 : byId[id]!;
+      }
+      return out;
+    }
     if (this.table.size > 0 && allMatchable(keys, this.nullSafe, ok)) {
       this.table.find(this.codec.encode(keys, null, n), n, out);
       this.codec.release();
@@ -172,6 +223,17 @@ export class JoinHashTable {
   }
 
   /**
+   * A cursor over the (probe row, build row) pairs of `groups` (this table's `probe` result): one read per probe row
+   * when every group has one build row (`unique`), none when group g is build row g (`identity`).
+   *
+   * @example
+   * const c = t.pairs(t.probe([probeIds], m, null));
+   */
+  pairs(groups: Int32Array): PairCursor {
+    return new PairCursor(groups, this.start, this.rows, this.identity ? 'identity' : this.unique ? 'unique' : 'groups');
+  }
+
+  /**
    * Whether probing grew the key dictionaries well past what the build side needs (strings of probe rows that had no
    * match are added too): a long-running stream then rebuilds the table to keep its memory bounded.
    */
@@ -179,10 +241,46 @@ export class JoinHashTable {
     return this.codec.dictionarySize > 4 * this.builtDictionary + 65_536;
   }
 
+  /** Whether the probe looks keys up by value (a lone integer key over a dense range: see `denseKeyGroups`). */
+  get byValue(): boolean {
+    return this.dense !== null;
+  }
+
   /** Distinct keys on the build side. */
   get groups(): number {
     return this.start.length - 1;
   }
+}
+
+/** The groups of a lone integer key by value: `groups[x − min]` (−1: no build row has x). */
+interface DenseKeys {
+  readonly min: number;
+  readonly groups: Int32Array;
+}
+
+/**
+ * The value → group array of a lone, not null-safe `int`/`long` key whose `m` matchable build values (rows `sel`, or
+ * all) span at most `2m + 1024` values (a dimension table's ids, mostly dense): the probe then reads one array entry per
+ * row instead of hashing and probing the table (DuckDB's "perfect hash join"). Null otherwise (other keys, a sparse
+ * range, a `long` beyond ±2^53).
+ */
+function denseKeyGroups(types: readonly DataType[], nullSafe: readonly boolean[], keys: readonly Vec[], sel: Int32Array | null, gids: Int32Array, m: number): DenseKeys | null {
+  if (types.length !== 1 || nullSafe[0] || (types[0] !== 'long' && types[0] !== 'int') || m === 0) return null;
+  const k = keys[0]!;
+  if (k.kind !== 'num' || k.big !== null) return null;
+  const v = k.values;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < m; i++) {
+    const x = v[sel === null ? i : sel[i]!]!;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  const span = max - min + 1;
+  if (!(span <= 2 * m + 1024)) return null;
+  const groups = new Int32Array(span).fill(-1);
+  for (let i = 0; i < m; i++) groups[v[sel === null ? i : sel[i]!]! - min] = gids[i]!;
+  return { min, groups };
 }
 
 /**
@@ -198,14 +296,20 @@ export class PairCursor {
   /** Position in the current row's group (−1: at its first row). */
   private k = -1;
 
+  /**
+   * `layout`: `'groups'` (any number of build rows per group, CSR), `'unique'` (one row per group: `rows[start[g]]`,
+   * i.e. `rows[g]`), `'identity'` (one row per group, and it is row g).
+   */
   constructor(
     private readonly groups: Int32Array,
     private readonly start: Int32Array,
     private readonly rows: Int32Array,
+    private readonly layout: 'groups' | 'unique' | 'identity' = 'groups',
   ) {}
 
   /** Fills `probeOut`/`buildOut` with the next pairs; returns how many (0: done). */
   next(probeOut: Int32Array, buildOut: Int32Array): number {
+    if (this.layout !== 'groups') return this.nextUnique(probeOut, buildOut);
     const max = probeOut.length;
     const groups = this.groups;
     const start = this.start;
@@ -235,6 +339,33 @@ export class PairCursor {
     }
     this.i = i;
     this.k = k;
+    return n;
+  }
+
+  /** `next` with one build row per group: a pair per matched probe row, no group bounds to read. */
+  private nextUnique(probeOut: Int32Array, buildOut: Int32Array): number {
+    const max = probeOut.length;
+    const groups = this.groups;
+    const m = groups.length;
+    let i = this.i;
+    let n = 0;
+    if (this.layout === 'identity') {
+      for (; i < m && n < max; i++) {
+        const g = groups[i]!;
+        if (g < 0) continue;
+        probeOut[n] = i;
+        buildOut[n++] = g;
+      }
+    } else {
+      const rows = this.rows;
+      for (; i < m && n < max; i++) {
+        const g = groups[i]!;
+        if (g < 0) continue;
+        probeOut[n] = i;
+        buildOut[n++] = rows[g]!;
+      }
+    }
+    this.i = i;
     return n;
   }
 }
@@ -402,7 +533,7 @@ export class HashJoiner {
       for (let i = 0; i < n; i++) probeMatched[i] = groups[i]! >= 0 ? 1 : 0;
     } else {
       if (needProbeFlags) probeMatched = new Uint8Array(n);
-      const cursor = new PairCursor(groups, this.table.start, this.table.rows);
+      const cursor = this.table.pairs(groups);
       // Pairs go straight into the output buffers after the ones already accepted; a residual compacts its piece in
       // place, so a selective one still emits full batches.
       const cp = this.pairP;

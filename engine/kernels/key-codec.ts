@@ -11,7 +11,7 @@
 import { isStruct, typeEquals, WINDOW_TYPE, type DataType } from '../types/data-type.js';
 import { ColumnBuilder, jsonValueAt } from '../types/values.js';
 import { GroupTable, StringDict } from './hash-kernel.js';
-import { LastOf, TWO32, vecFromData, windowStructVec, type NumType, type NumVec, type StructVec, type Vec } from './vec.js';
+import { LastOf, TWO32, vecFromData, windowStructVec, type NumType, type NumVec, type StrVec, type StructVec, type Vec } from './vec.js';
 
 type SlotKind = 'num' | 'i64' | 'bool' | 'str' | 'json' | 'win';
 
@@ -185,6 +185,18 @@ export class KeyCodec {
       }
     }
     return out;
+  }
+
+  /**
+   * The dictionary ids of string key column `c` (a `string`/`binary` key), adding none: −1 for a null or a value never
+   * encoded (see `StringDict.lookup`).
+   *
+   * @example
+   * const codec = new KeyCodec(['string']); codec.encode([users], null, n);
+   * codec.lookupStrings(0, probeUsers); // ids of the users seen, -1 for the others
+   */
+  lookupStrings(c: number, v: StrVec): Int32Array {
+    return this.dicts[c]!.lookup(v);
   }
 
   /** Forgets the last encoded columns (call when a batch is absorbed, so it is not kept alive). */

@@ -30,21 +30,90 @@ describe('JoinHashTable', () => {
   });
 
   it('rebuilds when probing strings the build side never had grew its dictionary, and still matches', () => {
-    const t = new JoinHashTable(['string'], [false]);
-    const build = strVecFromStrings(['a', 'b']);
-    t.build([build], 2, null);
+    // Two keys: the probe encodes whole key rows, adding its strings to the dictionary.
+    const t = new JoinHashTable(['string', 'long'], [false, false]);
+    const build = [strVecFromStrings(['a', 'b']), numVec('long', Float64Array.of(1, 2))];
+    t.build(build, 2, null);
     let rebuilt = false;
     for (let round = 0; round < 3; round++) {
       const probe = strVecFromStrings([...Array.from({ length: 40_000 }, (_, i) => `miss-${round}-${i}`), 'b']);
-      const g = t.probe([probe], probe.length, null);
+      const g = t.probe([probe, numVec('long', new Float64Array(probe.length).fill(2))], probe.length, null);
       expect(g[probe.length - 1]).toBeGreaterThanOrEqual(0);
       if (t.bloated) {
         rebuilt = true;
-        t.build([build], 2, null);
+        t.build(build, 2, null);
         expect(t.bloated).toBe(false);
       }
     }
     expect(rebuilt).toBe(true);
+  });
+
+  it('a lone string key is probed without adding the probe side\'s strings; nulls and false conjuncts do not match', () => {
+    const t = new JoinHashTable(['string'], [false]);
+    // 'x' fails the build side's conjunct: in the dictionary, but no group.
+    t.build([strVecFromStrings(['a', 'b', 'x', 'a', null])], 5, Uint8Array.of(1, 1, 0, 1, 1));
+    for (let round = 0; round < 3; round++) {
+      const probe = strVecFromStrings([...Array.from({ length: 40_000 }, (_, i) => `miss-${round}-${i}`), 'b', 'x', null, 'a', 'a']);
+      const n = probe.length;
+      const ok = new Uint8Array(n).fill(1);
+      ok[n - 1] = 0;
+      const g = t.probe([probe], n, ok);
+      const rowsOf = (x: number) => (x < 0 ? [] : Array.from(t.rows.subarray(t.start[x]!, t.start[x + 1]!)));
+      expect(Array.from(g.subarray(n - 5)).map(rowsOf)).toEqual([[1], [], [], [0, 3], []]);
+      expect(g.subarray(0, n - 5).every((x) => x === -1)).toBe(true);
+      expect(t.bloated).toBe(false);
+    }
+  });
+
+  it('a lone integer key over a dense range is probed by value, with the same groups as the hashed table', () => {
+    const rowsOf = (t: JoinHashTable, g: Int32Array) => Array.from(g).map((x) => (x < 0 ? [] : Array.from(t.rows.subarray(t.start[x]!, t.start[x + 1]!))));
+    // Keys 100…104 with a duplicate, a null and a row failing its conjunct (104); then the same with one far key (sparse: hashed).
+    const keys = Float64Array.of(102, 100, 0, 104, 102, 101);
+    const valid = Uint8Array.of(1, 1, 0, 1, 1, 1);
+    const ok = Uint8Array.of(1, 1, 1, 0, 1, 1);
+    const probe = numVec('long', Float64Array.of(102, 99, 104, 100, 105, 101, 0, 103, -5, 1e12), Uint8Array.of(1, 1, 1, 1, 1, 1, 0, 1, 1, 1));
+    const probeOk = Uint8Array.of(1, 1, 1, 1, 1, 0, 1, 1, 1, 1);
+    const want = [[0, 4], [], [], [1], [], [], [], [], [], []];
+    for (const type of ['long', 'int'] as const) {
+      const t = new JoinHashTable([type], [false]);
+      t.build([numVec(type, keys, valid)], 6, ok);
+      expect(t.byValue).toBe(true);
+      expect(rowsOf(t, t.probe([numVec(type, probe.values, probe.valid)], 10, probeOk))).toEqual(want);
+    }
+    const sparse = new JoinHashTable(['long'], [false]);
+    sparse.build([numVec('long', Float64Array.of(...keys, 5e9), Uint8Array.of(...valid, 1))], 7, Uint8Array.of(...ok, 1));
+    expect(sparse.byValue).toBe(false);
+    expect(rowsOf(sparse, sparse.probe([probe], 10, probeOk))).toEqual(want);
+    // A long beyond ±2^53 on the probe side is matched by its 64 bits (the hashed table), not its rounded double.
+    const big = BigInt64Array.of(2n ** 60n + 1n, 102n);
+    const t = new JoinHashTable(['long'], [false]);
+    t.build([numVec('long', keys, valid)], 6, ok);
+    expect(rowsOf(t, t.probe([numVec('long', Float64Array.of(2 ** 60, 102), null, big)], 2, null))).toEqual([[], [0, 4]]);
+  });
+
+  it('a build side of one row per key pairs each probe row with its row directly, skipping rows that cannot match', () => {
+    const build = numVec('long', Float64Array.of(10, 20, 30, 40), Uint8Array.of(1, 0, 1, 1));
+    const probe = numVec('long', Float64Array.of(40, 10, 20, 50, 30, 40));
+    const pairsOf = (t: JoinHashTable) => {
+      const c = t.pairs(t.probe([probe], 6, null));
+      const p = new Int32Array(4);
+      const b = new Int32Array(4);
+      const out: [number, number][] = [];
+      for (let n = c.next(p, b); n > 0; n = c.next(p, b)) for (let i = 0; i < n; i++) out.push([p[i]!, b[i]!]);
+      return out;
+    };
+    const t = new JoinHashTable(['long'], [false]);
+    t.build([build], 4, null);
+    expect(t.unique && !t.identity).toBe(true);
+    expect(pairsOf(t)).toEqual([[0, 3], [1, 0], [4, 2], [5, 3]]);
+    const all = new JoinHashTable(['long'], [false]);
+    all.build([numVec('long', Float64Array.of(10, 20, 30, 40))], 4, null);
+    expect(all.identity).toBe(true);
+    expect(pairsOf(all)).toEqual([[0, 3], [1, 0], [2, 1], [4, 2], [5, 3]]);
+    const dup = new JoinHashTable(['long'], [false]);
+    dup.build([numVec('long', Float64Array.of(10, 40, 30, 40))], 4, null);
+    expect(dup.unique).toBe(false);
+    expect(pairsOf(dup)).toEqual([[0, 1], [0, 3], [1, 0], [4, 2], [5, 1], [5, 3]]);
   });
 });
 

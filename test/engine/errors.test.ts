@@ -21,6 +21,7 @@ import {
   window,
   WindowDefinitionError,
 } from '../../engine/index.js';
+import { errorOf } from '../helpers/error-of.js';
 
 const session = new Session();
 const df = session.createDataFrame([{ user: 'a', amount: 1.5, ts: 0, flag: true, nested: { a: 1 } }], {
@@ -30,15 +31,6 @@ const df = session.createDataFrame([{ user: 'a', amount: 1.5, ts: 0, flag: true,
   flag: 'boolean',
   nested: { kind: 'struct', fields: [{ name: 'a', type: 'int', nullable: true }] },
 });
-
-function errorOf(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 async function asyncErrorOf(f: () => Promise<unknown>): Promise<Error> {
   try {

@@ -6,20 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { AmbiguousColumnError, AnalysisError, col, interval, lit, parseJoinType, Session } from '../../../engine/index.js';
 import { analyzeJoin } from '../../../engine/logical/join-analysis.js';
 import type { JoinNode } from '../../../engine/logical/plan.js';
+import { errorOf } from '../../helpers/error-of.js';
 
 const session = new Session();
 const orders = session.createDataFrame([{ id: 1, cust: 'a', amount: 2.5, ts: 0 }], { id: 'long', cust: 'string', amount: 'double', ts: 'timestamp' });
 const customers = session.createDataFrame([{ id: 'a', name: 'Ann', since: 0 }], { id: 'string', name: 'string', since: 'timestamp' });
 const payments = session.createDataFrame([{ id: 1, orderId: 1, paid: 2.5 }], { id: 'long', orderId: 'long', paid: 'double' });
-
-function errorOf(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 describe('join types', () => {
   it("accepts Spark's spellings, case and underscores ignored", () => {

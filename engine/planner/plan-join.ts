@@ -5,9 +5,8 @@
  * @module
  */
 import { analyzeJoin } from '../logical/join-analysis.js';
-import { joinTypeName, preservesLeft, preservesRight } from '../logical/join-type.js';
 import type { JoinNode, LogicalPlan } from '../logical/plan.js';
-import { UnsupportedOperationError } from '../logical/unsupported-operations.js';
+import { checkStreamStaticJoin } from '../logical/unsupported-operations.js';
 import type { ExecNode } from '../physical/exec-node.js';
 import { HashJoinExec } from '../physical/hash-join-exec.js';
 import { planStreamStreamJoin } from './plan-stream-join.js';
@@ -28,15 +27,9 @@ export function planJoin(p: JoinNode, planChild: (c: LogicalPlan) => ExecNode, p
   const left = planChild(p.left);
   const right = planChild(p.right);
   if (!ls && !rs) return new HashJoinExec(left, right, j, null, null);
-  // Spark's checker refuses these before planning; the operator would lose the static side's unmatched rows.
-  const t = j.joinType;
-  if ((rs && (preservesLeft(t) || t === 'leftSemi' || t === 'leftAnti')) || (ls && preservesRight(t))) {
-    const [stream, stat] = rs ? ['right', 'left'] : ['left', 'right'];
-    throw new UnsupportedOperationError(
-      `${joinTypeName(t)} join with a streaming DataFrame/Dataset on the ${stream} and a static DataFrame/Dataset on the ${stat} is not supported. ` +
-        `Put the stream on the preserved side (stream.join(static, on, '${t === 'rightOuter' ? 'left_outer' : t}')), or use an inner join.`,
-    );
-  }
+  // The checker refuses these at start(); planning (explain(), a batch of a foreachBatch body) refuses them too: the
+  // operator would lose the static side's unmatched rows.
+  checkStreamStaticJoin(p);
   const staticPlan = ls ? p.right : p.left;
   return new HashJoinExec(left, right, j, ls ? 'left' : 'right', () => planChild(staticPlan));
 }
